@@ -1,6 +1,12 @@
 //! govcloud's API: the custom resources of group `govcloud.io/v1alpha1` and the rendering of
 //! their CustomResourceDefinitions (`crdgen`).
 
+// `#[kube(printcolumn(name = …, type_ = …))]` repeats the same keys once per column by design.
+#![allow(clippy::duplicated_attributes)]
+// Field names are the manifest keys operators write (`idleBelowPercent`, …), not Rust style
+// choices; `KubeSchema` copies each struct without its attributes, so the allow lives here.
+#![allow(clippy::struct_field_names)]
+
 pub mod common;
 pub mod crdgen;
 pub mod dr;

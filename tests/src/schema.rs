@@ -198,15 +198,12 @@ fn metadata_violations(object: &Value) -> Vec<Violation> {
     if let Some(namespace) = object
         .pointer("/metadata/namespace")
         .and_then(Value::as_str)
+        && !is_dns_label(namespace)
     {
-        if !is_dns_label(namespace) {
-            violations.push(Violation {
-                field: "metadata.namespace".into(),
-                message: format!(
-                    "Invalid value: \"{namespace}\": must be a lowercase RFC 1123 label"
-                ),
-            });
-        }
+        violations.push(Violation {
+            field: "metadata.namespace".into(),
+            message: format!("Invalid value: \"{namespace}\": must be a lowercase RFC 1123 label"),
+        });
     }
     violations
 }
@@ -231,7 +228,9 @@ fn field_path(pointer: &str) -> String {
     let mut path = String::new();
     for segment in pointer.split('/').skip(1) {
         if segment.parse::<usize>().is_ok() {
-            path.push_str(&format!("[{segment}]"));
+            path.push('[');
+            path.push_str(segment);
+            path.push(']');
         } else {
             if !path.is_empty() {
                 path.push('.');

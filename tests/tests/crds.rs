@@ -139,29 +139,31 @@ fn every_field_is_described() {
     );
 }
 
+/// Every CEL rule in a schema.
+fn cel_rules(schema: &Value, found: &mut Vec<String>) {
+    match schema {
+        Value::Object(map) => {
+            if let Some(Value::Array(validations)) = map.get("x-kubernetes-validations") {
+                found.extend(
+                    validations
+                        .iter()
+                        .filter_map(|v| v["rule"].as_str())
+                        .map(str::to_owned),
+                );
+            }
+            map.values().for_each(|v| cel_rules(v, found));
+        }
+        Value::Array(items) => items.iter().for_each(|v| cel_rules(v, found)),
+        _ => {}
+    }
+}
+
 /// CEL rules compile, and use only the standard language plus `self`/`oldSelf` (DESIGN.md §4):
 /// no Kubernetes extension library, so the embedded API server evaluates exactly what a real
 /// one does.
 #[test]
 fn cel_rules_compile_and_use_only_standard_cel() {
     SchemaSet::govcloud().expect("every CRD's schema and CEL rules compile");
-    fn rules(schema: &Value, found: &mut Vec<String>) {
-        match schema {
-            Value::Object(map) => {
-                if let Some(Value::Array(validations)) = map.get("x-kubernetes-validations") {
-                    found.extend(
-                        validations
-                            .iter()
-                            .filter_map(|v| v["rule"].as_str())
-                            .map(str::to_owned),
-                    );
-                }
-                map.values().for_each(|v| rules(v, found));
-            }
-            Value::Array(items) => items.iter().for_each(|v| rules(v, found)),
-            _ => {}
-        }
-    }
     let extensions = [
         "quantity(",
         "isQuantity(",
@@ -189,7 +191,7 @@ fn cel_rules_compile_and_use_only_standard_cel() {
     ];
     let mut found = Vec::new();
     for crd in crdgen::all() {
-        rules(&schema_of(&crd), &mut found);
+        cel_rules(&schema_of(&crd), &mut found);
     }
     assert!(found.len() >= 20, "only {} CEL rules", found.len());
     for rule in &found {

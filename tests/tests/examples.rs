@@ -85,136 +85,151 @@ fn objects_are_unique_and_every_kind_is_exemplified() {
     assert_eq!(kinds, expected);
 }
 
-/// The references between example objects resolve, as the reconcilers will require.
-#[test]
-fn references_between_examples_resolve() {
-    let documents = examples();
-    let names = |kind: &str| -> BTreeSet<String> {
-        documents
-            .iter()
-            .filter(|d| d.type_meta().1 == kind)
-            .map(|d| d.name().to_owned())
-            .collect()
-    };
-    let tenants = names("Tenant");
-    let namespaces = names("Namespace");
-    let mut router_interfaces: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
-    for router in documents.iter().filter(|d| d.type_meta().1 == "Router") {
-        let interfaces = router
-            .value
-            .pointer("/spec/interfaces")
-            .and_then(Value::as_array)
-            .cloned()
-            .unwrap_or_default();
-        router_interfaces.insert(
-            router.name().to_owned(),
-            interfaces
-                .iter()
-                .map(|i| text(i, "/name").to_owned())
-                .collect(),
-        );
-    }
-    let systems: BTreeSet<(String, String)> = documents
-        .iter()
-        .filter(|d| d.type_meta().1 == "SystemMigration")
-        .map(|d| {
-            (
-                text(&d.value, "/metadata/namespace").to_owned(),
-                d.name().to_owned(),
-            )
-        })
-        .collect();
-    let dr_plans: BTreeSet<(String, String)> = documents
-        .iter()
-        .filter(|d| d.type_meta().1 == "DisasterRecoveryPlan")
-        .map(|d| {
-            (
-                text(&d.value, "/metadata/namespace").to_owned(),
-                d.name().to_owned(),
-            )
-        })
-        .collect();
+/// What the examples define, for resolving references between them.
+struct Index {
+    tenants: BTreeSet<String>,
+    namespaces: BTreeSet<String>,
+    router_interfaces: BTreeMap<String, BTreeSet<String>>,
+    systems: BTreeSet<(String, String)>,
+    dr_plans: BTreeSet<(String, String)>,
+}
 
-    let mut broken = Vec::new();
-    for document in &documents {
+impl Index {
+    fn new(documents: &[Document]) -> Self {
+        let of_kind =
+            |kind: &'static str| documents.iter().filter(move |d| d.type_meta().1 == kind);
+        let namespaced = |kind: &'static str| -> BTreeSet<(String, String)> {
+            of_kind(kind)
+                .map(|d| {
+                    (
+                        text(&d.value, "/metadata/namespace").to_owned(),
+                        d.name().to_owned(),
+                    )
+                })
+                .collect()
+        };
+        let router_interfaces = of_kind("Router")
+            .map(|router| {
+                let interfaces = router
+                    .value
+                    .pointer("/spec/interfaces")
+                    .and_then(Value::as_array);
+                let names = interfaces
+                    .into_iter()
+                    .flatten()
+                    .map(|i| text(i, "/name").to_owned())
+                    .collect();
+                (router.name().to_owned(), names)
+            })
+            .collect();
+        Self {
+            tenants: of_kind("Tenant").map(|d| d.name().to_owned()).collect(),
+            namespaces: of_kind("Namespace").map(|d| d.name().to_owned()).collect(),
+            router_interfaces,
+            systems: namespaced("SystemMigration"),
+            dr_plans: namespaced("DisasterRecoveryPlan"),
+        }
+    }
+
+    /// The references of `document` that do not resolve.
+    fn unresolved(&self, document: &Document) -> Vec<String> {
         let spec = &document.value["spec"];
         let namespace = text(&document.value, "/metadata/namespace");
-        if !namespace.is_empty() && !namespaces.contains(namespace) {
-            broken.push(format!("{document}: namespace {namespace} is not defined"));
+        let mut missing = Vec::new();
+        if !namespace.is_empty() && !self.namespaces.contains(namespace) {
+            missing.push(format!("namespace {namespace}"));
         }
         match document.type_meta().1 {
             "Tenant" => {
                 let parent = text(spec, "/parent");
-                if !parent.is_empty() && !tenants.contains(parent) {
-                    broken.push(format!("{document}: parent {parent} is not a tenant"));
+                if !parent.is_empty() && !self.tenants.contains(parent) {
+                    missing.push(format!("parent tenant {parent}"));
                 }
             }
             "QuotaRequest" | "DedicatedNetwork" => {
                 let tenant = [text(spec, "/tenant"), text(spec, "/department")].concat();
-                if !tenants.contains(&tenant) {
-                    broken.push(format!("{document}: tenant {tenant} is not defined"));
+                if !self.tenants.contains(&tenant) {
+                    missing.push(format!("tenant {tenant}"));
                 }
                 for site in spec["sites"].as_array().into_iter().flatten() {
-                    let router = text(site, "/router");
-                    if !router_interfaces.contains_key(router) {
-                        broken.push(format!("{document}: router {router} is not defined"));
-                    }
+                    self.router(text(site, "/router"), &[], &mut missing);
                 }
             }
             "Router" => {
                 let upstream = text(spec, "/upstream");
-                if !upstream.is_empty() && !router_interfaces.contains_key(upstream) {
-                    broken.push(format!("{document}: upstream {upstream} is not a router"));
+                if !upstream.is_empty() {
+                    self.router(upstream, &[], &mut missing);
                 }
             }
             "ExtranetLink" => {
                 for end in ["upstream", "downstream"] {
-                    let router = text(spec, &format!("/{end}/router"));
-                    match router_interfaces.get(router) {
-                        None => {
-                            broken.push(format!("{document}: {end} router {router} is not defined"))
-                        }
-                        Some(interfaces) => {
-                            for member in spec[end]["members"].as_array().into_iter().flatten() {
-                                let member = member.as_str().unwrap_or_default();
-                                if !interfaces.contains(member) {
-                                    broken.push(format!(
-                                        "{document}: {router} has no interface {member}"
-                                    ));
-                                }
-                            }
-                        }
-                    }
+                    let members: Vec<&str> = spec[end]["members"]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .filter_map(Value::as_str)
+                        .collect();
+                    self.router(
+                        text(spec, &format!("/{end}/router")),
+                        &members,
+                        &mut missing,
+                    );
                 }
             }
             "SystemMigration" => {
                 for dependency in spec["dependsOn"].as_array().into_iter().flatten() {
-                    let target_namespace = dependency
-                        .get("namespace")
-                        .and_then(Value::as_str)
-                        .unwrap_or(namespace);
-                    if !systems.contains(&(
-                        target_namespace.to_owned(),
+                    let target = (
+                        dependency
+                            .get("namespace")
+                            .and_then(Value::as_str)
+                            .unwrap_or(namespace)
+                            .to_owned(),
                         text(dependency, "/name").to_owned(),
-                    )) {
-                        broken.push(format!(
-                            "{document}: dependency {target_namespace}/{} is not defined",
-                            text(dependency, "/name")
-                        ));
+                    );
+                    if !self.systems.contains(&target) {
+                        missing.push(format!("dependency {}/{}", target.0, target.1));
                     }
                 }
             }
-            "DisasterRecoveryDrill" => {
-                if !dr_plans.contains(&(namespace.to_owned(), text(spec, "/plan").to_owned())) {
-                    broken.push(format!(
-                        "{document}: plan {} is not defined",
-                        text(spec, "/plan")
-                    ));
-                }
+            "DisasterRecoveryDrill"
+                if !self
+                    .dr_plans
+                    .contains(&(namespace.to_owned(), text(spec, "/plan").to_owned())) =>
+            {
+                missing.push(format!("plan {}", text(spec, "/plan")));
             }
             _ => {}
         }
+        missing
     }
+
+    fn router(&self, router: &str, interfaces: &[&str], missing: &mut Vec<String>) {
+        match self.router_interfaces.get(router) {
+            None => missing.push(format!("router {router}")),
+            Some(known) => missing.extend(
+                interfaces
+                    .iter()
+                    .filter(|i| !known.contains(**i))
+                    .map(|i| format!("interface {i} of router {router}")),
+            ),
+        }
+    }
+}
+
+/// The references between example objects resolve, as the reconcilers will require.
+#[test]
+fn references_between_examples_resolve() {
+    let documents = examples();
+    let index = Index::new(&documents);
+    let broken: Vec<String> = documents
+        .iter()
+        .flat_map(|document| {
+            index
+                .unresolved(document)
+                .into_iter()
+                .map(move |m| format!("{document}: no {m}"))
+        })
+        .collect();
     assert!(
         broken.is_empty(),
         "unresolved references:\n{}",
