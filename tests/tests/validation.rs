@@ -468,3 +468,27 @@ spec:
         "must not end before it starts",
     );
 }
+
+/// Defaults apply before CEL rules run, as in admission: a reporting without `include` reports
+/// everything and passes the rule that something must be included.
+#[test]
+fn defaults_apply_before_cel_rules() {
+    let reporting = "
+apiVersion: govcloud.io/v1alpha1
+kind: ProvincialReporting
+metadata: {name: shaanxi}
+spec:
+  endpoint: https://mcm.shaanxi.example.org/api/v1/reports
+  cityCode: '610900'
+  clientCertificate: {name: provincial-client-cert, namespace: govcloud-system}
+";
+    assert_eq!(violations(reporting), Vec::<String>::new());
+    let nothing = format!(
+        "{reporting}  include: {{inventory: false, usage: false, migration: false, links: false, disasterRecovery: false}}\n"
+    );
+    assert_refused(
+        &nothing,
+        "spec.include",
+        "include at least one kind of report",
+    );
+}

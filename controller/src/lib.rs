@@ -1,0 +1,5 @@
+//! govcloud's operator: reconcilers for the `govcloud.io` custom resources, the HTTPS API for
+//! departments and agents, storage (SQLite or PostgreSQL), metrics and the provincial reporter.
+
+pub mod report;
+pub mod storage;

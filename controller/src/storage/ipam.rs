@@ -1,0 +1,341 @@
+//! The IPAM ledger: which prefix of which address pool belongs to which owner, at which level.
+//!
+//! An allocation is active until released; a released prefix may be held (not reallocated)
+//! until `hold_until`. Among active rows a prefix has one owner, and an owner one prefix per
+//! level of a pool.
+
+use std::net::IpAddr;
+
+use chrono::{DateTime, Utc};
+
+use super::database::{DbPool, Storage};
+use super::db_time;
+use super::error::StorageError;
+
+/// An allocation to record; `prefix` is canonicalised (see [`canonical_prefix`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewIpamAllocation {
+    pub pool: String,
+    pub prefix: String,
+    /// Depth in the pool's hierarchy (e.g. 0 city, 1 county, 2 township, 3 segment).
+    pub level: i32,
+    pub owner_kind: String,
+    pub owner_name: String,
+    pub allocated_at: DateTime<Utc>,
+}
+
+/// A ledger row.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct IpamAllocation {
+    pub id: i64,
+    pub pool: String,
+    pub prefix: String,
+    pub level: i32,
+    pub owner_kind: String,
+    pub owner_name: String,
+    pub allocated_at: DateTime<Utc>,
+    pub released_at: Option<DateTime<Utc>>,
+    pub hold_until: Option<DateTime<Utc>>,
+}
+
+/// `prefix` (`address/length`, IPv6 or IPv4) in canonical text: RFC 5952 for IPv6, with no
+/// host bits set. Two spellings of one prefix give the same text, so the ledger's uniqueness
+/// rules hold.
+pub fn canonical_prefix(prefix: &str) -> Result<String, String> {
+    let (address, length) = prefix
+        .split_once('/')
+        .ok_or_else(|| format!("prefix {prefix:?} has no /length"))?;
+    let address: IpAddr = address
+        .parse()
+        .map_err(|e| format!("prefix {prefix:?} has an invalid address: {e}"))?;
+    let length: u8 = length
+        .parse()
+        .map_err(|_| format!("prefix {prefix:?} has an invalid length"))?;
+    let (bits, width) = match address {
+        IpAddr::V6(a) => (u128::from(a), 128_u8),
+        IpAddr::V4(a) => (u128::from(u32::from(a)), 32_u8),
+    };
+    if length > width {
+        return Err(format!("prefix {prefix:?} is longer than {width} bits"));
+    }
+    let host_bits = width - length;
+    let host_mask = if host_bits == 0 {
+        0
+    } else {
+        u128::MAX >> (128 - u32::from(host_bits))
+    };
+    if bits & host_mask != 0 {
+        return Err(format!("prefix {prefix:?} has host bits set"));
+    }
+    Ok(format!("{address}/{length}"))
+}
+
+macro_rules! columns {
+    () => {
+        "id, pool, prefix, level, owner_kind, owner_name, allocated_at, released_at, hold_until"
+    };
+}
+
+const ACTIVE_PREFIX: &str = concat!(
+    "SELECT ",
+    columns!(),
+    " FROM ipam_allocations WHERE pool = $1 AND prefix = $2 AND released_at IS NULL"
+);
+const ACTIVE_OWNER_LEVEL: &str = concat!(
+    "SELECT ",
+    columns!(),
+    " FROM ipam_allocations WHERE pool = $1 AND owner_kind = $2 AND owner_name = $3 ",
+    "AND level = $4 AND released_at IS NULL"
+);
+const HELD_PREFIX: &str = concat!(
+    "SELECT ",
+    columns!(),
+    " FROM ipam_allocations WHERE pool = $1 AND prefix = $2 AND released_at IS NOT NULL ",
+    "AND hold_until > $3 ORDER BY hold_until DESC LIMIT 1"
+);
+const INSERT: &str = concat!(
+    "INSERT INTO ipam_allocations ",
+    "(pool, prefix, level, owner_kind, owner_name, allocated_at) ",
+    "VALUES ($1, $2, $3, $4, $5, $6) RETURNING ",
+    columns!()
+);
+const BY_OWNER: &str = concat!(
+    "SELECT ",
+    columns!(),
+    " FROM ipam_allocations WHERE pool = $1 AND owner_kind = $2 AND owner_name = $3 ",
+    "AND released_at IS NULL ORDER BY level, id"
+);
+const RELEASE: &str = concat!(
+    "UPDATE ipam_allocations SET released_at = $3, hold_until = $4 ",
+    "WHERE pool = $1 AND prefix = $2 AND released_at IS NULL RETURNING ",
+    columns!()
+);
+const IN_USE: &str = concat!(
+    "SELECT ",
+    columns!(),
+    " FROM ipam_allocations WHERE pool = $1 AND (released_at IS NULL OR hold_until > $2) ",
+    "ORDER BY id"
+);
+
+/// Why an allocation was refused before the insert.
+enum Refusal {
+    Allocated(IpamAllocation),
+    OwnerHasLevel(IpamAllocation),
+    Held(IpamAllocation),
+}
+
+/// Checks the ledger and inserts `$new` in one transaction begun by `$begin`.
+macro_rules! allocate_in_tx {
+    ($begin:expr, $new:expr) => {
+        async {
+            let new = $new;
+            let mut tx = $begin.await?;
+            let found = sqlx::query_as::<_, IpamAllocation>(ACTIVE_PREFIX)
+                .bind(&new.pool)
+                .bind(&new.prefix)
+                .fetch_optional(&mut *tx)
+                .await?;
+            if let Some(existing) = found {
+                return Ok(Err(Refusal::Allocated(existing)));
+            }
+            let found = sqlx::query_as::<_, IpamAllocation>(ACTIVE_OWNER_LEVEL)
+                .bind(&new.pool)
+                .bind(&new.owner_kind)
+                .bind(&new.owner_name)
+                .bind(new.level)
+                .fetch_optional(&mut *tx)
+                .await?;
+            if let Some(existing) = found {
+                return Ok(Err(Refusal::OwnerHasLevel(existing)));
+            }
+            let found = sqlx::query_as::<_, IpamAllocation>(HELD_PREFIX)
+                .bind(&new.pool)
+                .bind(&new.prefix)
+                .bind(new.allocated_at)
+                .fetch_optional(&mut *tx)
+                .await?;
+            if let Some(existing) = found {
+                return Ok(Err(Refusal::Held(existing)));
+            }
+            let row = sqlx::query_as::<_, IpamAllocation>(INSERT)
+                .bind(&new.pool)
+                .bind(&new.prefix)
+                .bind(new.level)
+                .bind(&new.owner_kind)
+                .bind(&new.owner_name)
+                .bind(new.allocated_at)
+                .fetch_one(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            Ok::<_, sqlx::Error>(Ok(row))
+        }
+        .await
+    };
+}
+
+/// The `ipam_allocations` repository.
+#[derive(Debug, Clone, Copy)]
+pub struct Ipam<'a> {
+    storage: &'a Storage,
+}
+
+impl Storage {
+    /// The IPAM ledger repository.
+    pub fn ipam(&self) -> Ipam<'_> {
+        Ipam { storage: self }
+    }
+}
+
+impl Ipam<'_> {
+    /// Records an allocation. `conflict` if the prefix is allocated or held, or the owner
+    /// already has a prefix at that level in the pool; `invalid_input` for a malformed prefix.
+    pub async fn allocate(&self, new: &NewIpamAllocation) -> Result<IpamAllocation, StorageError> {
+        const OP: &str = "allocate prefix";
+        let prefix =
+            canonical_prefix(&new.prefix).map_err(|detail| StorageError::InvalidInput {
+                operation: OP,
+                detail,
+            })?;
+        let new = NewIpamAllocation {
+            prefix,
+            allocated_at: db_time(new.allocated_at),
+            ..new.clone()
+        };
+        let outcome = match self.storage.pool() {
+            DbPool::Sqlite(pool) => allocate_in_tx!(pool.begin_with("BEGIN IMMEDIATE"), &new),
+            DbPool::Postgres(pool) => allocate_in_tx!(pool.begin(), &new),
+        }
+        .map_err(|e| self.storage.error(OP, e))?;
+        outcome.map_err(|refusal| {
+            let detail = match refusal {
+                Refusal::Allocated(a) => format!(
+                    "prefix {} of pool {} is allocated to {}/{}",
+                    a.prefix, a.pool, a.owner_kind, a.owner_name
+                ),
+                Refusal::OwnerHasLevel(a) => format!(
+                    "{}/{} already holds {} at level {} of pool {}",
+                    a.owner_kind, a.owner_name, a.prefix, a.level, a.pool
+                ),
+                Refusal::Held(a) => format!(
+                    "prefix {} of pool {} is held after release until {}",
+                    a.prefix,
+                    a.pool,
+                    a.hold_until.map_or_else(String::new, |t| t.to_rfc3339())
+                ),
+            };
+            StorageError::Conflict {
+                operation: OP,
+                url: self.storage.redacted_url().to_owned(),
+                detail,
+            }
+        })
+    }
+
+    /// The owner's active allocations in `pool`, by level.
+    pub async fn find_by_owner(
+        &self,
+        pool_name: &str,
+        owner_kind: &str,
+        owner_name: &str,
+    ) -> Result<Vec<IpamAllocation>, StorageError> {
+        on_pool!(self.storage, |pool| {
+            sqlx::query_as::<_, IpamAllocation>(BY_OWNER)
+                .bind(pool_name)
+                .bind(owner_kind)
+                .bind(owner_name)
+                .fetch_all(pool)
+                .await
+        })
+        .map_err(|e| self.storage.error("find prefixes by owner", e))
+    }
+
+    /// Releases the active allocation of `prefix`, holding it until `hold_until` (if given);
+    /// `not_found` if the prefix is not allocated.
+    pub async fn release(
+        &self,
+        pool_name: &str,
+        prefix: &str,
+        released_at: DateTime<Utc>,
+        hold_until: Option<DateTime<Utc>>,
+    ) -> Result<IpamAllocation, StorageError> {
+        const OP: &str = "release prefix";
+        let prefix = canonical_prefix(prefix).map_err(|detail| StorageError::InvalidInput {
+            operation: OP,
+            detail,
+        })?;
+        let row = on_pool!(self.storage, |pool| {
+            sqlx::query_as::<_, IpamAllocation>(RELEASE)
+                .bind(pool_name)
+                .bind(&prefix)
+                .bind(db_time(released_at))
+                .bind(hold_until.map(db_time))
+                .fetch_optional(pool)
+                .await
+        })
+        .map_err(|e| self.storage.error(OP, e))?;
+        row.ok_or_else(|| StorageError::NotFound {
+            operation: OP,
+            url: self.storage.redacted_url().to_owned(),
+            what: format!("active allocation of {prefix} in pool {pool_name}"),
+        })
+    }
+
+    /// Every prefix of `pool` that a planner must not hand out at `now`: active allocations
+    /// and released ones still held.
+    pub async fn list_in_use(
+        &self,
+        pool_name: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<IpamAllocation>, StorageError> {
+        on_pool!(self.storage, |pool| {
+            sqlx::query_as::<_, IpamAllocation>(IN_USE)
+                .bind(pool_name)
+                .bind(db_time(now))
+                .fetch_all(pool)
+                .await
+        })
+        .map_err(|e| self.storage.error("list prefixes in use", e))
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::canonical_prefix;
+
+    #[test]
+    fn prefixes_are_canonicalised() {
+        assert_eq!(
+            canonical_prefix("2001:DB8:0001:0000::/48").unwrap(),
+            "2001:db8:1::/48"
+        );
+        assert_eq!(
+            canonical_prefix("2001:db8:0:0:0:0:0:0/32").unwrap(),
+            "2001:db8::/32"
+        );
+        assert_eq!(
+            canonical_prefix("2001:db8:1:ff00::/56").unwrap(),
+            "2001:db8:1:ff00::/56"
+        );
+        assert_eq!(canonical_prefix("::/0").unwrap(), "::/0");
+        assert_eq!(canonical_prefix("192.0.2.0/24").unwrap(), "192.0.2.0/24");
+        assert_eq!(
+            canonical_prefix("2001:db8::1/128").unwrap(),
+            "2001:db8::1/128"
+        );
+    }
+
+    #[test]
+    fn malformed_prefixes_are_refused() {
+        for bad in [
+            "2001:db8::1/64",
+            "2001:db8::/129",
+            "192.0.2.1/24",
+            "2001:db8::",
+            "2001:db8::/x",
+            "nope/64",
+        ] {
+            assert!(canonical_prefix(bad).is_err(), "{bad} accepted");
+        }
+    }
+}

@@ -1,0 +1,114 @@
+//! Link telemetry samples from the router agents: batch insert, windows per interface, retention.
+
+use chrono::{DateTime, Utc};
+
+use super::database::{DbPool, Storage};
+use super::db_time;
+use super::error::StorageError;
+
+/// One interface reading. Counters are the kernel's 64-bit counters, stored signed (they stay
+/// below 2^63 for centuries of traffic).
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct TelemetrySample {
+    pub router: String,
+    pub interface: String,
+    pub at: DateTime<Utc>,
+    pub rx_bytes: i64,
+    pub tx_bytes: i64,
+    pub rx_errors: i64,
+    pub tx_errors: i64,
+    pub oper_up: bool,
+    pub speed_mbps: Option<i64>,
+}
+
+const INSERT: &str = "INSERT INTO telemetry_samples \
+    (router, interface, at, rx_bytes, tx_bytes, rx_errors, tx_errors, oper_up, speed_mbps) \
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
+const WINDOW: &str = "SELECT router, interface, at, rx_bytes, tx_bytes, rx_errors, tx_errors, \
+    oper_up, speed_mbps FROM telemetry_samples \
+    WHERE router = $1 AND interface = $2 AND at >= $3 AND at < $4 ORDER BY at, id";
+const PRUNE: &str = "DELETE FROM telemetry_samples WHERE at < $1";
+
+/// Inserts every sample of `$samples` in one transaction begun by `$begin`.
+macro_rules! insert_all {
+    ($begin:expr, $samples:expr) => {
+        async {
+            let mut tx = $begin.await?;
+            for sample in $samples {
+                sqlx::query(INSERT)
+                    .bind(&sample.router)
+                    .bind(&sample.interface)
+                    .bind(db_time(sample.at))
+                    .bind(sample.rx_bytes)
+                    .bind(sample.tx_bytes)
+                    .bind(sample.rx_errors)
+                    .bind(sample.tx_errors)
+                    .bind(sample.oper_up)
+                    .bind(sample.speed_mbps)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            tx.commit().await
+        }
+        .await
+    };
+}
+
+/// The `telemetry_samples` repository.
+#[derive(Debug, Clone, Copy)]
+pub struct Telemetry<'a> {
+    storage: &'a Storage,
+}
+
+impl Storage {
+    /// The telemetry repository.
+    pub fn telemetry(&self) -> Telemetry<'_> {
+        Telemetry { storage: self }
+    }
+}
+
+impl Telemetry<'_> {
+    /// Stores a batch of samples atomically (all or none).
+    pub async fn insert_batch(&self, samples: &[TelemetrySample]) -> Result<(), StorageError> {
+        if samples.is_empty() {
+            return Ok(());
+        }
+        match self.storage.pool() {
+            DbPool::Sqlite(pool) => insert_all!(pool.begin_with("BEGIN IMMEDIATE"), samples),
+            DbPool::Postgres(pool) => insert_all!(pool.begin(), samples),
+        }
+        .map_err(|e| self.storage.error("insert telemetry samples", e))
+    }
+
+    /// The samples of one interface with `from <= at < to`, oldest first.
+    pub async fn window(
+        &self,
+        router: &str,
+        interface: &str,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<TelemetrySample>, StorageError> {
+        on_pool!(self.storage, |pool| {
+            sqlx::query_as::<_, TelemetrySample>(WINDOW)
+                .bind(router)
+                .bind(interface)
+                .bind(db_time(from))
+                .bind(db_time(to))
+                .fetch_all(pool)
+                .await
+        })
+        .map_err(|e| self.storage.error("query telemetry window", e))
+    }
+
+    /// Deletes every sample older than `cutoff` (retention); returns how many were deleted.
+    pub async fn delete_older_than(&self, cutoff: DateTime<Utc>) -> Result<u64, StorageError> {
+        on_pool!(self.storage, |pool| {
+            sqlx::query(PRUNE)
+                .bind(db_time(cutoff))
+                .execute(pool)
+                .await
+                .map(|done| done.rows_affected())
+        })
+        .map_err(|e| self.storage.error("delete old telemetry samples", e))
+    }
+}

@@ -1,0 +1,1121 @@
+//! The storage suite: written once against `Storage`, run on a fresh SQLite file always and on
+//! a fresh PostgreSQL database when `GOVCLOUD_TEST_DATABASE_URL` is set (required, not skipped,
+//! when `GOVCLOUD_REQUIRE_ALL=1`).
+
+#![allow(clippy::unwrap_used, clippy::too_many_lines)]
+
+use std::collections::BTreeSet;
+use std::panic::AssertUnwindSafe;
+use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use chrono::{DateTime, Duration, TimeZone, Utc};
+use govcloud_controller::report::error_chain;
+use govcloud_controller::storage::{
+    Backend, ChainBreak, ChainStatus, DbPool, Decision, GENESIS_HASH, NewApiToken, NewAuditRecord,
+    NewDrillEvidence, NewIpamAllocation, NewReviewDecision, Role, Storage, StorageError,
+    TelemetrySample, hash_token_secret,
+};
+use serde_json::json;
+use sqlx::{AssertSqlSafe, Connection, PgConnection};
+
+// ---------------------------------------------------------------------------------------------
+// Harness
+// ---------------------------------------------------------------------------------------------
+
+/// A database made for one test, dropped after it.
+struct TestDb {
+    storage: Storage,
+    url: String,
+    cleanup: Cleanup,
+}
+
+enum Cleanup {
+    Sqlite { _dir: tempfile::TempDir },
+    Postgres { admin_url: String, name: String },
+}
+
+static DATABASES: AtomicUsize = AtomicUsize::new(0);
+
+impl TestDb {
+    async fn sqlite() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("govcloud.db").display());
+        let storage = Storage::open(&url).await.unwrap();
+        Self {
+            storage,
+            url,
+            cleanup: Cleanup::Sqlite { _dir: dir },
+        }
+    }
+
+    /// A freshly created, uniquely named database, or `None` (after saying so) when no server
+    /// is configured. Panics instead of skipping when `GOVCLOUD_REQUIRE_ALL=1`.
+    async fn postgres(test: &str) -> Option<Self> {
+        let admin_url = std::env::var("GOVCLOUD_TEST_DATABASE_URL")
+            .ok()
+            .filter(|url| !url.is_empty());
+        let Some(admin_url) = admin_url else {
+            assert!(
+                std::env::var("GOVCLOUD_REQUIRE_ALL").as_deref() != Ok("1"),
+                "GOVCLOUD_REQUIRE_ALL=1 but GOVCLOUD_TEST_DATABASE_URL is not set: the \
+                 PostgreSQL storage tests cannot run (see .ci/setup-postgres)"
+            );
+            println!("skipping PostgreSQL storage tests: GOVCLOUD_TEST_DATABASE_URL is not set");
+            return None;
+        };
+        let test: String = test.chars().take(32).collect();
+        let name = format!(
+            "govcloud_t{}_{}_{test}",
+            std::process::id(),
+            DATABASES.fetch_add(1, Ordering::Relaxed)
+        );
+        let mut admin = PgConnection::connect(&admin_url).await.unwrap();
+        sqlx::query(AssertSqlSafe(format!(r#"CREATE DATABASE "{name}""#)))
+            .execute(&mut admin)
+            .await
+            .unwrap();
+        admin.close().await.unwrap();
+        let mut url = url::Url::parse(&admin_url).unwrap();
+        url.set_path(&name);
+        let url = url.to_string();
+        let storage = Storage::open(&url).await.unwrap();
+        Some(Self {
+            storage,
+            url,
+            cleanup: Cleanup::Postgres { admin_url, name },
+        })
+    }
+
+    /// Closes and drops the database, then re-raises the test's panic, if any.
+    async fn finish(self, outcome: std::thread::Result<()>) {
+        self.storage.close().await;
+        if let Cleanup::Postgres { admin_url, name } = &self.cleanup {
+            let mut admin = PgConnection::connect(admin_url).await.unwrap();
+            sqlx::query(AssertSqlSafe(format!(
+                r#"DROP DATABASE IF EXISTS "{name}" WITH (FORCE)"#
+            )))
+            .execute(&mut admin)
+            .await
+            .unwrap();
+            admin.close().await.unwrap();
+        }
+        if let Err(panic) = outcome {
+            std::panic::resume_unwind(panic);
+        }
+    }
+}
+
+/// For each suite function, a `sqlite::name` and a `postgres::name` test. The arguments name
+/// `TestDb` fields: `storage` (a `&Storage`) and, for the few tests that reopen, `url`.
+macro_rules! on_both_backends {
+    ($($name:ident($($field:ident),+)),+ $(,)?) => {
+        mod sqlite {
+            use futures::FutureExt as _;
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    let db = super::TestDb::sqlite().await;
+                    let outcome = super::AssertUnwindSafe(super::$name($(&db.$field),+))
+                        .catch_unwind()
+                        .await;
+                    db.finish(outcome).await;
+                }
+            )+
+        }
+        mod postgres {
+            use futures::FutureExt as _;
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    let Some(db) = super::TestDb::postgres(stringify!($name)).await else {
+                        return;
+                    };
+                    let outcome = super::AssertUnwindSafe(super::$name($(&db.$field),+))
+                        .catch_unwind()
+                        .await;
+                    db.finish(outcome).await;
+                }
+            )+
+        }
+    };
+}
+
+on_both_backends! {
+    migrations_are_applied(storage),
+    reopening_is_idempotent_and_keeps_data(storage, url),
+    tokens_store_only_the_hash(storage),
+    tokens_revocation_and_expiry(storage),
+    audit_chain_appends_and_verifies(storage),
+    audit_log_is_append_only_and_edits_are_found(storage),
+    audit_deletion_is_found(storage),
+    audit_concurrent_appends_keep_one_chain(storage),
+    ipam_uniqueness_and_holds(storage),
+    ipam_concurrent_allocations_have_one_winner(storage),
+    outbox_order_and_attempts(storage),
+    telemetry_window_and_retention(storage),
+    reviews_runs_and_decisions(storage),
+    drill_evidence_is_kept_in_order(storage),
+}
+
+// ---------------------------------------------------------------------------------------------
+// Helpers
+// ---------------------------------------------------------------------------------------------
+
+fn t0() -> DateTime<Utc> {
+    // A sub-second part with microseconds, to check it survives both backends.
+    Utc.with_ymd_and_hms(2025, 3, 1, 8, 0, 0).unwrap() + Duration::microseconds(123_456)
+}
+
+/// Runs a raw statement, as an intruder with database access (or a test) would.
+async fn execute(storage: &Storage, sql: &str) -> Result<u64, sqlx::Error> {
+    let sql = AssertSqlSafe(sql.to_owned());
+    match storage.pool() {
+        DbPool::Sqlite(pool) => sqlx::query(sql)
+            .execute(pool)
+            .await
+            .map(|r| r.rows_affected()),
+        DbPool::Postgres(pool) => sqlx::query(sql)
+            .execute(pool)
+            .await
+            .map(|r| r.rows_affected()),
+    }
+}
+
+async fn count(storage: &Storage, table: &str) -> i64 {
+    let sql = AssertSqlSafe(format!("SELECT COUNT(*) FROM {table}"));
+    match storage.pool() {
+        DbPool::Sqlite(pool) => sqlx::query_scalar(sql).fetch_one(pool).await.unwrap(),
+        DbPool::Postgres(pool) => sqlx::query_scalar(sql).fetch_one(pool).await.unwrap(),
+    }
+}
+
+/// Drops one of the audit log's append-only triggers, as an intruder would before tampering.
+async fn drop_trigger(storage: &Storage, trigger: &str) {
+    let sql = match storage.backend() {
+        Backend::Sqlite => format!("DROP TRIGGER {trigger}"),
+        Backend::Postgres => format!("DROP TRIGGER {trigger} ON audit_log"),
+    };
+    execute(storage, &sql).await.unwrap();
+}
+
+/// (version, description) of each migration file of one backend.
+fn migration_files(backend: &str) -> Vec<(i64, String)> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("migrations")
+        .join(backend);
+    let mut files: Vec<(i64, String)> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().into_string().unwrap())
+        .filter_map(|name| {
+            let stem = name.strip_suffix(".sql")?;
+            let (version, description) = stem.split_once('_')?;
+            Some((version.parse().unwrap(), description.to_owned()))
+        })
+        .collect();
+    files.sort();
+    files
+}
+
+const TABLES: [&str; 8] = [
+    "api_tokens",
+    "audit_log",
+    "telemetry_samples",
+    "review_runs",
+    "review_decisions",
+    "ipam_allocations",
+    "drill_evidence",
+    "provincial_outbox",
+];
+
+fn token(tenant: &str, secret: &str, role: Role) -> NewApiToken {
+    NewApiToken {
+        tenant: tenant.to_owned(),
+        role,
+        token_hash: hash_token_secret(secret),
+        created_at: t0(),
+        expires_at: None,
+        description: format!("{tenant} {role} token"),
+    }
+}
+
+fn audit_event(i: usize) -> NewAuditRecord {
+    NewAuditRecord {
+        at: t0() + Duration::seconds(i64::try_from(i).unwrap()),
+        actor: format!("user-{i}"),
+        tenant: i.is_multiple_of(2).then(|| "hanbin".to_owned()),
+        action: "approve".to_owned(),
+        object_kind: "QuotaRequest".to_owned(),
+        object_name: format!("request-{i}"),
+        detail: json!({ "cpu": i, "memory": "8Gi", "note": "扩容" }),
+    }
+}
+
+fn allocation(pool: &str, prefix: &str, level: i32, owner: &str) -> NewIpamAllocation {
+    NewIpamAllocation {
+        pool: pool.to_owned(),
+        prefix: prefix.to_owned(),
+        level,
+        owner_kind: "Tenant".to_owned(),
+        owner_name: owner.to_owned(),
+        allocated_at: t0(),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Tests that need no database server
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn migration_directories_are_in_step() {
+    let sqlite = migration_files("sqlite");
+    let postgres = migration_files("postgres");
+    assert!(!sqlite.is_empty());
+    assert_eq!(sqlite, postgres);
+    let tables = |backend: &str| -> BTreeSet<String> {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("migrations")
+            .join(backend);
+        let mut tables = BTreeSet::new();
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let sql = std::fs::read_to_string(entry.unwrap().path()).unwrap();
+            for line in sql.lines() {
+                if let Some(rest) = line.strip_prefix("CREATE TABLE ") {
+                    tables.insert(rest.split_whitespace().next().unwrap().to_owned());
+                }
+            }
+        }
+        tables
+    };
+    let expected: BTreeSet<String> = TABLES.iter().map(|t| (*t).to_owned()).collect();
+    assert_eq!(tables("sqlite"), expected);
+    assert_eq!(tables("postgres"), expected);
+}
+
+#[tokio::test]
+async fn unsupported_scheme_is_a_clear_error() {
+    let error = Storage::open("mysql://root:hunter2@localhost:3306/govcloud")
+        .await
+        .unwrap_err();
+    assert_eq!(error.category(), "config");
+    let message = error.to_string();
+    assert!(
+        message.starts_with("failed to open database mysql://root:***@localhost:3306/govcloud: "),
+        "{message}"
+    );
+    assert!(message.contains("unsupported URL scheme"), "{message}");
+    assert!(!message.contains("hunter2"), "{message}");
+}
+
+#[tokio::test]
+async fn failed_postgres_connect_names_the_redacted_url_only() {
+    let started = std::time::Instant::now();
+    let error = Storage::open("postgres://postgres:hunter2@127.0.0.1:1/govcloud")
+        .await
+        .unwrap_err();
+    // The real cause, at once (not "pool timed out" after the acquire timeout).
+    assert!(started.elapsed() < std::time::Duration::from_secs(10));
+    let message = error_chain(&error);
+    assert!(message.to_lowercase().contains("refused"), "{message}");
+    assert_eq!(error.category(), "connect");
+    assert!(
+        message
+            .starts_with("failed to open database postgres://postgres:***@127.0.0.1:1/govcloud: "),
+        "{message}"
+    );
+    assert!(!message.contains("hunter2"), "{message}");
+    assert!(!format!("{error:?}").contains("hunter2"), "{error:?}");
+}
+
+#[tokio::test]
+async fn sqlite_file_is_created_with_wal_and_foreign_keys() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("data").join("nested").join("state.db");
+    assert!(!path.exists());
+    let storage = Storage::open(&format!("sqlite://{}", path.display()))
+        .await
+        .unwrap();
+    assert!(path.is_file(), "{} was not created", path.display());
+    assert_eq!(storage.backend(), Backend::Sqlite);
+    let DbPool::Sqlite(pool) = storage.pool() else {
+        panic!("not a SQLite pool")
+    };
+    let journal: String = sqlx::query_scalar("PRAGMA journal_mode")
+        .fetch_one(pool)
+        .await
+        .unwrap();
+    assert_eq!(journal, "wal");
+    let foreign_keys: i64 = sqlx::query_scalar("PRAGMA foreign_keys")
+        .fetch_one(pool)
+        .await
+        .unwrap();
+    assert_eq!(foreign_keys, 1);
+    let busy_timeout: i64 = sqlx::query_scalar("PRAGMA busy_timeout")
+        .fetch_one(pool)
+        .await
+        .unwrap();
+    assert_eq!(busy_timeout, 10_000);
+    storage.close().await;
+}
+
+#[tokio::test]
+async fn sqlite_in_memory_database_works() {
+    let storage = Storage::open("sqlite::memory:").await.unwrap();
+    let stored = storage
+        .tokens()
+        .insert(&token("hanbin", "s1", Role::Viewer))
+        .await
+        .unwrap();
+    let found = storage
+        .tokens()
+        .find_by_hash(&stored.token_hash)
+        .await
+        .unwrap();
+    assert_eq!(found, Some(stored));
+    assert_eq!(
+        storage.schema_version().await.unwrap(),
+        storage.expected_schema_version()
+    );
+    storage.close().await;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The suite, on both backends
+// ---------------------------------------------------------------------------------------------
+
+async fn migrations_are_applied(storage: &Storage) {
+    let files = migration_files(match storage.backend() {
+        Backend::Sqlite => "sqlite",
+        Backend::Postgres => "postgres",
+    });
+    let latest = files.last().map(|(version, _)| *version);
+    assert_eq!(latest, Some(1));
+    assert_eq!(storage.schema_version().await.unwrap(), latest);
+    assert_eq!(storage.expected_schema_version(), latest);
+    assert_eq!(
+        count(storage, "_sqlx_migrations").await,
+        i64::try_from(files.len()).unwrap()
+    );
+    for table in TABLES {
+        assert_eq!(count(storage, table).await, 0, "{table}");
+    }
+}
+
+async fn reopening_is_idempotent_and_keeps_data(storage: &Storage, url: &str) {
+    let stored = storage
+        .tokens()
+        .insert(&token("hanbin", "keep-me", Role::Editor))
+        .await
+        .unwrap();
+    let applied = count(storage, "_sqlx_migrations").await;
+
+    let reopened = Storage::open(url).await.unwrap();
+    assert_eq!(
+        reopened.schema_version().await.unwrap(),
+        storage.schema_version().await.unwrap()
+    );
+    assert_eq!(count(&reopened, "_sqlx_migrations").await, applied);
+    let found = reopened
+        .tokens()
+        .find_by_hash(&hash_token_secret("keep-me"))
+        .await
+        .unwrap();
+    assert_eq!(found, Some(stored));
+    reopened.close().await;
+
+    let again = Storage::open(url).await.unwrap();
+    assert_eq!(count(&again, "api_tokens").await, 1);
+    again.close().await;
+}
+
+async fn tokens_store_only_the_hash(storage: &Storage) {
+    let secret = "gct_Zm9vYmFyYmF6cXV4cXV1eA";
+    let stored = storage
+        .tokens()
+        .insert(&token("hanbin", secret, Role::Operations))
+        .await
+        .unwrap();
+    assert_eq!(stored.id, 1);
+    assert_eq!(stored.tenant, "hanbin");
+    assert_eq!(stored.role, Role::Operations);
+    assert_eq!(stored.token_hash, hash_token_secret(secret));
+    assert_eq!(stored.created_at, t0());
+    assert_eq!(stored.revoked_at, None);
+
+    // The whole stored row, as text, holds the hash and never the secret.
+    let sql = match storage.backend() {
+        Backend::Sqlite => {
+            "SELECT id || '|' || tenant || '|' || role || '|' || token_hash || '|' || \
+             created_at || '|' || coalesce(expires_at, '') || '|' || \
+             coalesce(revoked_at, '') || '|' || description FROM api_tokens"
+        }
+        Backend::Postgres => "SELECT t::text FROM api_tokens t",
+    };
+    let rows: Vec<String> = match storage.pool() {
+        DbPool::Sqlite(pool) => sqlx::query_scalar(AssertSqlSafe(sql)).fetch_all(pool).await,
+        DbPool::Postgres(pool) => sqlx::query_scalar(AssertSqlSafe(sql)).fetch_all(pool).await,
+    }
+    .unwrap();
+    assert_eq!(rows.len(), 1);
+    assert!(rows[0].contains(&hash_token_secret(secret)), "{}", rows[0]);
+    assert!(!rows[0].contains(secret), "{}", rows[0]);
+    assert!(!rows[0].contains("Zm9vYmFy"), "{}", rows[0]);
+
+    // A secret passed where the hash belongs is refused.
+    let mut plaintext = token("hanbin", secret, Role::Viewer);
+    plaintext.token_hash = secret.to_owned();
+    let error = storage.tokens().insert(&plaintext).await.unwrap_err();
+    assert_eq!(error.category(), "invalid_input");
+    assert_eq!(count(storage, "api_tokens").await, 1);
+
+    // The hash is unique.
+    let error = storage
+        .tokens()
+        .insert(&token("other", secret, Role::Viewer))
+        .await
+        .unwrap_err();
+    assert_eq!(error.category(), "conflict");
+
+    assert_eq!(
+        storage
+            .tokens()
+            .find_by_hash(&hash_token_secret("unknown"))
+            .await
+            .unwrap(),
+        None
+    );
+}
+
+async fn tokens_revocation_and_expiry(storage: &Storage) {
+    let tokens = storage.tokens();
+    let forever = tokens
+        .insert(&token("hanbin", "forever", Role::Viewer))
+        .await
+        .unwrap();
+    let mut expiring = token("hanbin", "expiring", Role::Editor);
+    expiring.expires_at = Some(t0() + Duration::days(30));
+    let expiring = tokens.insert(&expiring).await.unwrap();
+    let other = tokens
+        .insert(&token("ziyang", "other", Role::Auditor))
+        .await
+        .unwrap();
+
+    let listed = tokens.list_by_tenant("hanbin").await.unwrap();
+    assert_eq!(listed, vec![forever.clone(), expiring.clone()]);
+    assert_eq!(
+        tokens.list_by_tenant("ziyang").await.unwrap(),
+        vec![other.clone()]
+    );
+    assert_eq!(tokens.list_by_tenant("nobody").await.unwrap(), vec![]);
+
+    // Expiry.
+    let before = t0() + Duration::days(29);
+    let after = t0() + Duration::days(30);
+    let hash = hash_token_secret("expiring");
+    assert_eq!(
+        tokens.find_active(&hash, before).await.unwrap(),
+        Some(expiring.clone())
+    );
+    assert_eq!(tokens.find_active(&hash, after).await.unwrap(), None);
+    assert_eq!(
+        tokens.find_by_hash(&hash).await.unwrap(),
+        Some(expiring.clone())
+    );
+
+    // Revocation, idempotent, scoped to the tenant.
+    let revoked_at = t0() + Duration::hours(1);
+    let error = tokens
+        .revoke("ziyang", forever.id, revoked_at)
+        .await
+        .unwrap_err();
+    assert_eq!(error.category(), "not_found");
+    assert!(
+        tokens
+            .revoke("hanbin", forever.id, revoked_at)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !tokens
+            .revoke("hanbin", forever.id, revoked_at + Duration::hours(1))
+            .await
+            .unwrap()
+    );
+    let found = tokens
+        .find_by_hash(&hash_token_secret("forever"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(found.revoked_at, Some(revoked_at));
+    assert!(!found.is_active(t0()));
+    let active = tokens
+        .find_active(&hash_token_secret("forever"), t0())
+        .await
+        .unwrap();
+    assert_eq!(active, None);
+    let error = tokens.revoke("hanbin", 999, revoked_at).await.unwrap_err();
+    assert_eq!(error.category(), "not_found");
+
+    // The other tokens are untouched.
+    let still = tokens
+        .find_active(&hash_token_secret("other"), after)
+        .await
+        .unwrap();
+    assert_eq!(still, Some(other));
+}
+
+async fn audit_chain_appends_and_verifies(storage: &Storage) {
+    let audit = storage.audit();
+    assert_eq!(
+        audit.verify().await.unwrap(),
+        ChainStatus::Intact {
+            records: 0,
+            last_seq: 0,
+            head_hash: GENESIS_HASH.to_owned()
+        }
+    );
+    let mut appended = Vec::new();
+    for i in 1..=5 {
+        appended.push(audit.append(&audit_event(i)).await.unwrap());
+    }
+    assert_eq!(
+        appended.iter().map(|r| r.seq).collect::<Vec<_>>(),
+        [1, 2, 3, 4, 5]
+    );
+    assert_eq!(appended[0].prev_hash, GENESIS_HASH);
+    for pair in appended.windows(2) {
+        assert_eq!(pair[1].prev_hash, pair[0].hash);
+    }
+    for record in &appended {
+        assert_eq!(record.hash, record.compute_hash());
+    }
+    assert_eq!(appended[1].tenant.as_deref(), Some("hanbin"));
+    assert_eq!(appended[0].tenant, None);
+    assert_eq!(appended[0].at, t0() + Duration::seconds(1));
+    let detail: serde_json::Value = serde_json::from_str(&appended[2].detail).unwrap();
+    assert_eq!(detail, json!({ "cpu": 3, "memory": "8Gi", "note": "扩容" }));
+
+    // What is read back is exactly what was appended.
+    assert_eq!(audit.list(..).await.unwrap(), appended);
+    assert_eq!(audit.list(2..=4).await.unwrap(), appended[1..4].to_vec());
+    assert_eq!(audit.list(4..).await.unwrap(), appended[3..].to_vec());
+    assert_eq!(audit.list(6..).await.unwrap(), vec![]);
+
+    assert_eq!(
+        audit.verify().await.unwrap(),
+        ChainStatus::Intact {
+            records: 5,
+            last_seq: 5,
+            head_hash: appended[4].hash.clone()
+        }
+    );
+}
+
+async fn audit_log_is_append_only_and_edits_are_found(storage: &Storage) {
+    for i in 1..=5 {
+        storage.audit().append(&audit_event(i)).await.unwrap();
+    }
+    // The database itself refuses edits and deletions.
+    let edit = r#"UPDATE audit_log SET detail = '{"cpu":300}' WHERE seq = 3"#;
+    let refused = execute(storage, edit).await.unwrap_err();
+    assert!(refused.to_string().contains("append-only"), "{refused}");
+    let refused = execute(storage, "DELETE FROM audit_log WHERE seq = 3")
+        .await
+        .unwrap_err();
+    assert!(refused.to_string().contains("append-only"), "{refused}");
+    assert!(matches!(
+        storage.audit().verify().await.unwrap(),
+        ChainStatus::Intact { records: 5, .. }
+    ));
+
+    // An intruder who drops the trigger and edits a record is caught at that record.
+    drop_trigger(storage, "audit_log_no_update").await;
+    assert_eq!(execute(storage, edit).await.unwrap(), 1);
+    let status = storage.audit().verify().await.unwrap();
+    assert_eq!(
+        status,
+        ChainStatus::Broken(ChainBreak::HashMismatch { seq: 3 })
+    );
+
+    // Re-hashing the edited record moves the break to the next link, still caught.
+    let mut edited = storage.audit().list(3..=3).await.unwrap().remove(0);
+    edited.hash = String::new();
+    let rehashed = edited.sealed().hash;
+    let sql = format!("UPDATE audit_log SET hash = '{rehashed}' WHERE seq = 3");
+    assert_eq!(execute(storage, &sql).await.unwrap(), 1);
+    let status = storage.audit().verify().await.unwrap();
+    assert_eq!(
+        status,
+        ChainStatus::Broken(ChainBreak::PrevHashMismatch { seq: 4 })
+    );
+}
+
+async fn audit_deletion_is_found(storage: &Storage) {
+    for i in 1..=6 {
+        storage.audit().append(&audit_event(i)).await.unwrap();
+    }
+    drop_trigger(storage, "audit_log_no_delete").await;
+    assert_eq!(
+        execute(storage, "DELETE FROM audit_log WHERE seq = 4")
+            .await
+            .unwrap(),
+        1
+    );
+    let status = storage.audit().verify().await.unwrap();
+    assert_eq!(status, ChainStatus::Broken(ChainBreak::Missing { seq: 4 }));
+    assert_eq!(ChainBreak::Missing { seq: 4 }.seq(), 4);
+
+    assert_eq!(
+        execute(storage, "DELETE FROM audit_log WHERE seq = 1")
+            .await
+            .unwrap(),
+        1
+    );
+    let status = storage.audit().verify().await.unwrap();
+    assert_eq!(status, ChainStatus::Broken(ChainBreak::Missing { seq: 1 }));
+}
+
+async fn audit_concurrent_appends_keep_one_chain(storage: &Storage) {
+    const TASKS: usize = 20;
+    let tasks: Vec<_> = (1..=TASKS)
+        .map(|i| {
+            let storage = storage.clone();
+            tokio::spawn(async move { storage.audit().append(&audit_event(i)).await })
+        })
+        .collect();
+    let mut seqs = BTreeSet::new();
+    for task in tasks {
+        let record = task.await.unwrap().unwrap();
+        assert!(seqs.insert(record.seq), "seq {} given twice", record.seq);
+    }
+    let expected: BTreeSet<i64> = (1..=20).collect();
+    assert_eq!(seqs, expected);
+
+    let records = storage.audit().list(..).await.unwrap();
+    assert_eq!(records.len(), TASKS);
+    let actors: BTreeSet<String> = records.iter().map(|r| r.actor.clone()).collect();
+    assert_eq!(actors.len(), TASKS);
+    let prev_hashes: BTreeSet<&str> = records.iter().map(|r| r.prev_hash.as_str()).collect();
+    assert_eq!(
+        prev_hashes.len(),
+        TASKS,
+        "two records share a predecessor: the chain forked"
+    );
+    assert_eq!(
+        storage.audit().verify().await.unwrap(),
+        ChainStatus::Intact {
+            records: 20,
+            last_seq: 20,
+            head_hash: records[TASKS - 1].hash.clone()
+        }
+    );
+}
+
+async fn ipam_uniqueness_and_holds(storage: &Storage) {
+    let ipam = storage.ipam();
+    let county = ipam
+        .allocate(&allocation("ankang", "2001:DB8:0:0100::/56", 1, "hanbin"))
+        .await
+        .unwrap();
+    assert_eq!(county.prefix, "2001:db8:0:100::/56");
+    assert_eq!(county.level, 1);
+    assert_eq!(county.owner_name, "hanbin");
+    assert_eq!(county.allocated_at, t0());
+    assert_eq!(county.released_at, None);
+
+    // The same prefix for another owner.
+    let error = ipam
+        .allocate(&allocation("ankang", "2001:db8:0:100::/56", 1, "ziyang"))
+        .await
+        .unwrap_err();
+    assert_eq!(error.category(), "conflict");
+    assert!(
+        error.to_string().contains("allocated to Tenant/hanbin"),
+        "{error}"
+    );
+    // A second prefix at the same level for the same owner.
+    let error = ipam
+        .allocate(&allocation("ankang", "2001:db8:0:200::/56", 1, "hanbin"))
+        .await
+        .unwrap_err();
+    assert_eq!(error.category(), "conflict");
+    // A malformed prefix.
+    let error = ipam
+        .allocate(&allocation("ankang", "2001:db8:0:300::1/56", 1, "shiquan"))
+        .await
+        .unwrap_err();
+    assert_eq!(error.category(), "invalid_input");
+
+    // Another level, another pool: fine.
+    let township = ipam
+        .allocate(&allocation("ankang", "2001:db8:0:110::/60", 2, "hanbin"))
+        .await
+        .unwrap();
+    let elsewhere = ipam
+        .allocate(&allocation("hanzhong", "2001:db8:0:100::/56", 1, "ziyang"))
+        .await
+        .unwrap();
+    assert_eq!(elsewhere.pool, "hanzhong");
+    let owned = ipam
+        .find_by_owner("ankang", "Tenant", "hanbin")
+        .await
+        .unwrap();
+    assert_eq!(owned, vec![county.clone(), township.clone()]);
+
+    // The database enforces uniqueness even for writers that skip the checks.
+    let raw = "INSERT INTO ipam_allocations (pool, prefix, level, owner_kind, owner_name, \
+               allocated_at) VALUES ('ankang', '2001:db8:0:100::/56', 5, 'Tenant', 'x', \
+               '2025-03-01 08:00:00+00')";
+    let refused = execute(storage, raw).await.unwrap_err();
+    assert!(
+        refused.to_string().to_lowercase().contains("unique"),
+        "{refused}"
+    );
+
+    // Release with a hold: the prefix cannot be reused until the hold ends.
+    let released_at = t0() + Duration::hours(1);
+    let hold_until = t0() + Duration::days(7);
+    let released = ipam
+        .release(
+            "ankang",
+            "2001:db8:0:0100::/56",
+            released_at,
+            Some(hold_until),
+        )
+        .await
+        .unwrap();
+    assert_eq!(released.id, county.id);
+    assert_eq!(released.released_at, Some(released_at));
+    assert_eq!(released.hold_until, Some(hold_until));
+    assert_eq!(
+        ipam.find_by_owner("ankang", "Tenant", "hanbin")
+            .await
+            .unwrap(),
+        vec![township]
+    );
+    let in_use = ipam
+        .list_in_use("ankang", t0() + Duration::days(1))
+        .await
+        .unwrap();
+    let prefixes: Vec<&str> = in_use.iter().map(|a| a.prefix.as_str()).collect();
+    assert_eq!(prefixes, ["2001:db8:0:100::/56", "2001:db8:0:110::/60"]);
+
+    let mut during_hold = allocation("ankang", "2001:db8:0:100::/56", 1, "ziyang");
+    during_hold.allocated_at = t0() + Duration::days(1);
+    let error = ipam.allocate(&during_hold).await.unwrap_err();
+    assert_eq!(error.category(), "conflict");
+    assert!(error.to_string().contains("held"), "{error}");
+    let mut after_hold = during_hold.clone();
+    after_hold.allocated_at = t0() + Duration::days(8);
+    let reallocated = ipam.allocate(&after_hold).await.unwrap();
+    assert_eq!(reallocated.owner_name, "ziyang");
+    assert_eq!(reallocated.prefix, "2001:db8:0:100::/56");
+
+    let error = ipam
+        .release("ankang", "2001:db8:ffff::/48", released_at, None)
+        .await
+        .unwrap_err();
+    assert_eq!(error.category(), "not_found");
+}
+
+async fn ipam_concurrent_allocations_have_one_winner(storage: &Storage) {
+    let tasks: Vec<_> = (0..10)
+        .map(|i| {
+            let storage = storage.clone();
+            tokio::spawn(async move {
+                let owner = format!("county-{i}");
+                storage
+                    .ipam()
+                    .allocate(&allocation("ankang", "2001:db8:5::/48", 0, &owner))
+                    .await
+            })
+        })
+        .collect();
+    let mut won = 0;
+    for task in tasks {
+        match task.await.unwrap() {
+            Ok(allocation) => {
+                won += 1;
+                assert_eq!(allocation.prefix, "2001:db8:5::/48");
+            }
+            Err(error) => assert_eq!(error.category(), "conflict", "{error}"),
+        }
+    }
+    assert_eq!(won, 1);
+    assert_eq!(count(storage, "ipam_allocations").await, 1);
+}
+
+async fn outbox_order_and_attempts(storage: &Storage) {
+    let outbox = storage.outbox();
+    let a = outbox
+        .enqueue("inventory", &json!({ "systems": 512 }), t0())
+        .await
+        .unwrap();
+    let b = outbox
+        .enqueue(
+            "usage",
+            &json!({ "cpu": 1.5, "tenants": ["hanbin"] }),
+            t0() + Duration::seconds(1),
+        )
+        .await
+        .unwrap();
+    let c = outbox
+        .enqueue(
+            "progress",
+            &json!({ "migrated": 40 }),
+            t0() + Duration::seconds(2),
+        )
+        .await
+        .unwrap();
+    assert!(a.id < b.id && b.id < c.id);
+    assert_eq!(
+        (a.attempts, a.next_attempt_at, a.delivered_at),
+        (0, t0(), None)
+    );
+    assert_eq!(b.payload, json!({ "cpu": 1.5, "tenants": ["hanbin"] }));
+    assert_eq!(outbox.count_pending().await.unwrap(), 3);
+
+    let ids = |messages: Vec<govcloud_controller::storage::OutboxMessage>| {
+        messages.into_iter().map(|m| m.id).collect::<Vec<_>>()
+    };
+    let now = t0() + Duration::seconds(2);
+    assert_eq!(
+        ids(outbox.fetch_due(now, 10).await.unwrap()),
+        [a.id, b.id, c.id]
+    );
+    assert_eq!(ids(outbox.fetch_due(now, 2).await.unwrap()), [a.id, b.id]);
+    assert_eq!(
+        ids(outbox
+            .fetch_due(t0() + Duration::seconds(1), 10)
+            .await
+            .unwrap()),
+        [a.id, b.id]
+    );
+
+    // A failure pushes the message back and counts the attempt.
+    let failed = outbox
+        .mark_failed(a.id, t0() + Duration::seconds(60))
+        .await
+        .unwrap();
+    assert_eq!(
+        (failed.attempts, failed.next_attempt_at),
+        (1, t0() + Duration::seconds(60))
+    );
+    let later = t0() + Duration::seconds(10);
+    assert_eq!(
+        ids(outbox.fetch_due(later, 10).await.unwrap()),
+        [b.id, c.id]
+    );
+    let failed = outbox
+        .mark_failed(a.id, t0() + Duration::seconds(120))
+        .await
+        .unwrap();
+    assert_eq!(failed.attempts, 2);
+
+    // Delivery, idempotent.
+    let delivered_at = t0() + Duration::seconds(11);
+    assert!(outbox.mark_delivered(b.id, delivered_at).await.unwrap());
+    assert!(
+        !outbox
+            .mark_delivered(b.id, delivered_at + Duration::seconds(5))
+            .await
+            .unwrap()
+    );
+    assert_eq!(outbox.count_pending().await.unwrap(), 2);
+    let due = outbox
+        .fetch_due(t0() + Duration::seconds(200), 10)
+        .await
+        .unwrap();
+    assert_eq!(ids(due.clone()), [a.id, c.id]);
+    assert_eq!(due[0].attempts, 2);
+    assert_eq!(due[0].payload, json!({ "systems": 512 }));
+
+    let error = outbox.mark_failed(b.id, later).await.unwrap_err();
+    assert_eq!(error.category(), "not_found");
+    let error = outbox.mark_delivered(999, later).await.unwrap_err();
+    assert_eq!(error.category(), "not_found");
+}
+
+async fn telemetry_window_and_retention(storage: &Storage) {
+    let sample = |router: &str, interface: &str, minute: i64| TelemetrySample {
+        router: router.to_owned(),
+        interface: interface.to_owned(),
+        at: t0() + Duration::minutes(minute),
+        rx_bytes: minute * 1_000 + 9_000_000_000,
+        tx_bytes: minute * 2_000,
+        rx_errors: minute % 3,
+        tx_errors: 0,
+        oper_up: minute != 4,
+        speed_mbps: (minute != 4).then_some(1_000),
+    };
+    let mut batch: Vec<TelemetrySample> = (0..10).map(|m| sample("ankang-r1", "eth0", m)).collect();
+    batch.extend((0..3).map(|m| sample("ankang-r1", "eth1", m * 4)));
+    batch.extend((0..2).map(|m| sample("hanbin-r1", "eth0", m)));
+    storage.telemetry().insert_batch(&batch).await.unwrap();
+    storage.telemetry().insert_batch(&[]).await.unwrap();
+    assert_eq!(count(storage, "telemetry_samples").await, 15);
+
+    let window = storage
+        .telemetry()
+        .window(
+            "ankang-r1",
+            "eth0",
+            t0() + Duration::minutes(2),
+            t0() + Duration::minutes(5),
+        )
+        .await
+        .unwrap();
+    assert_eq!(window, batch[2..5].to_vec());
+    assert_eq!(window[2].speed_mbps, None);
+    assert!(!window[2].oper_up);
+    assert_eq!(window[0].rx_bytes, 9_000_002_000);
+
+    // Retention: samples before minute 5 go (5 of eth0, 2 of eth1 at 0 and 4, 2 of hanbin).
+    let deleted = storage
+        .telemetry()
+        .delete_older_than(t0() + Duration::minutes(5))
+        .await
+        .unwrap();
+    assert_eq!(deleted, 9);
+    assert_eq!(count(storage, "telemetry_samples").await, 6);
+    let remaining = storage
+        .telemetry()
+        .window(
+            "ankang-r1",
+            "eth0",
+            t0() - Duration::days(1),
+            t0() + Duration::days(1),
+        )
+        .await
+        .unwrap();
+    assert_eq!(remaining, batch[5..10].to_vec());
+    let eth1 = storage
+        .telemetry()
+        .window(
+            "ankang-r1",
+            "eth1",
+            t0() - Duration::days(1),
+            t0() + Duration::days(1),
+        )
+        .await
+        .unwrap();
+    assert_eq!(eth1, vec![batch[12].clone()]);
+}
+
+async fn reviews_runs_and_decisions(storage: &Storage) {
+    let reviews = storage.reviews();
+    let run = reviews.start_run("quarterly", t0()).await.unwrap();
+    assert_eq!((run.review.as_str(), run.started_at), ("quarterly", t0()));
+    assert_eq!((run.finished_at, run.summary.clone()), (None, None));
+
+    let summary = json!({ "findings": 3, "byClass": { "Idle": 1, "Hot": 1, "RightSized": 1 } });
+    let finished_at = t0() + Duration::minutes(3);
+    let finished = reviews
+        .finish_run(run.id, finished_at, &summary)
+        .await
+        .unwrap();
+    assert_eq!(finished.finished_at, Some(finished_at));
+    assert_eq!(finished.summary, Some(summary.clone()));
+    let second = reviews
+        .start_run("quarterly", t0() + Duration::days(90))
+        .await
+        .unwrap();
+    reviews.start_run("monthly", t0()).await.unwrap();
+    let runs = reviews.list_runs("quarterly", 10).await.unwrap();
+    assert_eq!(runs, vec![second.clone(), finished.clone()]);
+    assert_eq!(
+        reviews.list_runs("quarterly", 1).await.unwrap(),
+        vec![second]
+    );
+
+    let decide = |tenant: &str, classification: &str, decision: Decision| NewReviewDecision {
+        run_id: run.id,
+        tenant: tenant.to_owned(),
+        resource: "cpu".to_owned(),
+        classification: classification.to_owned(),
+        decision,
+        reason: format!("{decision} {classification} for {tenant}"),
+        decided_by: "operations".to_owned(),
+        decided_at: t0() + Duration::hours(2),
+    };
+    let accepted = reviews
+        .insert_decision(&decide("hanbin", "Idle", Decision::Accept))
+        .await
+        .unwrap();
+    let declined = reviews
+        .insert_decision(&decide("ziyang", "Hot", Decision::Decline))
+        .await
+        .unwrap();
+    let deferred = reviews
+        .insert_decision(&decide("shiquan", "RightSized", Decision::Defer))
+        .await
+        .unwrap();
+    assert_eq!(accepted.decision, Decision::Accept);
+    assert_eq!(declined.reason, "decline Hot for ziyang");
+    assert_eq!(deferred.decided_at, t0() + Duration::hours(2));
+    let listed = reviews.list_decisions(run.id).await.unwrap();
+    assert_eq!(listed, vec![accepted, declined, deferred]);
+
+    let mut orphan = decide("hanbin", "Idle", Decision::Accept);
+    orphan.run_id = 999;
+    let error = reviews.insert_decision(&orphan).await.unwrap_err();
+    assert_eq!(error.category(), "not_found");
+    let error = reviews
+        .finish_run(999, finished_at, &summary)
+        .await
+        .unwrap_err();
+    assert_eq!(error.category(), "not_found");
+}
+
+async fn drill_evidence_is_kept_in_order(storage: &Storage) {
+    let evidence =
+        |drill: &str, kind: &str, minute: i64, payload: serde_json::Value| NewDrillEvidence {
+            namespace: "hanbin-finance".to_owned(),
+            drill: drill.to_owned(),
+            recorded_at: t0() + Duration::minutes(minute),
+            kind: kind.to_owned(),
+            payload,
+        };
+    let drills = storage.drills();
+    let restore = drills
+        .insert(&evidence(
+            "drill-2025-03",
+            "restore",
+            5,
+            json!({ "backup": "daily-0301", "ok": true }),
+        ))
+        .await
+        .unwrap();
+    let rto = drills
+        .insert(&evidence(
+            "drill-2025-03",
+            "rto",
+            9,
+            json!({ "measuredSeconds": 412, "objectiveSeconds": 3600 }),
+        ))
+        .await
+        .unwrap();
+    drills
+        .insert(&evidence(
+            "drill-2025-02",
+            "restore",
+            1,
+            json!({ "ok": false }),
+        ))
+        .await
+        .unwrap();
+    assert_eq!(restore.recorded_at, t0() + Duration::minutes(5));
+    let listed = drills
+        .list("hanbin-finance", "drill-2025-03")
+        .await
+        .unwrap();
+    assert_eq!(listed, vec![restore, rto]);
+    assert_eq!(listed[1].payload["measuredSeconds"], 412);
+    assert_eq!(drills.list("other", "drill-2025-03").await.unwrap(), vec![]);
+}
+
+#[test]
+fn storage_error_is_a_sendable_error() {
+    fn check<T: std::error::Error + Send + Sync + 'static>() {}
+    check::<StorageError>();
+}
