@@ -150,7 +150,8 @@ impl ApiError {
     }
 
     /// 422: the object is invalid; each cause names a field.
-    pub fn invalid(resource: &ResourceType, name: &str, causes: Vec<Cause>) -> Self {
+    pub fn invalid(resource: &ResourceType, name: &str, causes: impl AsRef<[Cause]>) -> Self {
+        let causes = causes.as_ref();
         let summary: Vec<String> = causes
             .iter()
             .map(|c| {

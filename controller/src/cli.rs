@@ -24,10 +24,32 @@ pub struct GlobalOptions {
 /// What to do.
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Run the whole control plane on this machine: an embedded Kubernetes-compatible API server
+    /// on SQLite, the CRDs, an optional seed directory and every controller, until Ctrl-C.
+    Local(LocalArgs),
     /// Print the CustomResourceDefinitions as one YAML stream (for `kubectl apply -f -`).
     Crds,
     /// Create or upgrade the controller's database and report its schema version.
     Migrate(DatabaseOptions),
+}
+
+/// Options of local mode.
+#[derive(Debug, Args)]
+pub struct LocalArgs {
+    /// Directory of local mode's state (API server database, certificates, token, kubeconfig);
+    /// created if missing, reused on restart.
+    #[arg(long, env = "GOVCLOUD_DATA_DIR", default_value = ".govcloud")]
+    pub data_dir: std::path::PathBuf,
+    /// Directory of manifests to apply at start, like `kubectl apply --server-side -f DIR`
+    /// (e.g. `examples/ankang`).
+    #[arg(long)]
+    pub seed: Option<std::path::PathBuf>,
+    /// Address of the embedded API server (loopback; port 0 picks a free port).
+    #[arg(long, default_value = "127.0.0.1:6443")]
+    pub api_address: std::net::SocketAddr,
+    /// Address of the metrics endpoint (`/metrics`, `/healthz`).
+    #[arg(long, default_value = "127.0.0.1:9464")]
+    pub metrics_address: std::net::SocketAddr,
 }
 
 /// Where the controller keeps its SQL state.
@@ -65,7 +87,27 @@ mod tests {
         .expect("parse");
         match cli.command {
             Command::Migrate(options) => assert_eq!(options.database_url, "sqlite://x.db"),
-            Command::Crds => panic!("parsed the wrong subcommand"),
+            other => panic!("parsed the wrong subcommand: {other:?}"),
         }
+    }
+}
+
+#[cfg(test)]
+mod local_tests {
+    use clap::Parser as _;
+
+    use super::*;
+
+    #[test]
+    fn local_has_loopback_defaults() {
+        let cli =
+            Cli::try_parse_from(["govcloud-controller", "local", "--seed", "examples/ankang"])
+                .expect("parse");
+        let Command::Local(args) = cli.command else {
+            panic!("parsed the wrong subcommand")
+        };
+        assert_eq!(args.data_dir, std::path::PathBuf::from(".govcloud"));
+        assert!(args.api_address.ip().is_loopback());
+        assert!(args.metrics_address.ip().is_loopback());
     }
 }

@@ -6,12 +6,13 @@ use std::process::ExitCode;
 
 use anyhow::Context as _;
 use clap::Parser as _;
+use govcloud_controller::local::{self, LocalOptions};
 use govcloud_controller::report::error_chain;
 use govcloud_controller::storage::Storage;
 use govcloud_crds::crdgen;
 use tracing_subscriber::EnvFilter;
 
-use crate::cli::{Cli, Command, DatabaseOptions};
+use crate::cli::{Cli, Command, DatabaseOptions, LocalArgs};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -23,6 +24,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Crds => print_crds(),
         Command::Migrate(options) => run_async(migrate(options)),
+        Command::Local(args) => run_async(local(args)),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -48,8 +50,8 @@ fn print_crds() -> anyhow::Result<()> {
     eprintln!(
         "govcloud-controller: printed {} CRDs of govcloud.io/v1alpha1; install them with \
          `govcloud-controller crds | kubectl apply --server-side -f -`, then declare tenants, \
-         routers and the rest (see examples/ankang/). `govcloud-controller local`, which runs \
-         the whole control plane on one machine, arrives with the embedded API server.",
+         routers and the rest (see examples/ankang/), or run everything on this machine with \
+         `govcloud-controller local --seed examples/ankang`.",
         crdgen::all().len()
     );
     Ok(())
@@ -64,5 +66,33 @@ async fn migrate(options: DatabaseOptions) -> anyhow::Result<()> {
         version.map_or_else(|| "none".to_owned(), |v| v.to_string())
     );
     storage.close().await;
+    Ok(())
+}
+
+async fn local(args: LocalArgs) -> anyhow::Result<()> {
+    let options = LocalOptions {
+        data_dir: args.data_dir,
+        seed: args.seed,
+        api_address: args.api_address,
+        metrics_address: args.metrics_address,
+    };
+    let plane = local::start(&options).await?;
+    if let Some(seed) = &plane.seed {
+        tracing::info!(
+            objects = seed.total(),
+            files = seed.files.len(),
+            "seed applied"
+        );
+    }
+    println!("{}", plane.ready_line());
+    println!(
+        "try: kubectl --kubeconfig {} get tenants,routers,extranetlinks",
+        plane.api.kubeconfig.display()
+    );
+    tokio::signal::ctrl_c()
+        .await
+        .context("failed to wait for Ctrl-C")?;
+    eprintln!("govcloud-controller: stopping");
+    plane.shutdown().await;
     Ok(())
 }

@@ -58,7 +58,7 @@ fn a_malformed_example_is_reported_with_its_file_line_object_and_field() {
         "{problem}"
     );
     assert!(problem.contains("(ExtranetLink "), "{problem}");
-    assert!(problem.contains(".members: Invalid value: an extranet link end needs exactly two distinct member interfaces"), "{problem}");
+    assert!(problem.contains(".members: Invalid value: \"array\": an extranet link end needs exactly two distinct member interfaces"), "{problem}");
 }
 
 #[test]

@@ -1,0 +1,159 @@
+//! Get and list (with label and field selectors, `limit` and `continue`), as objects or as the
+//! `Table` kubectl asks for.
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde_json::{Value, json};
+
+use super::state::ApiState;
+use super::write::Params;
+use crate::error::ApiError;
+use crate::resource::ResourceType;
+use crate::selector::{FieldSelector, LabelSelector};
+use crate::store::Stored;
+
+/// The selectors of a list or watch request.
+#[derive(Debug)]
+pub struct Filter {
+    /// Label selector.
+    pub labels: LabelSelector,
+    /// Field selector.
+    pub fields: FieldSelector,
+}
+
+impl Filter {
+    /// The selectors in the query, or `400` when one does not parse.
+    pub fn from_params(params: &Params) -> Result<Self, ApiError> {
+        let labels = LabelSelector::parse(params.get("labelSelector").map_or("", String::as_str))
+            .map_err(|e| ApiError::bad_request(e.to_string()))?;
+        let fields = FieldSelector::parse(params.get("fieldSelector").map_or("", String::as_str))
+            .map_err(|e| ApiError::bad_request(e.to_string()))?;
+        Ok(Self { labels, fields })
+    }
+
+    /// Whether `object` is selected.
+    pub fn matches(&self, object: &Value) -> bool {
+        let labels = object
+            .pointer("/metadata/labels")
+            .and_then(Value::as_object)
+            .map(|labels| {
+                labels
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_owned()))
+                    .collect()
+            })
+            .unwrap_or_default();
+        self.labels.matches(&labels) && self.fields.matches(object)
+    }
+}
+
+/// Where a paginated list continues: after this namespace and name.
+fn encode_continue(namespace: &str, name: &str, resource_version: i64) -> String {
+    URL_SAFE_NO_PAD
+        .encode(json!({"ns": namespace, "name": name, "rv": resource_version}).to_string())
+}
+
+fn decode_continue(token: &str) -> Result<(String, String), ApiError> {
+    let invalid = || {
+        ApiError::bad_request(
+            "continue key is not valid: send the continue value from the previous list",
+        )
+    };
+    let bytes = URL_SAFE_NO_PAD.decode(token).map_err(|_| invalid())?;
+    let value: Value = serde_json::from_slice(&bytes).map_err(|_| invalid())?;
+    let field = |name: &str| value.get(name).and_then(Value::as_str).map(str::to_owned);
+    Ok((
+        field("ns").ok_or_else(invalid)?,
+        field("name").ok_or_else(invalid)?,
+    ))
+}
+
+/// A page of a list: the selected objects, the list's resource version and the continue token.
+#[derive(Debug)]
+pub struct Page {
+    /// Objects selected.
+    pub items: Vec<Value>,
+    /// The resource version the list reflects.
+    pub resource_version: i64,
+    /// Token for the next page, if there is one.
+    pub continue_token: Option<String>,
+}
+
+/// Lists objects of `resource` in `namespace` (all namespaces when `None`).
+pub async fn list(
+    state: &ApiState,
+    resource: &ResourceType,
+    namespace: Option<&str>,
+    params: &Params,
+) -> Result<Page, ApiError> {
+    let filter = Filter::from_params(params)?;
+    let limit = match params.get("limit").map(|l| l.parse::<usize>()) {
+        None | Some(Ok(0)) => None,
+        Some(Ok(limit)) => Some(limit),
+        Some(Err(_)) => {
+            return Err(ApiError::bad_request(
+                "limit must be a non-negative integer",
+            ));
+        }
+    };
+    let after = params
+        .get("continue")
+        .filter(|c| !c.is_empty())
+        .map(|c| decode_continue(c))
+        .transpose()?;
+    let namespace = namespace.filter(|_| resource.namespaced);
+    let (stored, resource_version) = state
+        .store
+        .list(
+            &super::state::resource_id(resource),
+            namespace,
+            after.as_ref().map(|(ns, n)| (ns.as_str(), n.as_str())),
+            None,
+        )
+        .await
+        .map_err(|e| ApiError::internal(e.to_string()))?;
+    let mut items = Vec::new();
+    let mut continue_token = None;
+    for Stored { object, .. } in stored {
+        if !filter.matches(&object) {
+            continue;
+        }
+        if limit.is_some_and(|limit| items.len() == limit) {
+            let last: &Value = items.last().unwrap_or(&object);
+            let meta = |field: &str| {
+                last.pointer(&format!("/metadata/{field}"))
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_owned()
+            };
+            continue_token = Some(encode_continue(
+                &meta("namespace"),
+                &meta("name"),
+                resource_version,
+            ));
+            break;
+        }
+        items.push(with_type(resource, object));
+    }
+    Ok(Page {
+        items,
+        resource_version,
+        continue_token,
+    })
+}
+
+/// The object with `apiVersion` and `kind` of the version it is served in.
+pub fn with_type(resource: &ResourceType, mut object: Value) -> Value {
+    object["apiVersion"] = json!(resource.api_version());
+    object["kind"] = json!(resource.kind);
+    object
+}
+
+/// The `<Kind>List` document of a page.
+pub fn list_document(resource: &ResourceType, page: Page) -> Value {
+    let mut metadata = json!({ "resourceVersion": page.resource_version.to_string() });
+    if let Some(token) = page.continue_token {
+        metadata["continue"] = json!(token);
+    }
+    json!({ "apiVersion": resource.api_version(), "kind": resource.list_kind(), "metadata": metadata, "items": page.items })
+}

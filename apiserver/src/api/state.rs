@@ -1,0 +1,149 @@
+//! What every request handler shares: the store, the registry of resource types and the
+//! compiled validators of custom resources.
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+
+use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+use serde_json::Value;
+
+use crate::admission::SchemaValidator;
+use crate::error::ApiError;
+use crate::resource::{Registry, ResourceType};
+use crate::store::{ObjectKey, Store};
+
+/// Shared state of the server.
+#[derive(Debug)]
+pub struct ApiState {
+    /// Durable objects and events.
+    pub store: Store,
+    /// Served resource types.
+    pub registry: Registry,
+    /// Validators of custom resources, by `apiVersion` and `kind`.
+    validators: RwLock<HashMap<(String, String), Arc<SchemaValidator>>>,
+    /// The address clients use (for `/api`'s `serverAddressByClientCIDRs`).
+    pub server_address: String,
+}
+
+impl ApiState {
+    /// State over `store`, with the CRDs stored there registered again.
+    pub async fn new(store: Store, server_address: String) -> Result<Arc<Self>, ApiError> {
+        let state = Arc::new(Self {
+            store,
+            registry: Registry::new(),
+            validators: RwLock::default(),
+            server_address,
+        });
+        let crds = state
+            .store
+            .all_of("apiextensions.k8s.io/customresourcedefinitions")
+            .await
+            .map_err(|e| ApiError::internal(e.to_string()))?;
+        for crd in crds {
+            let name = crd
+                .pointer("/metadata/name")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_owned();
+            if let Err(error) = state.register_crd(&crd) {
+                tracing::warn!(crd = %name, error = %error.message, "stored CRD could not be served again");
+            }
+        }
+        Ok(state)
+    }
+
+    /// The store key of an object of `resource`.
+    pub fn key(resource: &ResourceType, namespace: Option<&str>, name: &str) -> ObjectKey {
+        ObjectKey {
+            resource: resource_id(resource),
+            namespace: if resource.namespaced {
+                namespace.unwrap_or_default().to_owned()
+            } else {
+                String::new()
+            },
+            name: name.to_owned(),
+        }
+    }
+
+    /// The type served for a store key's resource (`group/plural`), in any version.
+    pub fn type_of_key(&self, key: &ObjectKey) -> Option<Arc<ResourceType>> {
+        self.registry
+            .all()
+            .into_iter()
+            .find(|t| resource_id(t) == key.resource)
+    }
+
+    /// The validator of a custom resource type, if it has a schema.
+    pub fn validator(&self, resource: &ResourceType) -> Option<Arc<SchemaValidator>> {
+        let validators = self
+            .validators
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        validators
+            .get(&(resource.api_version(), resource.kind.clone()))
+            .cloned()
+    }
+
+    /// Serves the versions of a CRD, compiling their validators. Refused CRDs are `422`s.
+    pub fn register_crd(&self, object: &Value) -> Result<(), ApiError> {
+        let crd: CustomResourceDefinition =
+            serde_json::from_value(object.clone()).map_err(|e| {
+                ApiError::bad_request(format!("not a valid CustomResourceDefinition: {e}"))
+            })?;
+        let name = crd.metadata.name.clone().unwrap_or_default();
+        let crd_type =
+            self.registry
+                .lookup("apiextensions.k8s.io", "v1", "customresourcedefinitions");
+        let invalid = |message: String| match &crd_type {
+            Some(crd_type) => ApiError::invalid(
+                crd_type,
+                &name,
+                vec![crate::error::Cause::invalid("spec", message)],
+            ),
+            None => ApiError::bad_request(message),
+        };
+        let types = crate::resource::custom_types(&crd).map_err(|e| invalid(e.to_string()))?;
+        let mut compiled = Vec::new();
+        for resource in &types {
+            if let Some(schema) = &resource.schema {
+                let validator = SchemaValidator::new(schema).map_err(|e| invalid(e.to_string()))?;
+                compiled.push((
+                    (resource.api_version(), resource.kind.clone()),
+                    Arc::new(validator),
+                ));
+            }
+        }
+        self.registry
+            .register(&crd)
+            .map_err(|e| invalid(e.to_string()))?;
+        let mut validators = self
+            .validators
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        validators.extend(compiled);
+        Ok(())
+    }
+
+    /// Stops serving a CRD's types.
+    pub fn unregister_crd(&self, name: &str) {
+        let types: Vec<Arc<ResourceType>> = self
+            .registry
+            .all()
+            .into_iter()
+            .filter(|t| t.crd.as_deref() == Some(name))
+            .collect();
+        self.registry.unregister(name);
+        let mut validators = self
+            .validators
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        for resource in types {
+            validators.remove(&(resource.api_version(), resource.kind.clone()));
+        }
+    }
+}
+
+/// `group/plural`: the store's name of a resource, the same in every version.
+pub fn resource_id(resource: &ResourceType) -> String {
+    format!("{}/{}", resource.group, resource.plural)
+}
