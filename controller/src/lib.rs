@@ -1,6 +1,7 @@
 //! govcloud's operator: reconcilers for the `govcloud.io` custom resources, the HTTPS API for
 //! departments and agents, storage (SQLite or PostgreSQL), metrics and the provincial reporter.
 
+pub mod conditions;
 pub mod local;
 pub mod manifests;
 pub mod report;

@@ -7,12 +7,14 @@
 // choices; `KubeSchema` copies each struct without its attributes, so the allow lives here.
 #![allow(clippy::struct_field_names)]
 
+pub mod api;
 pub mod common;
 pub mod crdgen;
 pub mod dr;
 pub mod migration;
 pub mod network;
 pub mod provincial_reporting;
+pub mod quantity;
 pub mod quota_review;
 pub mod tenancy;
 

@@ -219,6 +219,18 @@ async fn bad_requests_get_kubernetes_statuses_and_store_nothing() {
             .await,
     );
     assert_eq!(code, 400, "{message}");
+    let apply = format!("{tenants}/city-finance?fieldManager=test");
+    let (code, message) = status(
+        client
+            .request(raw(
+                "PATCH",
+                &apply,
+                "application/apply-patch+yaml",
+                b"spec: [unclosed".to_vec(),
+            ))
+            .await,
+    );
+    assert_eq!(code, 400, "{message}");
     let (code, _) = status(
         client
             .request(raw(

@@ -1,0 +1,17 @@
+//! The JSON shapes of the controller's HTTPS API (`/v1`), shared by the controller, which serves
+//! them, and `govctl`, which reads them. Errors are RFC 9457 `application/problem+json`.
+
+mod audit;
+mod problem;
+mod quota;
+mod tenant;
+mod token;
+
+pub use audit::{AuditRecordView, AuditVerification};
+pub use problem::{PROBLEM_JSON, Problem};
+pub use quota::{DecisionRequest, NewQuotaRequest, QuotaRequestView};
+pub use tenant::{ResourceFigures, TenantView};
+pub use token::{IssuedToken, NewToken, Role, TokenView, WhoAmI};
+
+/// Path prefix of every endpoint.
+pub const API_PREFIX: &str = "/v1";
