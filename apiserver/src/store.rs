@@ -488,11 +488,17 @@ impl Store {
             .collect())
     }
 
-    /// Drops events beyond the history kept.
+    /// Drops events beyond the history kept ([`EVENT_HISTORY`]).
     pub async fn compact(&self) -> Result<u64, StoreError> {
+        self.compact_keeping(EVENT_HISTORY).await
+    }
+
+    /// Drops every event but those of the last `keep` resource versions (`0` empties the log);
+    /// returns how many were dropped. Watches from a dropped version then get `410 Gone`.
+    pub async fn compact_keeping(&self, keep: i64) -> Result<u64, StoreError> {
         let _write = self.write_lock.lock().await;
         sqlx::query("DELETE FROM events WHERE rv <= (SELECT rv FROM counter WHERE id = 1) - ?")
-            .bind(EVENT_HISTORY)
+            .bind(keep.max(0))
             .execute(&self.pool)
             .await
             .map(|done| done.rows_affected())

@@ -140,6 +140,7 @@ impl Amount {
     }
 
     /// `percent`% of the amount, rounded down to a thousandth.
+    #[must_use]
     pub fn percent(self, percent: u8) -> Self {
         Self {
             milli: self.milli * i128::from(percent) / 100,
