@@ -89,6 +89,10 @@ pub struct Event {
     pub kind: EventType,
     /// The object after the change (before it, for deletions).
     pub object: Arc<Value>,
+    /// For a modification, the object before it (which watches with selectors need to tell
+    /// an object leaving the selection); `None` for creations and deletions, and when the
+    /// previous version has been compacted out of the log.
+    pub previous: Option<Arc<Value>>,
 }
 
 /// A stored object with its resource version.
@@ -118,6 +122,7 @@ const SCHEMA: &[&str] = &[
     "CREATE TABLE IF NOT EXISTS events (
         rv INTEGER PRIMARY KEY, resource TEXT NOT NULL, namespace TEXT NOT NULL,
         name TEXT NOT NULL, type TEXT NOT NULL, body TEXT NOT NULL)",
+    "CREATE INDEX IF NOT EXISTS events_by_key ON events (resource, namespace, name, rv)",
     "CREATE TABLE IF NOT EXISTS counter (id INTEGER PRIMARY KEY CHECK (id = 1), rv INTEGER NOT NULL)",
     "INSERT OR IGNORE INTO counter (id, rv) VALUES (1, 0)",
 ];
@@ -192,14 +197,18 @@ impl Store {
             .map_err(query("read the resource version"))
     }
 
-    /// The oldest resource version a watch can still start from.
+    /// The oldest resource version a watch can still start from: just before the first event
+    /// kept, or the current version when compaction emptied the log (every write appends an
+    /// event, so an empty log means nothing was ever written or everything was dropped).
     pub async fn oldest_resource_version(&self) -> Result<i64, StoreError> {
-        let oldest: Option<i64> = sqlx::query("SELECT MIN(rv) FROM events")
-            .fetch_one(&self.pool)
-            .await
-            .map(|row| row.get(0))
-            .map_err(query("read the event log"))?;
-        Ok(oldest.map_or(0, |rv| rv - 1))
+        let row = sqlx::query(
+            "SELECT (SELECT MIN(rv) FROM events), (SELECT rv FROM counter WHERE id = 1)",
+        )
+        .fetch_one(&self.pool)
+        .await
+        .map_err(query("read the event log"))?;
+        let oldest: Option<i64> = row.get(0);
+        Ok(oldest.map_or_else(|| row.get(1), |rv| rv - 1))
     }
 
     /// One object.
@@ -340,18 +349,23 @@ impl Store {
             .begin_with("BEGIN IMMEDIATE")
             .await
             .map_err(query("begin a write"))?;
-        let current: Option<i64> =
-            sqlx::query("SELECT rv FROM objects WHERE resource = ? AND namespace = ? AND name = ?")
-                .bind(&key.resource)
-                .bind(&key.namespace)
-                .bind(&key.name)
-                .fetch_optional(&mut *transaction)
-                .await
-                .map_err(query("read an object"))?
-                .map(|row| row.get(0));
-        if current != expected {
-            return Ok(Err(current));
+        let current = sqlx::query(
+            "SELECT rv, body FROM objects WHERE resource = ? AND namespace = ? AND name = ?",
+        )
+        .bind(&key.resource)
+        .bind(&key.namespace)
+        .bind(&key.name)
+        .fetch_optional(&mut *transaction)
+        .await
+        .map_err(query("read an object"))?;
+        let current_rv: Option<i64> = current.as_ref().map(|row| row.get(0));
+        if current_rv != expected {
+            return Ok(Err(current_rv));
         }
+        // Lenient: a body that does not parse only costs watchers the previous version.
+        let previous = current
+            .as_ref()
+            .and_then(|row| serde_json::from_str::<Value>(row.get::<&str, _>(1)).ok());
         let rv = next_resource_version(&mut transaction).await?;
         set_resource_version(&mut object, rv);
         let body = object.to_string();
@@ -368,7 +382,7 @@ impl Store {
         .execute(&mut *transaction)
         .await
         .map_err(query("write an object"))?;
-        let kind = if current.is_some() {
+        let kind = if current_rv.is_some() {
             EventType::Modified
         } else {
             EventType::Added
@@ -382,7 +396,7 @@ impl Store {
             object,
             resource_version: rv,
         };
-        self.notify(rv, key, kind, &stored.object);
+        self.notify(rv, key, kind, &stored.object, previous);
         Ok(Ok(stored))
     }
 
@@ -438,7 +452,7 @@ impl Store {
             .commit()
             .await
             .map_err(query("commit a delete"))?;
-        self.notify(rv, key, EventType::Deleted, &object);
+        self.notify(rv, key, EventType::Deleted, &object, None);
         Ok(Ok(Stored {
             object,
             resource_version: rv,
@@ -452,8 +466,16 @@ impl Store {
         resource_version: i64,
         limit: i64,
     ) -> Result<Vec<Event>, StoreError> {
+        // A modification comes with the previous version of its object, from the log.
         let rows = sqlx::query(
-            "SELECT rv, namespace, name, type, body FROM events WHERE resource = ? AND rv > ? ORDER BY rv LIMIT ?",
+            "SELECT e.rv, e.namespace, e.name, e.type, e.body,
+                CASE WHEN e.type = 'MODIFIED' THEN (
+                    SELECT p.body FROM events p
+                    WHERE p.resource = e.resource AND p.namespace = e.namespace
+                        AND p.name = e.name AND p.rv < e.rv
+                    ORDER BY p.rv DESC LIMIT 1)
+                END
+             FROM events e WHERE e.resource = ? AND e.rv > ? ORDER BY e.rv LIMIT ?",
         )
         .bind(resource)
         .bind(resource_version)
@@ -472,6 +494,11 @@ impl Store {
                     },
                     kind: EventType::parse(row.get::<&str, _>(3)),
                     object: Arc::new(parse_body(row.get::<&str, _>(4))?),
+                    previous: row
+                        .get::<Option<&str>, _>(5)
+                        .map(parse_body)
+                        .transpose()?
+                        .map(Arc::new),
                 })
             })
             .collect()
@@ -505,13 +532,21 @@ impl Store {
             .map_err(query("compact the event log"))
     }
 
-    fn notify(&self, rv: i64, key: &ObjectKey, kind: EventType, object: &Value) {
+    fn notify(
+        &self,
+        rv: i64,
+        key: &ObjectKey,
+        kind: EventType,
+        object: &Value,
+        previous: Option<Value>,
+    ) {
         // No receiver is not an error: nobody is watching.
         let _ = self.events.send(Arc::new(Event {
             resource_version: rv,
             key: key.clone(),
             kind,
             object: Arc::new(object.clone()),
+            previous: previous.map(Arc::new),
         }));
     }
 }
@@ -590,10 +625,15 @@ mod tests {
             .expect("put")
             .expect("updated");
         assert_eq!(updated.resource_version, 2);
-        assert_eq!(events.recv().await.expect("event").kind, EventType::Added);
+        let added = events.recv().await.expect("event");
+        assert_eq!(added.kind, EventType::Added);
+        assert!(added.previous.is_none());
+        let modified = events.recv().await.expect("event");
+        assert_eq!(modified.kind, EventType::Modified);
         assert_eq!(
-            events.recv().await.expect("event").kind,
-            EventType::Modified
+            modified.previous.as_deref(),
+            Some(&created.object),
+            "a modification carries the version it replaced"
         );
         let deleted = store
             .delete(&key("a"), 2)
@@ -610,6 +650,51 @@ mod tests {
             log.iter().map(|e| e.kind).collect::<Vec<_>>(),
             vec![EventType::Modified, EventType::Deleted]
         );
+        assert_eq!(log[0].previous.as_deref(), Some(&created.object));
+        assert!(log[1].previous.is_none());
+        // Once the version before a modification is compacted away, it is unknown.
+        let b = json!({"metadata": {"name": "b", "uid": "u2"}});
+        store
+            .put(&key("b"), b.clone(), None)
+            .await
+            .expect("put")
+            .expect("created");
+        store
+            .put(&key("b"), b, Some(4))
+            .await
+            .expect("put")
+            .expect("updated");
+        store.compact_keeping(1).await.expect("compact");
+        let log = store
+            .events_since("govcloud.io/tenants", 0, 10)
+            .await
+            .expect("events");
+        assert_eq!(log.len(), 1);
+        assert_eq!(log[0].kind, EventType::Modified);
+        assert!(log[0].previous.is_none());
+    }
+
+    #[tokio::test]
+    async fn compaction_moves_the_oldest_watchable_version() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Store::open(&dir.path().join("state.db"))
+            .await
+            .expect("open");
+        assert_eq!(store.oldest_resource_version().await.expect("oldest"), 0);
+        for name in ["a", "b", "c"] {
+            store
+                .put(&key(name), json!({"metadata": {"name": name}}), None)
+                .await
+                .expect("put")
+                .expect("created");
+        }
+        assert_eq!(store.oldest_resource_version().await.expect("oldest"), 0);
+        assert_eq!(store.compact_keeping(1).await.expect("compact"), 2);
+        assert_eq!(store.oldest_resource_version().await.expect("oldest"), 2);
+        assert_eq!(store.compact_keeping(0).await.expect("compact"), 1);
+        // An empty log still knows which versions it lost.
+        assert_eq!(store.oldest_resource_version().await.expect("oldest"), 3);
+        assert_eq!(store.compact().await.expect("compact"), 0);
     }
 
     #[tokio::test]

@@ -191,107 +191,100 @@ async fn watches_resume_from_a_stored_resource_version_after_a_restart() {
     server.shutdown().await;
 }
 
+/// The `Status` code and message a raw request is answered with.
+async fn answer(
+    client: &Client,
+    method: &str,
+    path: &str,
+    content_type: &str,
+    body: Vec<u8>,
+) -> (u16, String) {
+    let request = http::Request::builder()
+        .method(method)
+        .uri(path)
+        .header("Content-Type", content_type)
+        .body(body)
+        .expect("request");
+    match client.request::<serde_json::Value>(request).await {
+        Err(kube::Error::Api(status)) => (status.code, status.message),
+        other => panic!("expected a Status, got {other:?}"),
+    }
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn bad_requests_get_kubernetes_statuses_and_store_nothing() {
     let server = TestServer::start().await;
     let client = seeded(&server.server).await;
-    let raw = |method: &str, path: &str, content_type: &str, body: Vec<u8>| {
-        http::Request::builder()
-            .method(method)
-            .uri(path)
-            .header("Content-Type", content_type)
-            .body(body)
-            .expect("request")
-    };
-    let status = |result: Result<serde_json::Value, kube::Error>| match result {
-        Err(kube::Error::Api(status)) => (status.code, status.message),
-        other => panic!("expected a Status, got {other:?}"),
-    };
     let tenants = "/apis/govcloud.io/v1alpha1/tenants";
-    let (code, message) = status(
-        client
-            .request(raw(
-                "POST",
-                tenants,
-                "application/json",
-                b"{not json".to_vec(),
-            ))
-            .await,
-    );
+    let (code, message) = answer(
+        &client,
+        "POST",
+        tenants,
+        "application/json",
+        b"{not json".to_vec(),
+    )
+    .await;
     assert_eq!(code, 400, "{message}");
     let apply = format!("{tenants}/city-finance?fieldManager=test");
-    let (code, message) = status(
-        client
-            .request(raw(
-                "PATCH",
-                &apply,
-                "application/apply-patch+yaml",
-                b"spec: [unclosed".to_vec(),
-            ))
-            .await,
-    );
+    let (code, message) = answer(
+        &client,
+        "PATCH",
+        &apply,
+        "application/apply-patch+yaml",
+        b"spec: [unclosed".to_vec(),
+    )
+    .await;
     assert_eq!(code, 400, "{message}");
-    let (code, _) = status(
-        client
-            .request(raw(
-                "GET",
-                "/apis/govcloud.io/v1alpha1/widgets",
-                "application/json",
-                Vec::new(),
-            ))
-            .await,
-    );
+    let (code, _) = answer(
+        &client,
+        "GET",
+        "/apis/govcloud.io/v1alpha1/widgets",
+        "application/json",
+        Vec::new(),
+    )
+    .await;
     assert_eq!(code, 404);
-    let (code, message) = status(
-        client
-            .request(raw(
-                "POST",
-                tenants,
-                "application/json",
-                br#"{"apiVersion":"govcloud.io/v1","kind":"Tenant","metadata":{"name":"x"}}"#
-                    .to_vec(),
-            ))
-            .await,
-    );
+    let (code, message) = answer(
+        &client,
+        "POST",
+        tenants,
+        "application/json",
+        br#"{"apiVersion":"govcloud.io/v1","kind":"Tenant","metadata":{"name":"x"}}"#.to_vec(),
+    )
+    .await;
     assert_eq!(code, 400, "{message}");
     let bad_name = json!({"apiVersion": "govcloud.io/v1alpha1", "kind": "Tenant", "metadata": {"name": "Not_A_Label"},
         "spec": {"displayName": "x", "level": "County", "parent": "ankang", "owners": [{"kind": "Group", "name": "g"}], "quota": {"cpu": 1, "memory": "1Gi", "storage": "1Gi"}}});
-    let (code, message) = status(
-        client
-            .request(raw(
-                "POST",
-                tenants,
-                "application/json",
-                bad_name.to_string().into_bytes(),
-            ))
-            .await,
-    );
+    let (code, message) = answer(
+        &client,
+        "POST",
+        tenants,
+        "application/json",
+        bad_name.to_string().into_bytes(),
+    )
+    .await;
     assert_eq!(code, 422, "{message}");
     assert!(message.contains("metadata.name"), "{message}");
     let mut huge = bad_name.clone();
     huge["metadata"]["name"] = json!("huge");
     huge["metadata"]["annotations"] = json!({"x": "a".repeat(2 * 1024 * 1024)});
-    let (code, _) = status(
-        client
-            .request(raw(
-                "POST",
-                tenants,
-                "application/json",
-                huge.to_string().into_bytes(),
-            ))
-            .await,
-    );
+    let (code, _) = answer(
+        &client,
+        "POST",
+        tenants,
+        "application/json",
+        huge.to_string().into_bytes(),
+    )
+    .await;
     assert_eq!(code, 413);
-    let (code, message) = status(
-        client
-            .request(raw(
-                "GET",
-                &format!("{tenants}?labelSelector=a%20in%20(b"),
-                "application/json",
-                Vec::new(),
-            ))
-            .await,
-    );
+    let (code, message) = answer(
+        &client,
+        "GET",
+        &format!("{tenants}?labelSelector=a%20in%20(b"),
+        "application/json",
+        Vec::new(),
+    )
+    .await;
     assert_eq!(code, 400, "{message}");
     let api: Api<Tenant> = Api::all(client);
     let names: Vec<String> = api

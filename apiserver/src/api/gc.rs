@@ -14,6 +14,9 @@ use crate::store::ObjectKey;
 /// How often a terminating namespace is checked for remaining content.
 const NAMESPACE_POLL: Duration = Duration::from_millis(100);
 
+/// How many times releasing a dependent is tried again when it changes meanwhile.
+const RELEASE_ATTEMPTS: usize = 100;
+
 /// Deletes (or, with `orphan`, releases) every object owned by `owner_uid`.
 pub fn collect_dependents(state: Arc<ApiState>, owner_uid: String, orphan: bool) {
     if owner_uid.is_empty() {
@@ -26,9 +29,9 @@ pub fn collect_dependents(state: Arc<ApiState>, owner_uid: String, orphan: bool)
                 return tracing::warn!(%error, "failed to find dependents for garbage collection");
             }
         };
-        for (key, object) in dependents {
+        for (key, _) in dependents {
             let result = if orphan {
-                release(&state, &key, object, &owner_uid).await
+                release(&state, &key, &owner_uid).await
             } else {
                 delete_key(&state, &key).await
             };
@@ -39,28 +42,31 @@ pub fn collect_dependents(state: Arc<ApiState>, owner_uid: String, orphan: bool)
     });
 }
 
-/// Removes the owner reference to `owner_uid` from a dependent.
-async fn release(
-    state: &Arc<ApiState>,
-    key: &ObjectKey,
-    mut object: Value,
-    owner_uid: &str,
-) -> Result<(), String> {
-    let version = object
-        .pointer("/metadata/resourceVersion")
-        .and_then(Value::as_str)
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0);
-    if let Some(Value::Array(references)) = metadata_mut(&mut object).get_mut("ownerReferences") {
-        references.retain(|r| r.get("uid").and_then(Value::as_str) != Some(owner_uid));
+/// Removes the owner reference to `owner_uid` from a dependent (from its latest version, if it
+/// changes meanwhile).
+async fn release(state: &Arc<ApiState>, key: &ObjectKey, owner_uid: &str) -> Result<(), String> {
+    for _ in 0..RELEASE_ATTEMPTS {
+        let Some(stored) = state.store.get(key).await.map_err(|e| e.to_string())? else {
+            return Ok(());
+        };
+        let mut object = stored.object;
+        let metadata = metadata_mut(&mut object);
+        if let Some(Value::Array(references)) = metadata.get_mut("ownerReferences") {
+            references.retain(|r| r.get("uid").and_then(Value::as_str) != Some(owner_uid));
+            if references.is_empty() {
+                metadata.remove("ownerReferences");
+            }
+        }
+        let written = state
+            .store
+            .put(key, object, Some(stored.resource_version))
+            .await
+            .map_err(|e| e.to_string())?;
+        if written.is_ok() {
+            return Ok(());
+        }
     }
-    state
-        .store
-        .put(key, object, Some(version))
-        .await
-        .map_err(|e| e.to_string())?
-        .map(|_| ())
-        .map_err(|_| "changed meanwhile".into())
+    Err("the dependent kept changing".into())
 }
 
 /// Deletes one object as a client's `DELETE` would (finalizers honoured).

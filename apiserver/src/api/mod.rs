@@ -180,17 +180,7 @@ async fn resource(
             .await?
         }
         Method::DELETE => {
-            let options = if body.iter().all(u8::is_ascii_whitespace) {
-                Value::Null
-            } else {
-                body::parse(body, &content_type)?
-            };
-            let propagation = params
-                .get("propagationPolicy")
-                .map(String::as_str)
-                .or_else(|| options.get("propagationPolicy").and_then(Value::as_str))
-                .unwrap_or("Background")
-                .to_owned();
+            let (options, propagation) = delete_options(params, body, &content_type)?;
             write::delete(
                 state,
                 &resource,
@@ -214,6 +204,27 @@ async fn resource(
         ));
     }
     Ok(json_response(StatusCode::OK, &object))
+}
+
+/// The `DeleteOptions` of a `DELETE` (its body, `null` when empty) and its propagation policy
+/// (query parameter first, then body; `Background` by default).
+fn delete_options(
+    params: &BTreeMap<String, String>,
+    body: &[u8],
+    content_type: &str,
+) -> Result<(Value, String), ApiError> {
+    let options = if body.iter().all(u8::is_ascii_whitespace) {
+        Value::Null
+    } else {
+        body::parse(body, content_type)?
+    };
+    let propagation = params
+        .get("propagationPolicy")
+        .map(String::as_str)
+        .or_else(|| options.get("propagationPolicy").and_then(Value::as_str))
+        .unwrap_or("Background")
+        .to_owned();
+    Ok((options, propagation))
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -269,6 +280,7 @@ async fn collection(
             ))
         }
         Method::DELETE => {
+            let (_, propagation) = delete_options(params, body, content_type)?;
             let page = read::list(state, resource, namespace, params).await?;
             let mut deleted = Vec::new();
             for object in page.items {
@@ -282,7 +294,7 @@ async fn collection(
                     .and_then(Value::as_str)
                     .map(str::to_owned);
                 let key = ApiState::key(resource, object_namespace.as_deref(), &name);
-                match write::delete(state, resource, &key, "Background", None).await {
+                match write::delete(state, resource, &key, &propagation, None).await {
                     Ok(object) => deleted.push(read::with_type(resource, object)),
                     Err(error) if error.code == 404 => {}
                     Err(error) => return Err(error),

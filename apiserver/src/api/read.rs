@@ -53,7 +53,15 @@ fn encode_continue(namespace: &str, name: &str, resource_version: i64) -> String
         .encode(json!({"ns": namespace, "name": name, "rv": resource_version}).to_string())
 }
 
-fn decode_continue(token: &str) -> Result<(String, String), ApiError> {
+/// Where a continue token resumes (namespace and name) and the resource version of the list it
+/// continues.
+struct Continue {
+    namespace: String,
+    name: String,
+    resource_version: i64,
+}
+
+fn decode_continue(token: &str) -> Result<Continue, ApiError> {
     let invalid = || {
         ApiError::bad_request(
             "continue key is not valid: send the continue value from the previous list",
@@ -62,10 +70,14 @@ fn decode_continue(token: &str) -> Result<(String, String), ApiError> {
     let bytes = URL_SAFE_NO_PAD.decode(token).map_err(|_| invalid())?;
     let value: Value = serde_json::from_slice(&bytes).map_err(|_| invalid())?;
     let field = |name: &str| value.get(name).and_then(Value::as_str).map(str::to_owned);
-    Ok((
-        field("ns").ok_or_else(invalid)?,
-        field("name").ok_or_else(invalid)?,
-    ))
+    Ok(Continue {
+        namespace: field("ns").ok_or_else(invalid)?,
+        name: field("name").ok_or_else(invalid)?,
+        resource_version: value
+            .get("rv")
+            .and_then(Value::as_i64)
+            .ok_or_else(invalid)?,
+    })
 }
 
 /// A page of a list: the selected objects, the list's resource version and the continue token.
@@ -102,16 +114,22 @@ pub async fn list(
         .map(|c| decode_continue(c))
         .transpose()?;
     let namespace = namespace.filter(|_| resource.namespaced);
-    let (stored, resource_version) = state
+    let (stored, current_version) = state
         .store
         .list(
             &super::state::resource_id(resource),
             namespace,
-            after.as_ref().map(|(ns, n)| (ns.as_str(), n.as_str())),
+            after
+                .as_ref()
+                .map(|c| (c.namespace.as_str(), c.name.as_str())),
             None,
         )
         .await
         .map_err(|e| ApiError::internal(e.to_string()))?;
+    // Every page reports the version of the first, as in Kubernetes: later pages show objects
+    // as they are now, and what changed since that version is in the event log, so a watch from
+    // it misses nothing (objects changed in the part not yet listed come twice, harmlessly).
+    let resource_version = after.map_or(current_version, |c| c.resource_version);
     let mut items = Vec::new();
     let mut continue_token = None;
     for Stored { object, .. } in stored {

@@ -1,6 +1,7 @@
 //! Watches: a stream of `{"type", "object"}` lines from a resource version — first the events
 //! already in the log after it, then live ones — with bookmarks, a timeout, and `410 Gone` when
-//! the resource version has been compacted away.
+//! the resource version has been compacted away. With selectors, an object entering the
+//! selection is `ADDED` and one leaving it `DELETED`, as in Kubernetes.
 
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -12,6 +13,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 use tokio::sync::{broadcast, mpsc};
 
+use super::meta::metadata_mut;
 use super::read::{Filter, with_type};
 use super::state::{ApiState, resource_id};
 use super::write::Params;
@@ -226,15 +228,41 @@ impl Watch {
         {
             return Ok(());
         }
-        if !self.filter.matches(&event.object) {
+        let Some((kind, object)) = self.selected(event) else {
             return Ok(());
-        }
-        let kind = match event.kind {
-            EventType::Added => "ADDED",
-            EventType::Modified => "MODIFIED",
-            EventType::Deleted => "DELETED",
         };
-        self.send_object(kind, (*event.object).clone(), out).await
+        self.send_object(kind, object, out).await
+    }
+
+    /// What a watch with selectors sees of an event, as kube-apiserver's watch cache decides:
+    /// a modification that brings an object into the selection is `ADDED`; one that takes it
+    /// out is `DELETED`, with the last state that matched at the version of the change. When
+    /// the previous state is no longer in the log, an object leaving the selection is reported
+    /// deleted, in case the client has it.
+    fn selected(&self, event: &Event) -> Option<(&'static str, Value)> {
+        let now = self.filter.matches(&event.object);
+        let kind = match event.kind {
+            EventType::Added => now.then_some("ADDED")?,
+            EventType::Deleted => now.then_some("DELETED")?,
+            EventType::Modified => match event.previous.as_deref() {
+                Some(previous) => match (self.filter.matches(previous), now) {
+                    (true, true) => "MODIFIED",
+                    (false, true) => "ADDED",
+                    (false, false) => return None,
+                    (true, false) => {
+                        let mut last = previous.clone();
+                        metadata_mut(&mut last).insert(
+                            "resourceVersion".into(),
+                            json!(event.resource_version.to_string()),
+                        );
+                        return Some(("DELETED", last));
+                    }
+                },
+                None if now => "MODIFIED",
+                None => "DELETED",
+            },
+        };
+        Some((kind, (*event.object).clone()))
     }
 
     async fn send_object(

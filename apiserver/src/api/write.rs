@@ -1,5 +1,11 @@
 //! Create, update, patch and delete: every write goes through admission, server-managed
 //! metadata, finalizers and the store's precondition on the resource version.
+//!
+//! A write reads the object, computes the new one and stores it only if the object has not
+//! changed meanwhile. When it has, a write whose client gave no resource version (a patch, an
+//! apply, a `PUT` without one, a `DELETE` without preconditions) is computed again on the new
+//! version, as kube-apiserver's `GuaranteedUpdate` does; only a client's own stale version is
+//! a `409 Conflict`.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -18,6 +24,19 @@ use crate::store::{ObjectKey, Stored};
 
 /// Query parameters of a request.
 pub type Params = BTreeMap<String, String>;
+
+/// How many times a write is computed again after losing a race with another write. Writes
+/// are serialised, so each retry is after some other write committed; the bound only stops a
+/// bug from spinning forever.
+const WRITE_ATTEMPTS: usize = 100;
+
+/// One attempt at a write of an existing object.
+enum Attempt {
+    /// Written (or nothing to write): the object to answer.
+    Done(Value),
+    /// Another write changed the object after it was read; nothing was written.
+    Raced,
+}
 
 fn internal(error: impl std::fmt::Display) -> ApiError {
     ApiError::internal(error.to_string())
@@ -327,23 +346,23 @@ pub async fn update(
             key.name
         )));
     }
-    let stored = current(state, resource, key).await?;
-    let requested_version = meta_str(&object, "resourceVersion");
-    if !requested_version.is_empty() && requested_version != stored.resource_version.to_string() {
-        return Err(stale(resource, &key.name));
-    }
-    let merged = merge_for_subresource(resource, &stored.object, object, subresource);
+    let requested_version = meta_str(&object, "resourceVersion").to_owned();
     let manager = field_manager(params, "unknown");
-    finish(
-        state,
-        resource,
-        key,
-        &stored,
-        merged,
-        params,
-        Some((&manager, subresource)),
-    )
-    .await
+    for _ in 0..WRITE_ATTEMPTS {
+        let stored = current(state, resource, key).await?;
+        if !requested_version.is_empty() && requested_version != stored.resource_version.to_string()
+        {
+            return Err(stale(resource, &key.name));
+        }
+        let merged = merge_for_subresource(resource, &stored.object, object.clone(), subresource);
+        let record = Some((manager.as_str(), subresource));
+        if let Attempt::Done(written) =
+            finish(state, resource, key, &stored, merged, params, record).await?
+        {
+            return Ok(written);
+        }
+    }
+    Err(stale(resource, &key.name))
 }
 
 fn stale(resource: &ResourceType, name: &str) -> ApiError {
@@ -398,7 +417,7 @@ async fn finish(
     mut merged: Value,
     params: &Params,
     record: Option<(&str, Option<&str>)>,
-) -> Result<Value, ApiError> {
+) -> Result<Attempt, ApiError> {
     keep_server_fields(Some(&stored.object), &mut merged);
     if is_terminating(&stored.object) {
         // Finalizers may only be removed, not added, once deletion started (as in Kubernetes).
@@ -440,10 +459,10 @@ async fn finish(
     }
     server_status(resource, &mut merged);
     if meta::same_content(&stored.object, &merged) {
-        return Ok(stored.object.clone());
+        return Ok(Attempt::Done(stored.object.clone()));
     }
     if dry_run(params) {
-        return Ok(merged);
+        return Ok(Attempt::Done(merged));
     }
     if is_terminating(&merged) && finalizers(&merged).is_empty() {
         return remove(state, resource, key, stored.resource_version, "Background").await;
@@ -457,8 +476,8 @@ async fn finish(
         .await
         .map_err(internal)?
     {
-        Ok(written) => Ok(written.object),
-        Err(_) => Err(stale(resource, &key.name)),
+        Ok(written) => Ok(Attempt::Done(written.object)),
+        Err(_) => Ok(Attempt::Raced),
     }
 }
 
@@ -475,6 +494,45 @@ pub async fn patch(
     let kind = PatchKind::from_content_type(content_type)
         .ok_or_else(|| ApiError::unsupported_media_type(content_type))?;
     let patch_body = super::body::parse(body, content_type)?;
+    let request = PatchRequest {
+        resource,
+        key,
+        subresource,
+        kind,
+        body: &patch_body,
+        params,
+    };
+    for _ in 0..WRITE_ATTEMPTS {
+        if let Attempt::Done(written) = patch_once(state, &request).await? {
+            return Ok(written);
+        }
+    }
+    Err(stale(resource, &key.name))
+}
+
+/// A parsed `PATCH` request.
+struct PatchRequest<'a> {
+    resource: &'a ResourceType,
+    key: &'a ObjectKey,
+    subresource: Option<&'a str>,
+    kind: PatchKind,
+    body: &'a Value,
+    params: &'a Params,
+}
+
+/// Applies a patch to the object as it is now.
+async fn patch_once(
+    state: &Arc<ApiState>,
+    request: &PatchRequest<'_>,
+) -> Result<Attempt, ApiError> {
+    let PatchRequest {
+        resource,
+        key,
+        subresource,
+        kind,
+        body: patch_body,
+        params,
+    } = *request;
     let existing = state.store.get(key).await.map_err(internal)?;
     if kind == PatchKind::Apply {
         let manager = params.get("fieldManager").cloned().ok_or_else(|| {
@@ -489,7 +547,7 @@ pub async fn patch(
             )
         })?;
         let force = params.get("force").is_some_and(|v| v == "true");
-        let mut applied = patch_body;
+        let mut applied = patch_body.clone();
         check_type(resource, &mut applied)?;
         let request = ApplyRequest {
             live: existing.as_ref().map(|s| &s.object),
@@ -528,13 +586,17 @@ pub async fn patch(
                 Some(key.namespace.as_str()).filter(|n| !n.is_empty()),
             )
             .await?;
-            return insert(state, resource, result, params).await;
+            // Created meanwhile by another write: apply to that object instead.
+            return match insert(state, resource, result, params).await {
+                Err(error) if error.reason == "AlreadyExists" => Ok(Attempt::Raced),
+                inserted => inserted.map(Attempt::Done),
+            };
         };
         let merged = merge_for_subresource(resource, &stored.object, result, subresource);
         return finish(state, resource, key, &stored, merged, params, None).await;
     }
     let stored = existing.ok_or_else(|| ApiError::not_found(resource, &key.name))?;
-    let patched = patch::patch_object(kind, &stored.object, &patch_body, resource.crd.is_some())
+    let patched = patch::patch_object(kind, &stored.object, patch_body, resource.crd.is_some())
         .map_err(|e| patch_error(resource, &key.name, e))?;
     let requested_version = meta_str(&patched, "resourceVersion");
     if !requested_version.is_empty() && requested_version != stored.resource_version.to_string() {
@@ -583,6 +645,24 @@ pub async fn delete(
     propagation: &str,
     preconditions: Option<&Value>,
 ) -> Result<Value, ApiError> {
+    for _ in 0..WRITE_ATTEMPTS {
+        if let Attempt::Done(deleted) =
+            delete_once(state, resource, key, propagation, preconditions).await?
+        {
+            return Ok(deleted);
+        }
+    }
+    Err(stale(resource, &key.name))
+}
+
+/// Deletes (or marks for deletion) the object as it is now.
+async fn delete_once(
+    state: &Arc<ApiState>,
+    resource: &ResourceType,
+    key: &ObjectKey,
+    propagation: &str,
+    preconditions: Option<&Value>,
+) -> Result<Attempt, ApiError> {
     let stored = current(state, resource, key).await?;
     if let Some(preconditions) = preconditions {
         let uid = preconditions.get("uid").and_then(Value::as_str);
@@ -599,7 +679,7 @@ pub async fn delete(
     }
     if resource.is_namespace() || !finalizers(&stored.object).is_empty() {
         if is_terminating(&stored.object) {
-            return Ok(stored.object);
+            return Ok(Attempt::Done(stored.object));
         }
         let mut marked = stored.object.clone();
         let metadata = metadata_mut(&mut marked);
@@ -612,28 +692,29 @@ pub async fn delete(
             .await
             .map_err(internal)?
         else {
-            return Err(stale(resource, &key.name));
+            return Ok(Attempt::Raced);
         };
         if resource.is_namespace() {
             super::gc::terminate_namespace(Arc::clone(state), key.name.clone());
         }
-        return Ok(written.object);
+        return Ok(Attempt::Done(written.object));
     }
     remove(state, resource, key, stored.resource_version, propagation).await
 }
 
-/// Removes an object from the store and starts the collection of what it owned.
-pub(super) async fn remove(
+/// Removes an object from the store if it is still at `version`, and starts the collection of
+/// what it owned.
+async fn remove(
     state: &Arc<ApiState>,
     resource: &ResourceType,
     key: &ObjectKey,
     version: i64,
     propagation: &str,
-) -> Result<Value, ApiError> {
+) -> Result<Attempt, ApiError> {
     let deleted = match state.store.delete(key, version).await.map_err(internal)? {
         Ok(deleted) => deleted,
         Err(None) => return Err(ApiError::not_found(resource, &key.name)),
-        Err(Some(_)) => return Err(stale(resource, &key.name)),
+        Err(Some(_)) => return Ok(Attempt::Raced),
     };
     if resource.is_crd() {
         state.unregister_crd(&key.name);
@@ -644,5 +725,5 @@ pub(super) async fn remove(
         crate::store::uid_of(&deleted.object).to_owned(),
         propagation == "Orphan",
     );
-    Ok(deleted.object)
+    Ok(Attempt::Done(deleted.object))
 }

@@ -6,6 +6,7 @@ use serde_json::Value;
 
 /// One audit record (exported as one JSON line).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct AuditRecordView {
     /// Position in the chain, from 1.
@@ -31,6 +32,7 @@ pub struct AuditRecordView {
 
 /// The result of recomputing the chain.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct AuditVerification {
     /// Whether every record is intact and in place.

@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 
 /// An error, as `application/problem+json`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct Problem {
     /// A URI naming the kind of problem (`https://govcloud.example.org/problems/quota-exceeded`).

@@ -8,6 +8,7 @@ use crate::tenancy::quota_request::QuotaRequestPhase;
 
 /// A department's request for a new quota.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct NewQuotaRequest {
     /// New totals asked for (resources left out keep their quota).
@@ -21,6 +22,7 @@ pub struct NewQuotaRequest {
 
 /// An operations decision's reason.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct DecisionRequest {
     /// Why; shown to the department and kept in the audit log.
@@ -29,6 +31,7 @@ pub struct DecisionRequest {
 
 /// A quota request.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct QuotaRequestView {
     /// Name.

@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 
 /// Quota and usage of one resource.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct ResourceFigures {
     /// `cpu`, `memory` or `storage`.
@@ -19,6 +20,7 @@ pub struct ResourceFigures {
 
 /// A tenant.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct TenantView {
     /// Name.

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 /// `viewer` reads; `editor` also requests quota; `operations` also decides requests and
 /// administers tokens; `auditor` reads and exports and verifies the audit log.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
     Viewer,
@@ -45,6 +46,7 @@ impl std::str::FromStr for Role {
 
 /// The caller, as its token says.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct WhoAmI {
     /// Token identifier (not the secret).
@@ -62,6 +64,7 @@ pub struct WhoAmI {
 
 /// A request to issue a token.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct NewToken {
     /// The tenant the token is scoped to.
@@ -77,6 +80,7 @@ pub struct NewToken {
 
 /// A token just issued: the secret is shown this once and never again.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct IssuedToken {
     /// The secret, to send as `Authorization: Bearer …`.
@@ -88,6 +92,7 @@ pub struct IssuedToken {
 
 /// A token as the server keeps it (a hash of the secret, never the secret).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct TokenView {
     /// Identifier.

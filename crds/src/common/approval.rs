@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 
 /// What operations decided: `Approved` or `Denied`.
 #[derive(Clone, Copy, Debug, Deserialize, Serialize, JsonSchema, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum Decision {
     Approved,
     Denied,
@@ -12,6 +13,7 @@ pub enum Decision {
 
 /// A decision by the cloud operations team, recorded on the object it decides.
 #[derive(Clone, Debug, Deserialize, Serialize, JsonSchema, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct Approval {
     /// `Approved` or `Denied`.

@@ -11,6 +11,8 @@ pub use approval::{Approval, Decision};
 pub use classification::{Classification, Sensitivity, SiteLevel};
 pub use formats::{CronSchedule, Duration, HttpsUrl, IsoDate, Prefix};
 pub use job::{EnvVar, JobTemplate};
+#[cfg(feature = "openapi")]
+pub use resources::QuantitySchema;
 pub use resources::{QuotaAmounts, ResourceAmounts, ResourceList};
 pub use resources::{quantity_schema, resource_list_schema};
 

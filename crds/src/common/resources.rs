@@ -47,18 +47,48 @@ pub struct QuotaAmounts {
 /// Some amounts of cloud resources; a missing resource means "none" or "unchanged" depending on
 /// where it is used.
 #[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct ResourceAmounts {
     /// CPU cores, e.g. `8` or `1500m`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(schema_with = "quantity_schema")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<QuantitySchema>))]
     pub cpu: Option<Quantity>,
     /// Memory, e.g. `32Gi`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(schema_with = "quantity_schema")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<QuantitySchema>))]
     pub memory: Option<Quantity>,
     /// Persistent storage, e.g. `2Ti`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(schema_with = "quantity_schema")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<QuantitySchema>))]
     pub storage: Option<Quantity>,
+}
+
+/// The OpenAPI schema of a quantity on the wire (`8`, `1500m`, `32Gi`), for `utoipa`.
+#[cfg(feature = "openapi")]
+#[derive(Debug)]
+pub struct QuantitySchema;
+
+#[cfg(feature = "openapi")]
+impl utoipa::PartialSchema for QuantitySchema {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .pattern(Some(NON_NEGATIVE_QUANTITY))
+            .description(Some(
+                "A Kubernetes quantity that is not negative: `8`, `1500m`, `32Gi`, `2Ti`.",
+            ))
+            .examples(["32Gi"])
+            .into()
+    }
+}
+
+#[cfg(feature = "openapi")]
+impl utoipa::ToSchema for QuantitySchema {
+    fn name() -> std::borrow::Cow<'static, str> {
+        "Quantity".into()
+    }
 }

@@ -86,6 +86,7 @@ fn default_valid_for() -> Duration {
 /// `Pending` (waiting for operations), `Approved` (decided, quota not yet changed), `Applied`
 /// (the tenant's quota changed), `Denied` or `Expired` (history).
 #[derive(Clone, Copy, Debug, Default, Deserialize, Serialize, JsonSchema, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum QuotaRequestPhase {
     #[default]
     Pending,

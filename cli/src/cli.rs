@@ -1,0 +1,410 @@
+//! Command-line interface of `govctl`: the clap types and the parsers of their values, nothing
+//! else. What the options mean together (flags and environment over the settings file) is
+//! resolved after parsing, in [`crate::settings`].
+
+use std::path::PathBuf;
+
+use clap::builder::NonEmptyStringValueParser;
+use clap::{ArgGroup, Args, Parser, Subcommand, ValueEnum};
+use govcloud_crds::api::Role;
+use govcloud_crds::quantity::Amount;
+
+use crate::settings::Secret;
+
+/// The exit codes, shown at the end of `govctl --help` and in the guides.
+pub const EXIT_CODES: &str = "\
+Exit codes:
+  0  success (also when the reader of the output goes away, as in `govctl … | head`)
+  1  any other failure, including an audit chain found broken
+  2  usage error: unknown command or flag, invalid value (quantity, duration, CA file),
+     no server configured
+  3  authentication or authorisation failure (HTTP 401/403, or no token)
+  4  not found, or not visible to your token (HTTP 404)
+  5  conflict (HTTP 409)
+  6  server error (HTTP 5xx), or the server cannot be reached";
+
+/// Self-service for the municipal government cloud: your tenant's quota and usage, quota
+/// requests, API tokens and the audit log, over the controller's HTTPS API.
+///
+/// Settings come from flags, then environment variables, then the settings file written by
+/// `govctl login` (or by local mode as DATA/govctl.toml).
+#[derive(Debug, Parser)]
+#[command(name = "govctl", version, about, after_help = EXIT_CODES)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalOptions,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options every command understands.
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Global options")]
+pub struct GlobalOptions {
+    /// Settings file: TOML with `server`, `ca` and `token`
+    /// [default: $XDG_CONFIG_HOME/govctl/config.toml, or ~/.config/govctl/config.toml].
+    #[arg(long, global = true, env = "GOVCTL_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// URL of the controller's API (HTTPS only), e.g. `https://127.0.0.1:8443`.
+    #[arg(long, global = true, env = "GOVCTL_SERVER", value_name = "URL")]
+    pub server: Option<String>,
+
+    /// API token. Prefer `govctl login` or the environment: other users of the machine can
+    /// see command lines.
+    #[arg(
+        long,
+        global = true,
+        env = "GOVCTL_TOKEN",
+        hide_env_values = true,
+        value_name = "TOKEN"
+    )]
+    pub token: Option<Secret>,
+
+    /// CA certificate file (PEM) to trust for the server; without one, the well-known public
+    /// certificate authorities are trusted.
+    #[arg(long, global = true, env = "GOVCTL_CA", value_name = "FILE")]
+    pub ca: Option<PathBuf>,
+
+    /// Output format.
+    #[arg(
+        short,
+        long,
+        global = true,
+        value_enum,
+        default_value_t = OutputFormat::Table,
+        value_name = "FORMAT"
+    )]
+    pub output: OutputFormat,
+}
+
+/// How results are printed.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    /// Aligned columns with units (`64 cores`, `256 GiB`), for people.
+    #[default]
+    Table,
+    /// The API's objects as pretty-printed JSON, for scripts.
+    Json,
+    /// The API's objects as YAML.
+    Yaml,
+}
+
+/// What to do.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Check a server and token, then save them (with the CA) in the settings file (mode 0600).
+    ///
+    /// Uses `--server`, `--ca` and `--token` (or their environment variables), or the values
+    /// of a settings file given with `--from`; without a token, reads it from standard input.
+    /// Nothing is saved unless the server accepts the token.
+    Login(LoginArgs),
+    /// Show who the token says you are: tenant, role, expiry.
+    Whoami,
+    /// Tenants: quota, usage, namespaces, children.
+    #[command(subcommand)]
+    Tenant(TenantCommand),
+    /// Quota: show it, request more, follow requests; approve or deny them (operations).
+    #[command(subcommand)]
+    Quota(QuotaCommand),
+    /// API tokens: issue, list and revoke them (operations).
+    #[command(subcommand)]
+    Token(TokenCommand),
+    /// The tamper-evident audit log: verify its chain, export it (auditors, operations).
+    #[command(subcommand)]
+    Audit(AuditCommand),
+    /// Print a shell completion script to standard output.
+    Completions(CompletionsArgs),
+}
+
+/// `govctl login`
+#[derive(Debug, Args)]
+pub struct LoginArgs {
+    /// Take server, CA and token from this settings file (local mode's DATA/govctl.toml, or
+    /// one operations sent you); `--server`, `--ca` and `--token` still win.
+    #[arg(long, value_name = "FILE")]
+    pub from: Option<PathBuf>,
+}
+
+/// `govctl tenant …`
+#[derive(Debug, Subcommand)]
+pub enum TenantCommand {
+    /// Show a tenant: level, parent, children, namespaces, quota and usage.
+    Show {
+        /// The tenant [default: your token's tenant].
+        name: Option<String>,
+    },
+}
+
+/// `govctl quota …`
+#[derive(Debug, Subcommand)]
+pub enum QuotaCommand {
+    /// Show quota, usage and what is free, per resource.
+    Show(TenantOption),
+    /// Ask operations for a new quota (new totals; resources left out keep their quota).
+    #[command(
+        after_help = "Example:\n  govctl quota request --cpu 96 --memory 384Gi \
+                            --justification 'tax filing season'"
+    )]
+    Request(QuotaRequestArgs),
+    /// List quota requests, pending and decided.
+    Requests(TenantOption),
+    /// Approve a pending quota request (operations).
+    Approve(DecisionArgs),
+    /// Deny a pending quota request (operations).
+    Deny(DecisionArgs),
+}
+
+/// A tenant other than the token's own.
+#[derive(Debug, Args)]
+pub struct TenantOption {
+    /// The tenant [default: your token's tenant].
+    #[arg(long, value_name = "NAME")]
+    pub tenant: Option<String>,
+}
+
+/// `govctl quota request`
+#[derive(Debug, Args)]
+#[command(group(
+    ArgGroup::new("amounts").required(true).multiple(true).args(["cpu", "memory", "storage"])
+))]
+pub struct QuotaRequestArgs {
+    /// New CPU total in cores, e.g. `96` or `1500m`.
+    #[arg(long, value_name = "QUANTITY", value_parser = parse_quantity, allow_hyphen_values = true)]
+    pub cpu: Option<Amount>,
+    /// New memory total, e.g. `384Gi`.
+    #[arg(long, value_name = "QUANTITY", value_parser = parse_quantity, allow_hyphen_values = true)]
+    pub memory: Option<Amount>,
+    /// New storage total, e.g. `10Ti`.
+    #[arg(long, value_name = "QUANTITY", value_parser = parse_quantity, allow_hyphen_values = true)]
+    pub storage: Option<Amount>,
+    /// Why the tenant needs it; operations read this when they decide.
+    #[arg(long, value_name = "TEXT", value_parser = NonEmptyStringValueParser::new())]
+    pub justification: String,
+    /// How long the request stays open, e.g. `720h` [default: the server's, 720h].
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub valid_for: Option<String>,
+    #[command(flatten)]
+    pub tenant: TenantOption,
+}
+
+/// `govctl quota approve|deny`
+#[derive(Debug, Args)]
+pub struct DecisionArgs {
+    /// The quota request's name (see `govctl quota requests`).
+    pub name: String,
+    /// Why; shown to the department and kept in the audit log.
+    #[arg(long, value_name = "TEXT", value_parser = NonEmptyStringValueParser::new())]
+    pub reason: String,
+    /// The requesting tenant [default: your token's tenant].
+    #[arg(long, value_name = "NAME")]
+    pub tenant: Option<String>,
+}
+
+/// `govctl token …`
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Issue a token; its secret is printed this once (`-o json`: the `token` field).
+    Issue(TokenIssueArgs),
+    /// List tokens (never their secrets).
+    List(TenantFilter),
+    /// Revoke a token at once.
+    Revoke {
+        /// The token's id (see `govctl token list`).
+        id: i64,
+    },
+}
+
+/// `govctl token issue`
+#[derive(Debug, Args)]
+pub struct TokenIssueArgs {
+    /// The tenant the token is scoped to.
+    #[arg(long, value_name = "NAME")]
+    pub tenant: String,
+    /// What the token may do.
+    #[arg(long, value_enum, value_name = "ROLE")]
+    pub role: RoleArg,
+    /// Who holds it and why [default: `ROLE token for TENANT`].
+    #[arg(long, value_name = "TEXT", value_parser = NonEmptyStringValueParser::new())]
+    pub description: Option<String>,
+    /// Lifetime, e.g. `720h` [default: the server's].
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub expires_in: Option<String>,
+}
+
+/// Which tenant's tokens to list.
+#[derive(Debug, Args)]
+pub struct TenantFilter {
+    /// Only this tenant's tokens [default: every token visible to you].
+    #[arg(long, value_name = "NAME")]
+    pub tenant: Option<String>,
+}
+
+/// A token's role.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum RoleArg {
+    /// Reads the tenant's quota, usage and requests.
+    Viewer,
+    /// Also requests quota.
+    Editor,
+    /// Also decides quota requests and administers tokens.
+    Operations,
+    /// Reads, exports and verifies the audit log.
+    Auditor,
+}
+
+impl From<RoleArg> for Role {
+    fn from(role: RoleArg) -> Self {
+        match role {
+            RoleArg::Viewer => Self::Viewer,
+            RoleArg::Editor => Self::Editor,
+            RoleArg::Operations => Self::Operations,
+            RoleArg::Auditor => Self::Auditor,
+        }
+    }
+}
+
+/// `govctl audit …`
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Recompute the hash chain; exit 1 naming the first broken record if it is broken.
+    Verify,
+    /// Print audit records as JSON lines (one object per line, whatever `--output` says).
+    Export(AuditExportArgs),
+}
+
+/// `govctl audit export`
+#[derive(Debug, Args)]
+pub struct AuditExportArgs {
+    /// First record (sequence number, from 1) [default: the first].
+    #[arg(long, value_name = "SEQ", value_parser = clap::value_parser!(i64).range(1..))]
+    pub from: Option<i64>,
+    /// Last record [default: the last].
+    #[arg(long, value_name = "SEQ", value_parser = clap::value_parser!(i64).range(1..))]
+    pub to: Option<i64>,
+}
+
+/// `govctl completions`
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete for.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}
+
+/// A Kubernetes quantity that is not negative (`96`, `500m`, `384Gi`).
+pub fn parse_quantity(text: &str) -> Result<Amount, String> {
+    let amount = Amount::parse(text).map_err(|error| error.to_string())?;
+    if amount.is_negative() {
+        return Err(format!("quantity \"{text}\" is negative"));
+    }
+    Ok(amount)
+}
+
+/// A duration in Go notation (`720h`, `1h30m`, `90s`), as the API takes it.
+pub fn parse_duration(text: &str) -> Result<String, String> {
+    const UNITS: [&str; 7] = ["ns", "us", "µs", "ms", "s", "m", "h"];
+    let invalid = || {
+        format!(
+            "invalid duration \"{text}\": expected a number and a unit (h, m, s, ms), e.g. 720h or 1h30m"
+        )
+    };
+    let mut rest = text;
+    if rest.is_empty() {
+        return Err(invalid());
+    }
+    while !rest.is_empty() {
+        let number_end = rest
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .ok_or_else(invalid)?;
+        let number = &rest[..number_end];
+        let well_formed = match number.split_once('.') {
+            Some((whole, fraction)) => {
+                !whole.is_empty()
+                    && !fraction.is_empty()
+                    && fraction.bytes().all(|b| b.is_ascii_digit())
+            }
+            None => !number.is_empty(),
+        };
+        if !well_formed {
+            return Err(invalid());
+        }
+        rest = &rest[number_end..];
+        // Longest unit first, so that `ms` is not read as `m` then `s`.
+        let unit = UNITS
+            .iter()
+            .filter(|unit| rest.starts_with(**unit))
+            .max_by_key(|unit| unit.len())
+            .ok_or_else(invalid)?;
+        rest = &rest[unit.len()..];
+    }
+    Ok(text.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::{CommandFactory, Parser};
+
+    use super::*;
+
+    #[test]
+    fn the_command_line_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn quantities_are_checked_and_the_flag_named() {
+        let error = Cli::try_parse_from([
+            "govctl",
+            "quota",
+            "request",
+            "--cpu",
+            "lots",
+            "--justification",
+            "x",
+        ])
+        .expect_err("not a quantity");
+        assert_eq!(error.exit_code(), 2);
+        let message = error.to_string();
+        assert!(message.contains("--cpu"), "{message}");
+        assert!(message.contains("failed to parse quantity"), "{message}");
+        assert!(parse_quantity("-4").is_err());
+        assert_eq!(
+            parse_quantity("384Gi"),
+            Ok(Amount::parse("384Gi").expect("384Gi"))
+        );
+    }
+
+    #[test]
+    fn a_quota_request_names_at_least_one_resource() {
+        let error = Cli::try_parse_from(["govctl", "quota", "request", "--justification", "x"])
+            .expect_err("no amounts");
+        assert_eq!(error.exit_code(), 2);
+    }
+
+    #[test]
+    fn durations_in_go_notation() {
+        for good in ["720h", "1h30m", "90s", "1.5h", "250ms", "10us", "3µs"] {
+            assert_eq!(parse_duration(good).as_deref(), Ok(good), "{good}");
+        }
+        for bad in ["", "720", "h", "30 days", "1.h", ".5h", "5d", "-1h", "1h-"] {
+            assert!(parse_duration(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn global_options_follow_subcommands() {
+        let cli = Cli::try_parse_from([
+            "govctl",
+            "quota",
+            "show",
+            "-o",
+            "json",
+            "--server",
+            "https://x",
+        ])
+        .expect("parse");
+        assert_eq!(cli.global.output, OutputFormat::Json);
+        assert_eq!(cli.global.server.as_deref(), Some("https://x"));
+    }
+}

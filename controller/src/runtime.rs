@@ -1,0 +1,223 @@
+//! Controller runtime wiring: the shared [`Context`] of the reconcilers (client, storage, event
+//! recorder, metrics, caches, backoff) and [`run_controllers`], which runs the `Tenant` and
+//! `QuotaRequest` controllers until shutdown.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::Arc;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use futures::{FutureExt as _, StreamExt as _};
+use govcloud_crds::{QuotaRequest, Tenant};
+use k8s_openapi::api::core::v1::ObjectReference;
+use kube::Client;
+use kube::runtime::controller::Config;
+use kube::runtime::events::{Event, EventType, Recorder, Reporter};
+use kube::runtime::reflector::Store;
+
+use crate::metrics::Metrics;
+use crate::storage::Storage;
+use crate::tenancy;
+
+/// The name the controller reports events under.
+pub const REPORTER: &str = "govcloud-controller";
+
+/// Per-object exponential backoff of transient failures: 1 s, 2 s, 4 s, … up to 5 minutes;
+/// reset by a success.
+#[derive(Debug, Default)]
+pub struct Backoff {
+    failures: Mutex<HashMap<String, u32>>,
+}
+
+impl Backoff {
+    /// Longest wait between retries.
+    pub const MAX: Duration = Duration::from_secs(300);
+
+    /// Counts a failure of `key` and returns how long to wait before the next attempt.
+    pub fn next(&self, key: &str) -> Duration {
+        let Ok(mut failures) = self.failures.lock() else {
+            return Self::MAX;
+        };
+        let count = failures.entry(key.to_owned()).or_default();
+        *count = count.saturating_add(1);
+        let seconds = 1_u64
+            .checked_shl(count.saturating_sub(1))
+            .unwrap_or(u64::MAX);
+        Duration::from_secs(seconds).min(Self::MAX)
+    }
+
+    /// Forgets the failures of `key`.
+    pub fn reset(&self, key: &str) {
+        if let Ok(mut failures) = self.failures.lock() {
+            failures.remove(key);
+        }
+    }
+}
+
+/// What every reconcile of the tenancy controllers shares.
+pub struct Context {
+    /// The Kubernetes client.
+    pub client: Client,
+    /// SQL storage (the audit log).
+    pub storage: Storage,
+    /// Publishes Kubernetes events.
+    pub recorder: Recorder,
+    /// The controller's metrics.
+    pub metrics: Arc<Metrics>,
+    /// The cache of every tenant (the tenant controller's reflector).
+    pub tenants: Store<Tenant>,
+    /// The cache of every quota request (the request controller's reflector).
+    pub requests: Store<QuotaRequest>,
+    /// Backoff of transient failures, per object.
+    pub backoff: Backoff,
+    /// Set once the tenant-admin `ClusterRole` was applied by this process.
+    pub(crate) tenant_admin_role: tokio::sync::OnceCell<()>,
+}
+
+impl std::fmt::Debug for Context {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Context")
+            .field("storage", &self.storage.redacted_url())
+            .field("tenants", &self.tenants.state().len())
+            .field("requests", &self.requests.state().len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Context {
+    /// A context over `client` and `storage` with the given caches.
+    pub fn new(
+        client: Client,
+        storage: Storage,
+        metrics: Arc<Metrics>,
+        tenants: Store<Tenant>,
+        requests: Store<QuotaRequest>,
+    ) -> Self {
+        let recorder = Recorder::new(
+            client.clone(),
+            Reporter {
+                controller: REPORTER.to_owned(),
+                instance: std::env::var("POD_NAME").ok(),
+            },
+        );
+        Self {
+            client,
+            storage,
+            recorder,
+            metrics,
+            tenants,
+            requests,
+            backoff: Backoff::default(),
+            tenant_admin_role: tokio::sync::OnceCell::new(),
+        }
+    }
+
+    /// Publishes an event about `reference`; a failure is logged, never fatal (events are
+    /// best effort, as in Kubernetes).
+    pub async fn publish(
+        &self,
+        reference: &ObjectReference,
+        type_: EventType,
+        reason: &str,
+        note: &str,
+        action: &str,
+    ) {
+        let mut note = note.to_owned();
+        if note.len() > 1000 {
+            let mut end = 1000;
+            while !note.is_char_boundary(end) {
+                end -= 1;
+            }
+            note.truncate(end);
+            note.push('…');
+        }
+        let event = Event {
+            type_,
+            reason: reason.to_owned(),
+            note: Some(note),
+            action: action.to_owned(),
+            secondary: None,
+        };
+        if let Err(error) = self.recorder.publish(&event, reference).await {
+            tracing::debug!(%error, reason, object = ?reference.name, "failed to publish an event");
+        }
+    }
+}
+
+/// Runs the `Tenant` and `QuotaRequest` controllers against `client` until `shutdown`
+/// completes; reconciles in flight then finish. No leader election: run one replica.
+pub async fn run_controllers(
+    client: Client,
+    storage: Storage,
+    metrics: Arc<Metrics>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) {
+    let shutdown = shutdown.shared();
+    let config = Config::default().concurrency(8);
+    let tenants = tenancy::controller::controller(&client).with_config(config.clone());
+    let requests = tenancy::request_controller::controller(&client).with_config(config);
+    let ctx = Arc::new(Context::new(
+        client,
+        storage,
+        metrics,
+        tenants.store(),
+        requests.store(),
+    ));
+    let tenants = tenants
+        .graceful_shutdown_on(shutdown.clone())
+        .run(
+            tenancy::controller::reconcile,
+            tenancy::controller::error_policy,
+            ctx.clone(),
+        )
+        .for_each(|result| async move {
+            if let Err(error) = result {
+                tracing::debug!(error = %crate::report::error_chain(&error), "tenant controller");
+            }
+        });
+    // The request controller starts once the tenant cache is complete. One waiter only:
+    // kube-runtime 5's `Store::wait_until_ready` wakes just the last of several concurrent
+    // waiters (its `DelayedInit` polls a oneshot receiver that keeps one waker), so reconciles
+    // must not each wait on it.
+    let tenant_cache = ctx.tenants.clone();
+    let requests = async move {
+        tokio::select! {
+            ready = tenant_cache.wait_until_ready() => {
+                if ready.is_err() {
+                    return;
+                }
+            }
+            () = shutdown.clone() => return,
+        }
+        requests
+            .graceful_shutdown_on(shutdown)
+            .run(
+                tenancy::request_controller::reconcile,
+                tenancy::request_controller::error_policy,
+                ctx,
+            )
+            .for_each(|result| async move {
+                if let Err(error) = result {
+                    tracing::debug!(error = %crate::report::error_chain(&error), "quota request controller");
+                }
+            })
+            .await;
+    };
+    futures::join!(tenants, requests);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_up_to_five_minutes_and_resets() {
+        let backoff = Backoff::default();
+        let waits: Vec<u64> = (0..12).map(|_| backoff.next("t/a").as_secs()).collect();
+        assert_eq!(waits, [1, 2, 4, 8, 16, 32, 64, 128, 256, 300, 300, 300]);
+        assert_eq!(backoff.next("t/b").as_secs(), 1, "per object");
+        backoff.reset("t/a");
+        assert_eq!(backoff.next("t/a").as_secs(), 1);
+    }
+}

@@ -1,0 +1,441 @@
+//! The `Tenant` reconciler, the kube glue around the pure planner: fetch (the tenant, the
+//! hierarchy from the cache, the namespaces it wants) → validate and build ([`super::plan`]) →
+//! apply (server-side apply under [`FIELD_MANAGER`], children owned by the tenant so that the
+//! garbage collector deletes them with it) → status ([`super::status`], patched only when it
+//! changed). Permanent errors set `Ready=False` with the error's category and wait for a
+//! change; transient ones requeue with backoff.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use govcloud_crds::Tenant;
+use k8s_openapi::NamespaceResourceScope;
+use k8s_openapi::api::core::v1::{LimitRange, Namespace, ResourceQuota};
+use k8s_openapi::api::networking::v1::NetworkPolicy;
+use k8s_openapi::api::rbac::v1::{ClusterRole, RoleBinding};
+use k8s_openapi::jiff::Timestamp;
+use kube::api::{Api, ListParams, Patch, PatchParams};
+use kube::runtime::controller::{Action, Controller};
+use kube::runtime::events::EventType;
+use kube::runtime::reflector::{ObjectRef, Store};
+use kube::runtime::watcher;
+use kube::{Client, Resource, ResourceExt as _};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use super::error::Error;
+use super::hierarchy::Hierarchy;
+use super::plan::{self, NamespaceClaim, TENANT_LABEL};
+use super::quota::{Partial, Quota, add_partial, usage_from_quota_status};
+use super::status::{self, Observed, Outcome, QUOTA_EXCEEDED, READY};
+use crate::runtime::Context;
+
+/// The controller's name in metrics and logs.
+pub const CONTROLLER: &str = "tenant";
+/// The field manager of everything the tenant controller writes.
+pub const FIELD_MANAGER: &str = "govcloud-tenant-controller";
+/// How often a tenant is reconciled without a change, to repair drift nobody reported.
+pub const RESYNC: Duration = Duration::from_secs(15 * 60);
+
+/// The controller of `Tenant`s: triggered by tenants (a tenant's change also reconciles its
+/// parent and children) and by the objects it owns. Namespaced children of a cluster-scoped
+/// owner are mapped by hand: kube-runtime's `owns()` would look the owner up in the child's
+/// namespace and find nothing.
+pub fn controller(client: &Client) -> Controller<Tenant> {
+    let tenants: Api<Tenant> = Api::all(client.clone());
+    let controller = Controller::new(tenants.clone(), watcher::Config::default());
+    let store = controller.store();
+    let owned = || watcher::Config::default().labels(TENANT_LABEL);
+    controller
+        .watches(tenants, watcher::Config::default(), move |tenant| {
+            related_tenants(&store, &tenant)
+        })
+        .watches(Api::<Namespace>::all(client.clone()), owned(), |o| {
+            owning_tenant(&o)
+        })
+        .watches(Api::<ResourceQuota>::all(client.clone()), owned(), |o| {
+            owning_tenant(&o)
+        })
+        .watches(Api::<LimitRange>::all(client.clone()), owned(), |o| {
+            owning_tenant(&o)
+        })
+        .watches(Api::<NetworkPolicy>::all(client.clone()), owned(), |o| {
+            owning_tenant(&o)
+        })
+        .watches(Api::<RoleBinding>::all(client.clone()), owned(), |o| {
+            owning_tenant(&o)
+        })
+}
+
+/// The tenants whose plan or status depends on `tenant`: its parent (delegation) and its
+/// children (their parent's existence, cycles).
+fn related_tenants(store: &Store<Tenant>, tenant: &Tenant) -> Vec<ObjectRef<Tenant>> {
+    let Some(name) = tenant.metadata.name.as_deref() else {
+        return Vec::new();
+    };
+    let mut related: Vec<ObjectRef<Tenant>> = tenant
+        .spec
+        .parent
+        .iter()
+        .map(|p| ObjectRef::new(p))
+        .collect();
+    related.extend(
+        store
+            .state()
+            .iter()
+            .filter(|t| t.spec.parent.as_deref() == Some(name))
+            .map(|t| ObjectRef::from_obj(t.as_ref())),
+    );
+    related
+}
+
+/// The tenant controlling `object`, from its owner references.
+fn owning_tenant<K: Resource>(object: &K) -> Option<ObjectRef<Tenant>> {
+    object
+        .meta()
+        .owner_references
+        .iter()
+        .flatten()
+        .find(|o| {
+            o.controller == Some(true)
+                && o.kind == "Tenant"
+                && o.api_version == format!("{}/{}", govcloud_crds::GROUP, govcloud_crds::VERSION)
+        })
+        .map(|o| ObjectRef::new(&o.name))
+}
+
+/// Now, to the second: what the API stores for condition times.
+pub(crate) fn now() -> Timestamp {
+    let now = Timestamp::now();
+    Timestamp::from_second(now.as_second()).unwrap_or(now)
+}
+
+fn key(name: &str) -> String {
+    format!("{CONTROLLER}/{name}")
+}
+
+/// Reconciles one tenant.
+pub async fn reconcile(tenant: Arc<Tenant>, ctx: Arc<Context>) -> Result<Action, Error> {
+    let started = Instant::now();
+    let result = reconcile_tenant(&tenant, &ctx).await;
+    ctx.metrics.reconciled(CONTROLLER, started.elapsed());
+    if result.is_ok() {
+        ctx.backoff.reset(&key(&tenant.name_any()));
+    }
+    result
+}
+
+/// Counts the error, then waits for a change (permanent) or retries with backoff (transient).
+#[allow(clippy::needless_pass_by_value)] // the signature kube-runtime calls
+pub fn error_policy(tenant: Arc<Tenant>, error: &Error, ctx: Arc<Context>) -> Action {
+    ctx.metrics.failed(CONTROLLER, error.category());
+    let name = tenant.name_any();
+    if error.is_permanent() {
+        tracing::info!(tenant = %name, category = error.category(), error = %crate::report::error_chain(error), "tenant needs a change");
+        Action::await_change()
+    } else {
+        let delay = ctx.backoff.next(&key(&name));
+        tracing::warn!(tenant = %name, category = error.category(), error = %crate::report::error_chain(error), retry_in = ?delay, "tenant reconcile failed");
+        Action::requeue(delay)
+    }
+}
+
+async fn reconcile_tenant(tenant: &Tenant, ctx: &Context) -> Result<Action, Error> {
+    let name = tenant.metadata.name.clone().ok_or(Error::MissingMetadata {
+        object: "a Tenant".into(),
+        field: "metadata.name",
+    })?;
+    if tenant.metadata.deletion_timestamp.is_some() {
+        // The garbage collector removes what the tenant owns.
+        return Ok(Action::await_change());
+    }
+    let owner = tenant
+        .controller_owner_ref(&())
+        .ok_or_else(|| Error::MissingMetadata {
+            object: format!("Tenant {name}"),
+            field: "metadata.uid",
+        })?;
+    tracing::debug!(tenant = %name, generation = ?tenant.metadata.generation, "reconciling tenant");
+    ensure_tenant_admin_role(ctx).await?;
+    let now = now();
+
+    // Validate and build (pure), against the hierarchy as the cache has it, this tenant last.
+    let cached = ctx.tenants.state();
+    let hierarchy = Hierarchy::new(
+        cached
+            .iter()
+            .map(AsRef::as_ref)
+            .chain(std::iter::once(tenant)),
+    );
+    let validated = match plan::validate(&name, tenant, &hierarchy) {
+        Ok(validated) => validated,
+        Err(source) => {
+            return Err(fail(
+                ctx,
+                tenant,
+                &name,
+                Error::InvalidTenant {
+                    tenant: name.clone(),
+                    source,
+                },
+                now,
+            )
+            .await);
+        }
+    };
+    let plans = plan::build(&name, tenant, &validated, &owner);
+
+    // Fetch the namespaces it wants (never take one that is someone else's), then apply.
+    if let Err(error) = check_namespaces(ctx, &name, &owner.uid, &plans).await {
+        return Err(
+            if error.is_permanent() || matches!(error, Error::NamespaceNotReady { .. }) {
+                fail(ctx, tenant, &name, error, now).await
+            } else {
+                error
+            },
+        );
+    }
+    let mut usage = Partial::new();
+    for plan in &plans {
+        add_partial(&mut usage, &apply_namespace(ctx, plan).await?);
+    }
+    let frozen =
+        freeze_removed_namespaces(ctx, &name, &owner, &validated.namespace_names(), &mut usage)
+            .await?;
+
+    // Status.
+    let observed = Observed {
+        namespaces: validated.namespace_names(),
+        frozen,
+        usage,
+    };
+    let desired = status::desired_status(
+        tenant.status.as_ref(),
+        tenant.metadata.generation,
+        &Outcome::Reconciled {
+            validated: &validated,
+            observed: &observed,
+        },
+        now,
+    );
+    write_status(ctx, tenant, &name, desired).await?;
+    ctx.metrics
+        .set_tenant(&name, validated.quota, validated.delegated, &observed.usage);
+    let existing: BTreeSet<String> = cached
+        .iter()
+        .filter_map(|t| t.metadata.name.clone())
+        .chain(std::iter::once(name))
+        .collect();
+    ctx.metrics.retain_tenants(&existing);
+    Ok(Action::requeue(RESYNC))
+}
+
+/// Refuses namespaces another tenant or controller holds, and waits for those being deleted.
+async fn check_namespaces(
+    ctx: &Context,
+    name: &str,
+    uid: &str,
+    plans: &[plan::NamespacePlan],
+) -> Result<(), Error> {
+    let namespaces: Api<Namespace> = Api::all(ctx.client.clone());
+    for plan in plans {
+        let namespace = plan.namespace.name_any();
+        let existing = namespaces
+            .get_opt(&namespace)
+            .await
+            .map_err(Error::kube("read namespace", &namespace))?;
+        match existing.map(|ns| plan::claim(&ns, name, uid)) {
+            None | Some(NamespaceClaim::Free | NamespaceClaim::Ours) => {}
+            Some(NamespaceClaim::Wait(reason)) => {
+                return Err(Error::NamespaceNotReady {
+                    tenant: name.to_owned(),
+                    reason,
+                });
+            }
+            Some(NamespaceClaim::Foreign(reason)) => {
+                return Err(Error::NamespaceConflict {
+                    tenant: name.to_owned(),
+                    reason,
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Applies one namespace and its objects; returns the usage its `ResourceQuota` reports.
+async fn apply_namespace(ctx: &Context, plan: &plan::NamespacePlan) -> Result<Partial, Error> {
+    let namespace = plan.namespace.name_any();
+    apply(&Api::all(ctx.client.clone()), &plan.namespace).await?;
+    let quota = apply(&ctx.namespaced(&namespace), &plan.resource_quota).await?;
+    apply(&ctx.namespaced(&namespace), &plan.limit_range).await?;
+    apply(&ctx.namespaced(&namespace), &plan.network_policy).await?;
+    apply(&ctx.namespaced(&namespace), &plan.role_binding).await?;
+    Ok(quota
+        .status
+        .as_ref()
+        .and_then(|s| s.used.as_ref())
+        .map(usage_from_quota_status)
+        .unwrap_or_default())
+}
+
+/// Records a failure in the tenant's conditions (when the API lets us) and returns it.
+async fn fail(ctx: &Context, tenant: &Tenant, name: &str, error: Error, now: Timestamp) -> Error {
+    let message = match &error {
+        Error::InvalidTenant { source, .. } => source.to_string(),
+        other => crate::report::error_chain(other),
+    };
+    let desired = status::desired_status(
+        tenant.status.as_ref(),
+        tenant.metadata.generation,
+        &Outcome::Failed {
+            reason: error.category(),
+            message,
+        },
+        now,
+    );
+    if let Err(status_error) = write_status(ctx, tenant, name, desired).await
+        && !status_error.is_not_found()
+    {
+        tracing::warn!(tenant = %name, error = %crate::report::error_chain(&status_error), "failed to record a tenant's failure in its status");
+    }
+    error
+}
+
+/// Server-side applies `object` under the controller's field manager and returns it as stored.
+async fn apply<K>(api: &Api<K>, object: &K) -> Result<K, Error>
+where
+    K: Resource + Clone + Serialize + DeserializeOwned + std::fmt::Debug,
+    K::DynamicType: Default,
+{
+    let name = object.meta().name.clone().unwrap_or_default();
+    let what = format!(
+        "{} {}{}",
+        K::kind(&K::DynamicType::default()),
+        object
+            .meta()
+            .namespace
+            .as_deref()
+            .map(|ns| format!("{ns}/"))
+            .unwrap_or_default(),
+        name
+    );
+    api.patch(
+        &name,
+        &PatchParams::apply(FIELD_MANAGER).force(),
+        &Patch::Apply(object),
+    )
+    .await
+    .map_err(Error::kube("apply", what))
+}
+
+/// The tenant-admin `ClusterRole` every tenant's `RoleBinding` refers to, applied once per
+/// process (again after a failure); concurrent reconciles wait for the one applying it.
+async fn ensure_tenant_admin_role(ctx: &Context) -> Result<(), Error> {
+    ctx.tenant_admin_role
+        .get_or_try_init(|| async {
+            apply(
+                &Api::<ClusterRole>::all(ctx.client.clone()),
+                &plan::tenant_admin_role(),
+            )
+            .await
+            .map(drop)
+        })
+        .await?;
+    Ok(())
+}
+
+/// Namespaces the tenant controls but no longer lists: their quota goes to zero (new pods are
+/// refused, running ones keep running) until operations delete them; their usage still counts.
+async fn freeze_removed_namespaces(
+    ctx: &Context,
+    name: &str,
+    owner: &k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference,
+    wanted: &[String],
+    usage: &mut Partial,
+) -> Result<Vec<String>, Error> {
+    let namespaces: Api<Namespace> = Api::all(ctx.client.clone());
+    let labelled = namespaces
+        .list(&ListParams::default().labels(&format!("{TENANT_LABEL}={name}")))
+        .await
+        .map_err(Error::kube("list namespaces of tenant", name))?;
+    let mut frozen = Vec::new();
+    for namespace in labelled.items {
+        let ns = namespace.name_any();
+        let ours = plan::claim(&namespace, name, &owner.uid) == NamespaceClaim::Ours;
+        if !ours || wanted.contains(&ns) {
+            continue;
+        }
+        let quota = plan::resource_quota(&ns, name, Quota::ZERO, owner);
+        let applied = apply(&ctx.namespaced(&ns), &quota).await?;
+        if let Some(used) = applied.status.as_ref().and_then(|s| s.used.as_ref()) {
+            add_partial(usage, &usage_from_quota_status(used));
+        }
+        frozen.push(ns);
+    }
+    Ok(frozen)
+}
+
+/// Patches the status when it differs from the stored one, and publishes an event for each
+/// notable transition of `Ready` and `QuotaExceeded`.
+async fn write_status(
+    ctx: &Context,
+    tenant: &Tenant,
+    name: &str,
+    desired: govcloud_crds::tenancy::tenant::TenantStatus,
+) -> Result<(), Error> {
+    let before = tenant.status.clone().unwrap_or_default();
+    if tenant.status.as_ref() == Some(&desired) {
+        return Ok(());
+    }
+    let api: Api<Tenant> = Api::all(ctx.client.clone());
+    let patch = serde_json::json!({
+        "apiVersion": format!("{}/{}", govcloud_crds::GROUP, govcloud_crds::VERSION),
+        "kind": "Tenant",
+        "status": desired,
+    });
+    api.patch_status(
+        name,
+        &PatchParams::apply(FIELD_MANAGER).force(),
+        &Patch::Apply(&patch),
+    )
+    .await
+    .map_err(Error::kube("update the status of tenant", name))?;
+    let reference = tenant.object_ref(&());
+    for kind in [READY, QUOTA_EXCEEDED] {
+        let old = before.conditions.iter().find(|c| c.type_ == kind);
+        let Some(new) = desired.conditions.iter().find(|c| c.type_ == kind) else {
+            continue;
+        };
+        let changed = old.is_none_or(|o| o.status != new.status || o.reason != new.reason);
+        if !changed {
+            continue;
+        }
+        let bad = (kind == READY && new.status != "True")
+            || (kind == QUOTA_EXCEEDED && new.status == "True");
+        if old.is_none() && kind == QUOTA_EXCEEDED && !bad {
+            // A tenant that starts within its quota is no news.
+            continue;
+        }
+        let event_type = if bad {
+            EventType::Warning
+        } else {
+            EventType::Normal
+        };
+        ctx.publish(&reference, event_type, &new.reason, &new.message, kind)
+            .await;
+    }
+    Ok(())
+}
+
+impl Context {
+    /// A namespaced API of the context's client.
+    fn namespaced<K>(&self, namespace: &str) -> Api<K>
+    where
+        K: Resource<Scope = NamespaceResourceScope>,
+        K::DynamicType: Default,
+    {
+        Api::namespaced(self.client.clone(), namespace)
+    }
+}
