@@ -116,6 +116,7 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
     let state = ApiState::new(store, url.clone())
         .await
         .map_err(|e| ServerError::State(e.message))?;
+    ensure_system_namespaces(&state).await?;
     let auth = Arc::new(BearerAuth::new(token.clone()));
     let router = api::router(Arc::clone(&state))
         .layer(middleware::from_fn_with_state(auth, auth::require_bearer));
@@ -164,4 +165,37 @@ async fn compact_periodically(store: Store) {
 /// The kubeconfig path a server started on `data_dir` writes.
 pub fn kubeconfig_path(data_dir: &Path) -> PathBuf {
     data_dir.join("kubeconfig")
+}
+
+/// Namespaces every cluster has from the start (`default`, `kube-system`, `kube-public`):
+/// clients such as kube-rs's event recorder write into `default` without creating it.
+pub const SYSTEM_NAMESPACES: &[&str] = &["default", "kube-system", "kube-public"];
+
+async fn ensure_system_namespaces(state: &ApiState) -> Result<(), ServerError> {
+    for name in SYSTEM_NAMESPACES {
+        let key = crate::store::ObjectKey {
+            resource: "/namespaces".into(),
+            namespace: String::new(),
+            name: (*name).to_owned(),
+        };
+        if state.store.get(&key).await?.is_some() {
+            continue;
+        }
+        let namespace = serde_json::json!({
+            "apiVersion": "v1",
+            "kind": "Namespace",
+            "metadata": {
+                "name": name,
+                "uid": uuid::Uuid::new_v4().to_string(),
+                "creationTimestamp": chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                "generation": 1,
+                "labels": { "kubernetes.io/metadata.name": name },
+            },
+            "spec": {},
+            "status": { "phase": "Active" },
+        });
+        // Another start may have created it meanwhile: that is as good.
+        let _ = state.store.put(&key, namespace, None).await?;
+    }
+    Ok(())
 }

@@ -303,42 +303,9 @@ pub fn parse_quantity(text: &str) -> Result<Amount, String> {
 
 /// A duration in Go notation (`720h`, `1h30m`, `90s`), as the API takes it.
 pub fn parse_duration(text: &str) -> Result<String, String> {
-    const UNITS: [&str; 7] = ["ns", "us", "µs", "ms", "s", "m", "h"];
-    let invalid = || {
-        format!(
-            "invalid duration \"{text}\": expected a number and a unit (h, m, s, ms), e.g. 720h or 1h30m"
-        )
-    };
-    let mut rest = text;
-    if rest.is_empty() {
-        return Err(invalid());
-    }
-    while !rest.is_empty() {
-        let number_end = rest
-            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-            .ok_or_else(invalid)?;
-        let number = &rest[..number_end];
-        let well_formed = match number.split_once('.') {
-            Some((whole, fraction)) => {
-                !whole.is_empty()
-                    && !fraction.is_empty()
-                    && fraction.bytes().all(|b| b.is_ascii_digit())
-            }
-            None => !number.is_empty(),
-        };
-        if !well_formed {
-            return Err(invalid());
-        }
-        rest = &rest[number_end..];
-        // Longest unit first, so that `ms` is not read as `m` then `s`.
-        let unit = UNITS
-            .iter()
-            .filter(|unit| rest.starts_with(**unit))
-            .max_by_key(|unit| unit.len())
-            .ok_or_else(invalid)?;
-        rest = &rest[unit.len()..];
-    }
-    Ok(text.to_owned())
+    govcloud_crds::common::parse_go_duration(text)
+        .map(|_| text.to_owned())
+        .map_err(|error| error.to_string())
 }
 
 #[cfg(test)]

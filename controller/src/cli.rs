@@ -47,9 +47,16 @@ pub struct LocalArgs {
     /// Address of the embedded API server (loopback; port 0 picks a free port).
     #[arg(long, default_value = "127.0.0.1:6443")]
     pub api_address: std::net::SocketAddr,
+    /// Address of the controller's HTTPS API, which `govctl` uses.
+    #[arg(long, default_value = "127.0.0.1:8443")]
+    pub controller_api_address: std::net::SocketAddr,
     /// Address of the metrics endpoint (`/metrics`, `/healthz`).
     #[arg(long, default_value = "127.0.0.1:9464")]
     pub metrics_address: std::net::SocketAddr,
+    /// Tenant of the operations token written into `DATA_DIR/govctl.toml`; by default the
+    /// single tenant without a parent (the city).
+    #[arg(long)]
+    pub operations_tenant: Option<String>,
 }
 
 /// Where the controller keeps its SQL state.

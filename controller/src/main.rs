@@ -74,7 +74,9 @@ async fn local(args: LocalArgs) -> anyhow::Result<()> {
         data_dir: args.data_dir,
         seed: args.seed,
         api_address: args.api_address,
+        controller_api_address: args.controller_api_address,
         metrics_address: args.metrics_address,
+        operations_tenant: args.operations_tenant,
     };
     let plane = local::start(&options).await?;
     if let Some(seed) = &plane.seed {

@@ -46,6 +46,8 @@ fn start(data_dir: &Path, seed: bool) -> Local {
         .args([
             "--api-address",
             "127.0.0.1:0",
+            "--controller-api-address",
+            "127.0.0.1:0",
             "--metrics-address",
             "127.0.0.1:0",
         ])
@@ -204,6 +206,8 @@ fn a_crash_while_seeding_leaves_a_state_that_starts_and_converges() {
         .arg(&data_dir)
         .args([
             "--api-address",
+            "127.0.0.1:0",
+            "--controller-api-address",
             "127.0.0.1:0",
             "--metrics-address",
             "127.0.0.1:0",

@@ -9,7 +9,8 @@
 //!    `GET`s as JSON and as a `meta.k8s.io/v1` `Table` (the server's own time, without client
 //!    decoding); and the real `kubectl get` with `-o name`, `-o json` and the default table.
 //! 3. `--watchers` (100) kube-rs `Api::watch` streams receiving `--updates` (1,000) status
-//!    updates of distinct objects; every watcher must receive every update.
+//!    updates of distinct objects; every watcher must receive every update. The reference is
+//!    the same updates written with no watch open.
 //!
 //! The server runs in a child process (this binary, re-executed with `--serve DIR`, which starts
 //! the server exactly as the tests' `govcloud_tests::local::start_in` does), so that its

@@ -488,3 +488,17 @@ spec:
         "include at least one kind of report",
     );
 }
+
+/// Platform namespaces cannot be taken over by a tenant, by name or as an extra namespace.
+#[test]
+fn tenants_cannot_claim_platform_namespaces() {
+    assert_refused(
+        &TENANT.replace("name: city-finance", "name: kube-system"),
+        "metadata.name",
+        "reserved for the platform",
+    );
+    let extra = format!("{TENANT}  namespaces: [{{name: govcloud-system, quotaPercent: 10}}]\n");
+    assert_refused(&extra, "spec.namespaces", "reserved for the platform");
+    let fine = format!("{TENANT}  namespaces: [{{name: finance-batch, quotaPercent: 10}}]\n");
+    assert_eq!(violations(&fine), Vec::<String>::new());
+}

@@ -33,6 +33,10 @@ pub fn parse(body: &[u8], content_type: &str) -> Result<Value, ApiError> {
     if body.iter().all(u8::is_ascii_whitespace) {
         return Err(ApiError::bad_request("the request body is empty"));
     }
+    // Protobuf and CBOR are not served: a 415 makes client-go fall back to JSON.
+    if content_type.contains("protobuf") || content_type.contains("cbor") {
+        return Err(ApiError::unsupported_media_type(content_type));
+    }
     let yaml = content_type.contains("yaml");
     match serde_json::from_slice::<Value>(body) {
         Ok(value) => Ok(value),

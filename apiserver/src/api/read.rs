@@ -47,6 +47,9 @@ impl Filter {
     }
 }
 
+/// Fewest rows read from the store at a time when a list is paginated.
+const MIN_BATCH: usize = 100;
+
 /// Where a paginated list continues: after this namespace and name.
 fn encode_continue(namespace: &str, name: &str, resource_version: i64) -> String {
     URL_SAFE_NO_PAD
@@ -114,45 +117,67 @@ pub async fn list(
         .map(|c| decode_continue(c))
         .transpose()?;
     let namespace = namespace.filter(|_| resource.namespaced);
-    let (stored, current_version) = state
-        .store
-        .list(
-            &super::state::resource_id(resource),
-            namespace,
-            after
-                .as_ref()
-                .map(|c| (c.namespace.as_str(), c.name.as_str())),
-            None,
-        )
-        .await
-        .map_err(|e| ApiError::internal(e.to_string()))?;
-    // Every page reports the version of the first, as in Kubernetes: later pages show objects
-    // as they are now, and what changed since that version is in the event log, so a watch from
-    // it misses nothing (objects changed in the part not yet listed come twice, harmlessly).
-    let resource_version = after.map_or(current_version, |c| c.resource_version);
-    let mut items = Vec::new();
+    // Rows are read in batches a little larger than the page, so a page costs what it returns
+    // rather than everything after it; selectors may need several batches.
+    let batch = limit.map(|limit| i64::try_from((limit + 1).max(MIN_BATCH)).unwrap_or(i64::MAX));
+    let mut cursor = after
+        .as_ref()
+        .map(|c| (c.namespace.clone(), c.name.clone()));
+    let mut first_version = None;
+    let mut items: Vec<Value> = Vec::new();
     let mut continue_token = None;
-    for Stored { object, .. } in stored {
-        if !filter.matches(&object) {
-            continue;
-        }
-        if limit.is_some_and(|limit| items.len() == limit) {
-            let last: &Value = items.last().unwrap_or(&object);
-            let meta = |field: &str| {
-                last.pointer(&format!("/metadata/{field}"))
+    'batches: loop {
+        let (stored, current_version) = state
+            .store
+            .list(
+                &super::state::resource_id(resource),
+                namespace,
+                cursor
+                    .as_ref()
+                    .map(|(ns, name)| (ns.as_str(), name.as_str())),
+                batch,
+            )
+            .await
+            .map_err(|e| ApiError::internal(e.to_string()))?;
+        let first_version = *first_version.get_or_insert(current_version);
+        // Every page reports the version of the first, as in Kubernetes: later pages show
+        // objects as they are now, and what changed since that version is in the event log, so
+        // a watch from it misses nothing (objects changed in the part not yet listed come
+        // twice, harmlessly).
+        let resource_version = after.as_ref().map_or(first_version, |c| c.resource_version);
+        let exhausted =
+            batch.is_none_or(|batch| i64::try_from(stored.len()).unwrap_or(i64::MAX) < batch);
+        for Stored { object, .. } in stored {
+            let meta = |object: &Value, field: &str| {
+                object
+                    .pointer(&format!("/metadata/{field}"))
                     .and_then(Value::as_str)
                     .unwrap_or_default()
                     .to_owned()
             };
-            continue_token = Some(encode_continue(
-                &meta("namespace"),
-                &meta("name"),
-                resource_version,
-            ));
+            cursor = Some((meta(&object, "namespace"), meta(&object, "name")));
+            if !filter.matches(&object) {
+                continue;
+            }
+            if let Some(last) = items
+                .last()
+                .filter(|_| limit.is_some_and(|limit| items.len() == limit))
+            {
+                continue_token = Some(encode_continue(
+                    &meta(last, "namespace"),
+                    &meta(last, "name"),
+                    resource_version,
+                ));
+                break 'batches;
+            }
+            items.push(with_type(resource, object));
+        }
+        if exhausted {
             break;
         }
-        items.push(with_type(resource, object));
     }
+    let resource_version =
+        after.map_or_else(|| first_version.unwrap_or_default(), |c| c.resource_version);
     Ok(Page {
         items,
         resource_version,

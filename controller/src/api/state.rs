@@ -8,6 +8,7 @@ use chrono::Utc;
 use govcloud_crds::Tenant;
 use kube::Client;
 use kube::runtime::reflector::Store;
+use tokio::sync::watch;
 
 use super::audit::AuditMetrics;
 use super::auth::Caller;
@@ -29,6 +30,10 @@ struct Inner {
     client: Client,
     storage: Storage,
     tenants: Store<Tenant>,
+    /// Becomes `true` once the tenant cache has been filled. kube-runtime 5's
+    /// `Store::wait_until_ready` wakes only the last of several concurrent waiters, so one task
+    /// waits on it and handlers wait on this channel instead.
+    tenants_ready: watch::Receiver<bool>,
     metrics: AuditMetrics,
 }
 
@@ -63,11 +68,19 @@ impl AppState {
         tenants: Store<Tenant>,
         metrics: AuditMetrics,
     ) -> Self {
+        let (ready, tenants_ready) = watch::channel(false);
+        let store = tenants.clone();
+        tokio::spawn(async move {
+            if store.wait_until_ready().await.is_ok() {
+                let _ = ready.send(true);
+            }
+        });
         Self {
             inner: Arc::new(Inner {
                 client,
                 storage,
                 tenants,
+                tenants_ready,
                 metrics,
             }),
         }
@@ -90,10 +103,10 @@ impl AppState {
 
     /// The tenants as last seen by the watch, waiting for the first list after a start.
     pub async fn tenants(&self) -> Result<Vec<Arc<Tenant>>, ApiProblem> {
+        let mut ready = self.inner.tenants_ready.clone();
         let ready =
-            tokio::time::timeout(TENANTS_READY_TIMEOUT, self.inner.tenants.wait_until_ready())
-                .await;
-        if !matches!(ready, Ok(Ok(()))) {
+            tokio::time::timeout(TENANTS_READY_TIMEOUT, ready.wait_for(|ready| *ready)).await;
+        if !matches!(ready, Ok(Ok(_))) {
             return Err(ApiProblem::new(
                 ProblemKind::Unavailable,
                 "the tenant hierarchy has not been read from Kubernetes yet; retry shortly",

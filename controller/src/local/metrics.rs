@@ -1,64 +1,53 @@
-//! The metrics endpoint of local mode: `/metrics` in Prometheus' text format and `/healthz`.
+//! The metrics endpoint of local mode: the controller's registry as Prometheus text at
+//! `/metrics`, and `/healthz`.
+
+use std::sync::Arc;
 
 use axum::Router;
 use axum::http::header;
 use axum::response::IntoResponse;
 use axum::routing::get;
-use prometheus::{Encoder, IntGaugeVec, Opts, Registry, TextEncoder};
+use prometheus::{IntGaugeVec, Opts};
 
 use super::seed::SeedReport;
+use crate::metrics::Metrics;
 
-fn registry(seed: Option<&SeedReport>) -> Registry {
-    let registry = Registry::new();
-    let info = IntGaugeVec::new(
-        Opts::new(
-            "govcloud_build_info",
-            "Version of the running govcloud controller.",
-        ),
-        &["version"],
-    )
-    .unwrap_or_else(|_| unreachable!("the metric definition is static and valid"));
-    info.with_label_values(&[env!("CARGO_PKG_VERSION")]).set(1);
-    let seeded = IntGaugeVec::new(
+/// Records what the seed directory held, as `govcloud_local_seed_objects{kind}`.
+pub fn record_seed(metrics: &Metrics, seed: Option<&SeedReport>) {
+    let Some(seed) = seed else { return };
+    let Ok(seeded) = IntGaugeVec::new(
         Opts::new(
             "govcloud_local_seed_objects",
             "Objects applied from the seed directory at start, by kind.",
         ),
         &["kind"],
-    )
-    .unwrap_or_else(|_| unreachable!("the metric definition is static and valid"));
-    for (kind, count) in seed.map(|s| s.objects_by_kind.clone()).unwrap_or_default() {
+    ) else {
+        return;
+    };
+    for (kind, count) in &seed.objects_by_kind {
         seeded
             .with_label_values(&[kind.as_str()])
-            .set(i64::try_from(count).unwrap_or(i64::MAX));
+            .set(i64::try_from(*count).unwrap_or(i64::MAX));
     }
-    for collector in [
-        Box::new(info) as Box<dyn prometheus::core::Collector>,
-        Box::new(seeded),
-    ] {
-        let _ = registry.register(collector);
+    if let Err(error) = metrics.registry().register(Box::new(seeded)) {
+        tracing::warn!(%error, "failed to register the seed metric");
     }
-    registry
 }
 
 /// Serves metrics until the task is aborted.
-pub async fn serve(listener: tokio::net::TcpListener, seed: Option<SeedReport>) {
-    let registry = registry(seed.as_ref());
-    let metrics = move || {
-        let registry = registry.clone();
+pub async fn serve(listener: tokio::net::TcpListener, metrics: Arc<Metrics>) {
+    let render = move || {
+        let metrics = Arc::clone(&metrics);
         async move {
-            let mut text = Vec::new();
-            let encoder = TextEncoder::new();
-            let _ = encoder.encode(&registry.gather(), &mut text);
             (
-                [(header::CONTENT_TYPE, encoder.format_type().to_owned())],
-                text,
+                [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+                metrics.render(),
             )
                 .into_response()
         }
     };
     let app = Router::new()
-        .route("/metrics", get(metrics))
+        .route("/metrics", get(render))
         .route("/healthz", get(|| async { "ok" }));
     if let Err(error) = axum::serve(listener, app).await {
         tracing::error!(%error, "metrics endpoint stopped");

@@ -1,20 +1,32 @@
 //! Local mode: the whole control plane on one machine, with no cluster. Starts the embedded
-//! API server on loopback, installs the CRDs, applies a seed directory, runs the controllers and
-//! serves metrics, until stopped.
+//! API server on loopback, installs the CRDs, applies a seed directory, runs the controllers,
+//! serves the controller's HTTPS API and metrics, and writes what `kubectl` and `govctl` need
+//! into the data directory, until stopped.
 
+mod govctl_config;
 mod metrics;
 mod seed;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use govcloud_apiserver::server::{self, RunningServer, ServerConfig};
+use govcloud_apiserver::tls;
+use govcloud_crds::Tenant;
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
-use kube::api::{Api, Patch, PatchParams};
+use kube::api::{Api, ListParams, Patch, PatchParams};
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::{Client, Config};
+use tokio::sync::oneshot;
 
+pub use govctl_config::GOVCTL_CONFIG_FILE;
 pub use seed::{SeedError, SeedReport, apply_seed};
+
+use crate::api::{self, ApiConfig, RunningApi};
+use crate::metrics::Metrics;
+use crate::runtime::run_controllers;
+use crate::storage::Storage;
 
 /// The field manager of everything local mode writes.
 pub const FIELD_MANAGER: &str = "govcloud-local";
@@ -22,14 +34,19 @@ pub const FIELD_MANAGER: &str = "govcloud-local";
 /// What to run.
 #[derive(Clone, Debug)]
 pub struct LocalOptions {
-    /// State directory: the API server's database, certificates, token and kubeconfig.
+    /// State directory: the API server's database, certificates, token and kubeconfig, the
+    /// controller's database and `govctl.toml`.
     pub data_dir: PathBuf,
     /// Manifests to apply at start, like `kubectl apply --server-side -f DIR`.
     pub seed: Option<PathBuf>,
-    /// Address of the embedded API server.
+    /// Address of the embedded Kubernetes API server.
     pub api_address: SocketAddr,
+    /// Address of the controller's HTTPS API (for `govctl`).
+    pub controller_api_address: SocketAddr,
     /// Address of the metrics endpoint.
     pub metrics_address: SocketAddr,
+    /// Tenant of the operations token written for `govctl`; the single root tenant when absent.
+    pub operations_tenant: Option<String>,
 }
 
 /// Errors of local mode.
@@ -50,9 +67,30 @@ pub enum LocalError {
     /// The seed directory could not be applied.
     #[error("failed to apply the seed directory")]
     Seed(#[source] SeedError),
+    /// The controller's database could not be opened.
+    #[error("failed to open the controller's database")]
+    Storage(#[source] crate::storage::StorageError),
+    /// The metrics registry could not be built.
+    #[error("failed to create the metrics registry")]
+    Metrics(#[source] prometheus::Error),
+    /// The serving certificate could not be loaded.
+    #[error("failed to load the serving certificate")]
+    Certificates(#[source] tls::TlsError),
+    /// The controller's API did not start.
+    #[error("failed to start the controller's API")]
+    Api(#[source] api::ApiError),
+    /// `govctl.toml` could not be written.
+    #[error("failed to write {path}")]
+    GovctlConfig {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    /// The tenants could not be listed to find the operations token's tenant.
+    #[error("failed to list tenants")]
+    Tenants(#[source] kube::Error),
     /// The metrics endpoint could not listen.
     #[error("failed to serve metrics on {address}")]
-    Metrics {
+    Listen {
         address: SocketAddr,
         source: std::io::Error,
     },
@@ -64,10 +102,18 @@ pub struct LocalControlPlane {
     pub api: RunningServer,
     /// A client of it.
     pub client: Client,
+    /// The controller's HTTPS API.
+    pub controller_api: RunningApi,
     /// Where metrics are served.
     pub metrics_address: SocketAddr,
+    /// `govctl`'s settings (server, CA, an operations token).
+    pub govctl_config: PathBuf,
     /// What the seed directory contained.
     pub seed: Option<SeedReport>,
+    /// The controller's database.
+    pub storage: Storage,
+    stop_controllers: oneshot::Sender<()>,
+    controllers: tokio::task::JoinHandle<()>,
     metrics: tokio::task::JoinHandle<()>,
 }
 
@@ -75,6 +121,7 @@ impl std::fmt::Debug for LocalControlPlane {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("LocalControlPlane")
             .field("api", &self.api.url)
+            .field("controller_api", &self.controller_api.url)
             .field("metrics_address", &self.metrics_address)
             .field("seed", &self.seed)
             .finish_non_exhaustive()
@@ -85,16 +132,22 @@ impl LocalControlPlane {
     /// One line with the addresses, for people and scripts.
     pub fn ready_line(&self) -> String {
         format!(
-            "govcloud local mode ready: api {} kubeconfig {} metrics http://{}/metrics",
+            "govcloud local mode ready: api {} kubeconfig {} controller-api {} govctl-config {} metrics http://{}/metrics",
             self.api.url,
             self.api.kubeconfig.display(),
+            self.controller_api.url,
+            self.govctl_config.display(),
             self.metrics_address
         )
     }
 
-    /// Stops everything.
+    /// Stops the controllers, the APIs and the API server, in that order.
     pub async fn shutdown(self) {
+        let _ = self.stop_controllers.send(());
+        let _ = self.controllers.await;
+        self.controller_api.shutdown().await;
         self.metrics.abort();
+        self.storage.close().await;
         self.api.shutdown().await;
     }
 }
@@ -117,26 +170,94 @@ pub async fn start(options: &LocalOptions) -> Result<LocalControlPlane, LocalErr
         ),
         None => None,
     };
+    let database = format!(
+        "sqlite://{}",
+        options.data_dir.join("govcloud.db").display()
+    );
+    let storage = Storage::open(&database)
+        .await
+        .map_err(LocalError::Storage)?;
+    let metrics = Arc::new(Metrics::new().map_err(LocalError::Metrics)?);
+    let (stop_controllers, stopped) = oneshot::channel::<()>();
+    let controllers = tokio::spawn(run_controllers(
+        client.clone(),
+        storage.clone(),
+        Arc::clone(&metrics),
+        async {
+            let _ = stopped.await;
+        },
+    ));
+    let certificates = tls::load_or_create(&options.data_dir, &["127.0.0.1", "localhost"])
+        .map_err(LocalError::Certificates)?;
+    let controller_api = api::serve(
+        ApiConfig {
+            address: options.controller_api_address,
+            certificates,
+        },
+        client.clone(),
+        storage.clone(),
+        metrics.registry(),
+    )
+    .await
+    .map_err(LocalError::Api)?;
+    let operations_tenant = match &options.operations_tenant {
+        Some(tenant) => tenant.clone(),
+        None => root_tenant(&client).await?,
+    };
+    let govctl_config = govctl_config::write(
+        &options.data_dir,
+        &controller_api.url,
+        &storage,
+        &operations_tenant,
+    )
+    .await?;
     let listener = tokio::net::TcpListener::bind(options.metrics_address)
         .await
-        .map_err(|source| LocalError::Metrics {
+        .map_err(|source| LocalError::Listen {
             address: options.metrics_address,
             source,
         })?;
-    let metrics_address = listener
-        .local_addr()
-        .map_err(|source| LocalError::Metrics {
-            address: options.metrics_address,
-            source,
-        })?;
-    let metrics = tokio::spawn(metrics::serve(listener, seed.clone()));
+    let metrics_address = listener.local_addr().map_err(|source| LocalError::Listen {
+        address: options.metrics_address,
+        source,
+    })?;
+    metrics::record_seed(&metrics, seed.as_ref());
+    let metrics = tokio::spawn(metrics::serve(listener, metrics));
     Ok(LocalControlPlane {
         api,
         client,
+        controller_api,
         metrics_address,
+        govctl_config,
         seed,
+        storage,
+        stop_controllers,
+        controllers,
         metrics,
     })
+}
+
+/// The tenant without a parent, when there is exactly one (the city); `city` otherwise.
+async fn root_tenant(client: &Client) -> Result<String, LocalError> {
+    let tenants: Api<Tenant> = Api::all(client.clone());
+    let list = tenants
+        .list(&ListParams::default())
+        .await
+        .map_err(LocalError::Tenants)?;
+    let roots: Vec<String> = list
+        .items
+        .iter()
+        .filter(|t| t.spec.parent.is_none())
+        .filter_map(|t| t.metadata.name.clone())
+        .collect();
+    if let [root] = roots.as_slice() {
+        return Ok(root.clone());
+    }
+    tracing::warn!(
+        roots = roots.len(),
+        "no single root tenant: the operations token is scoped to `city`; pass --operations-tenant"
+    );
+    Ok("city".to_owned())
 }
 
 /// A kube client of the embedded server, from the kubeconfig it wrote (as kubectl uses it).

@@ -5,7 +5,6 @@
 //! The design choices are recorded in `docs/adr/0005-tenant-hierarchy-and-quota.md`.
 
 pub mod controller;
-pub mod duration;
 pub mod error;
 pub mod hierarchy;
 pub mod plan;

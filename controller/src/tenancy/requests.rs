@@ -9,12 +9,12 @@ use govcloud_crds::quantity::ResourceKind;
 use govcloud_crds::tenancy::quota_request::{QuotaRequestPhase, QuotaRequestStatus};
 use govcloud_crds::{QuotaRequest, Tenant};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
-use k8s_openapi::jiff::Timestamp;
+use k8s_openapi::jiff::{SignedDuration, Timestamp};
 
-use super::duration::{InvalidDuration, parse_go_duration};
 use super::hierarchy::{Hierarchy, ParentLink};
 use super::quota::{InvalidAmount, Partial, Quota, partial_from_amounts, partial_from_list};
 use crate::conditions::{self, Desired};
+use govcloud_crds::common::{InvalidDuration, parse_go_duration};
 
 /// Condition: operations decided (or the request expired undecided).
 pub const DECIDED: &str = "Decided";
@@ -78,6 +78,8 @@ pub fn expires_at(request: &QuotaRequest) -> Result<Timestamp, RequestError> {
         .ok_or(RequestError::NoCreationTime)?
         .0;
     let valid_for = parse_go_duration(request.spec.valid_for.as_str())?;
+    let valid_for =
+        SignedDuration::try_from(valid_for).map_err(|_| RequestError::ExpiryOverflow)?;
     created
         .checked_add(valid_for)
         .map_err(|_| RequestError::ExpiryOverflow)

@@ -25,6 +25,75 @@ pub const DATE_PATTERN: &str = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$";
 /// government data.
 pub const HTTPS_URL_PATTERN: &str = r"^https://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[^\s]*)?$";
 
+/// Why a duration could not be read.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("failed to parse duration \"{0}\": expected Go notation such as 90s, 15m, 1h30m or 720h")]
+pub struct InvalidDuration(pub String);
+
+const UNITS: &[(&str, i128)] = &[
+    ("ns", 1),
+    ("us", 1_000),
+    ("µs", 1_000),
+    ("ms", 1_000_000),
+    ("s", 1_000_000_000),
+    ("m", 60_000_000_000),
+    ("h", 3_600_000_000_000),
+];
+
+/// Parses a Go duration (`90s`, `1h30m`, `720h`, `1.5h`); fractions of a nanosecond are dropped.
+pub fn parse_go_duration(text: &str) -> Result<std::time::Duration, InvalidDuration> {
+    let invalid = || InvalidDuration(text.to_owned());
+    let mut rest = text.trim();
+    if rest.is_empty() {
+        return Err(invalid());
+    }
+    let mut nanos: i128 = 0;
+    while !rest.is_empty() {
+        let number_end = rest
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .ok_or_else(invalid)?;
+        let (number, after) = rest.split_at(number_end);
+        let (whole, fraction) = number.split_once('.').unwrap_or((number, ""));
+        // As the schemas' pattern: digits, optionally a point and more digits.
+        if whole.is_empty()
+            || (number.contains('.') && fraction.is_empty())
+            || fraction.contains('.')
+        {
+            return Err(invalid());
+        }
+        // The longest unit that prefixes what follows (`ms` before `m`).
+        let (unit, per_unit) = UNITS
+            .iter()
+            .filter(|(unit, _)| after.starts_with(unit))
+            .max_by_key(|(unit, _)| unit.len())
+            .ok_or_else(invalid)?;
+        let whole: i128 = if whole.is_empty() {
+            0
+        } else {
+            whole.parse().map_err(|_| invalid())?
+        };
+        let mut part = whole.checked_mul(*per_unit).ok_or_else(invalid)?;
+        let mut scale = *per_unit;
+        for digit in fraction.chars() {
+            scale /= 10;
+            let value = i128::from(digit.to_digit(10).ok_or_else(invalid)?);
+            part = part.checked_add(value * scale).ok_or_else(invalid)?;
+        }
+        nanos = nanos.checked_add(part).ok_or_else(invalid)?;
+        rest = &after[unit.len()..];
+    }
+    let seconds = u64::try_from(nanos / 1_000_000_000).map_err(|_| invalid())?;
+    let subsec = u32::try_from(nanos % 1_000_000_000).map_err(|_| invalid())?;
+    Ok(std::time::Duration::new(seconds, subsec))
+}
+
+impl Duration {
+    /// The duration this Go notation denotes.
+    pub fn to_std(&self) -> Result<std::time::Duration, InvalidDuration> {
+        parse_go_duration(&self.0)
+    }
+}
+
 macro_rules! string_format {
     ($(#[$doc:meta])* $name:ident, $schema_name:literal, $schema:expr) => {
         $(#[$doc])*
@@ -101,3 +170,47 @@ string_format!(
     "HttpsUrl",
     json_schema!({ "type": "string", "pattern": HTTPS_URL_PATTERN, "maxLength": 2048 })
 );
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn secs(text: &str) -> f64 {
+        parse_go_duration(text).expect(text).as_secs_f64()
+    }
+
+    #[test]
+    fn reads_go_notation() {
+        assert!((secs("1s") - 1.0).abs() < f64::EPSILON);
+        assert!((secs("90s") - 90.0).abs() < f64::EPSILON);
+        assert!((secs("1h30m") - 5400.0).abs() < f64::EPSILON);
+        assert!((secs("720h") - 2_592_000.0).abs() < f64::EPSILON);
+        assert!((secs("1.5h") - 5400.0).abs() < f64::EPSILON);
+        assert!((secs("250ms") - 0.25).abs() < f64::EPSILON);
+        assert!((secs("2m0.5s") - 120.5).abs() < f64::EPSILON);
+        assert_eq!(
+            parse_go_duration("10µs").expect("µs"),
+            std::time::Duration::from_micros(10)
+        );
+    }
+
+    #[test]
+    fn refuses_what_go_refuses() {
+        for bad in [
+            "",
+            "5",
+            "h",
+            "1d",
+            "1h 30m",
+            "-5s",
+            "1..5s",
+            "99999999999999999999h",
+            "0",
+            ".5h",
+            "1.h",
+            "1e3s",
+        ] {
+            assert!(parse_go_duration(bad).is_err(), "{bad}");
+        }
+    }
+}

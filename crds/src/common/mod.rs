@@ -9,7 +9,9 @@ mod resources;
 
 pub use approval::{Approval, Decision};
 pub use classification::{Classification, Sensitivity, SiteLevel};
-pub use formats::{CronSchedule, Duration, HttpsUrl, IsoDate, Prefix};
+pub use formats::{
+    CronSchedule, Duration, HttpsUrl, InvalidDuration, IsoDate, Prefix, parse_go_duration,
+};
 pub use job::{EnvVar, JobTemplate};
 #[cfg(feature = "openapi")]
 pub use resources::QuantitySchema;

@@ -30,9 +30,13 @@ use crate::common::{DIVISION_CODE, DNS_LABEL, QuotaAmounts, ResourceList, resour
     printcolumn(name = "Ready", type_ = "string", json_path = ".status.conditions[?(@.type==\"Ready\")].status"),
     printcolumn(name = "Age", type_ = "date", json_path = ".metadata.creationTimestamp"),
     validation = Rule::new("!has(self.spec.parent) || self.spec.parent != self.metadata.name").message("a tenant cannot be its own parent").field_path(".spec.parent"),
+    validation = Rule::new("self.metadata.name != 'default' && self.metadata.name != 'govcloud-system' && !self.metadata.name.startsWith('kube-')").message("a tenant cannot be named after a namespace reserved for the platform").field_path(".metadata.name"),
 )]
 #[serde(rename_all = "camelCase")]
-#[x_kube(validation = Rule::new("self.level != 'City' || !has(self.parent)").message("a City tenant is the root of the hierarchy and has no parent"))]
+#[x_kube(
+    validation = Rule::new("self.level != 'City' || !has(self.parent)").message("a City tenant is the root of the hierarchy and has no parent"),
+    validation = Rule::new("!has(self.namespaces) || self.namespaces.all(n, n.name != 'default' && n.name != 'govcloud-system' && !n.name.startsWith('kube-'))").message("default, govcloud-system and kube-* namespaces are reserved for the platform").field_path(".namespaces")
+)]
 pub struct TenantSpec {
     /// Name shown to people, usually the Chinese name (e.g. `安康市财政局`).
     #[schemars(length(min = 1, max = 128))]
@@ -146,7 +150,8 @@ pub struct TenantStatus {
     /// Namespaces the tenant owns.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub namespaces: Vec<String>,
-    /// Quota in force, summed over the tenant's namespaces (`cpu`, `memory`, `storage`).
+    /// The tenant's quota (`spec.quota`, by resource); its own namespaces share what is not
+    /// delegated to child tenants (`hard − delegated`).
     #[serde(default, skip_serializing_if = "ResourceList::is_empty")]
     #[schemars(schema_with = "resource_list_schema")]
     pub hard: ResourceList,

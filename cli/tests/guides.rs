@@ -1,0 +1,152 @@
+//! Every command in the user guides runs. The `$ `-prefixed lines of the guides' `console` blocks
+//! are executed in order — operations, then departments, then auditors — against local mode
+//! seeded with the Ankang example (the guides' starting point), from a directory where
+//! `.govcloud` is local mode's data directory and `examples` the project's, with `kubectl` and
+//! the freshly built `govctl` on PATH and a private HOME.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use govcloud_controller::local::{self, LocalOptions};
+use govcloud_tests::local::kubectl_or_skip;
+use govcloud_tests::workspace_root;
+
+/// How long a command that streams (`--watch`) runs before it is stopped.
+const STREAM_FOR: Duration = Duration::from_secs(3);
+
+/// The guides, in the order a newcomer reads them.
+const GUIDES: &[&str] = &[
+    "docs/guides/operations.md",
+    "docs/guides/departments.md",
+    "docs/guides/auditors.md",
+];
+
+/// The commands of a guide's console blocks, in order.
+fn commands(guide: &Path) -> Vec<String> {
+    let text = std::fs::read_to_string(guide).expect("guide");
+    let mut in_console = false;
+    let mut found = Vec::new();
+    for line in text.lines() {
+        if line.starts_with("```") {
+            in_console = line.trim() == "```console";
+            continue;
+        }
+        if let Some(command) = line.strip_prefix("$ ").filter(|_| in_console) {
+            found.push(command.to_owned());
+        }
+    }
+    found
+}
+
+/// The README's main command, which `controller/tests/local.rs` runs (with free ports and a
+/// temporary data directory).
+fn readme_main_command() -> String {
+    let readme = std::fs::read_to_string(workspace_root().join("README.md")).expect("README");
+    readme
+        .lines()
+        .find(|l| l.starts_with("cargo run -p govcloud-controller -- local"))
+        .expect("the main command")
+        .to_owned()
+}
+
+fn symlink(target: &Path, link: &Path) {
+    std::os::unix::fs::symlink(target, link).expect("symlink");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_command_of_every_guide_runs() {
+    let Some(kubectl_path) = kubectl_or_skip("every_command_of_every_guide_runs") else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data_dir = dir.path().join("state");
+    let plane = local::start(&LocalOptions {
+        data_dir: data_dir.clone(),
+        seed: Some(workspace_root().join("examples/ankang")),
+        api_address: "127.0.0.1:0".parse().expect("address"),
+        controller_api_address: "127.0.0.1:0".parse().expect("address"),
+        metrics_address: "127.0.0.1:0".parse().expect("address"),
+        operations_tenant: None,
+    })
+    .await
+    .expect("start local mode");
+    let work = dir.path().join("work");
+    std::fs::create_dir(&work).expect("work dir");
+    symlink(&data_dir, &work.join(".govcloud"));
+    symlink(&workspace_root().join("examples"), &work.join("examples"));
+    let home = dir.path().join("home");
+    std::fs::create_dir(&home).expect("home");
+    let govctl = PathBuf::from(env!("CARGO_BIN_EXE_govctl"));
+    let path = format!(
+        "{}:{}:{}",
+        govctl.parent().expect("dir").display(),
+        kubectl_path.parent().expect("dir").display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let mut ran = 0;
+    for guide in GUIDES {
+        for command in commands(&workspace_root().join(guide)) {
+            if command.starts_with("cargo run ") {
+                assert_eq!(
+                    command,
+                    readme_main_command(),
+                    "{guide} starts local mode as the README does"
+                );
+                continue;
+            }
+            if command.starts_with("export KUBECONFIG=") {
+                continue;
+            }
+            assert!(
+                command.starts_with("kubectl ") || command.starts_with("govctl "),
+                "{guide} runs only kubectl, govctl and cargo: {command}"
+            );
+            let streams = command.contains("--watch");
+            let limit = if streams {
+                STREAM_FOR
+            } else {
+                Duration::from_secs(60)
+            };
+            let output = Command::new("timeout")
+                .arg(format!("{}s", limit.as_secs()))
+                .args(["sh", "-c", &command])
+                .current_dir(&work)
+                .env("KUBECONFIG", &plane.api.kubeconfig)
+                .env("PATH", &path)
+                .env("HOME", &home)
+                .env_remove("XDG_CONFIG_HOME")
+                .env_remove("GOVCTL_CONFIG")
+                .env_remove("GOVCTL_TOKEN")
+                .env_remove("GOVCTL_SERVER")
+                .env_remove("GOVCTL_CA")
+                .output()
+                .expect("run the command");
+            let stdout = String::from_utf8_lossy(&output.stdout);
+            let stderr = String::from_utf8_lossy(&output.stderr);
+            if streams {
+                assert_eq!(
+                    output.status.code(),
+                    Some(124),
+                    "{guide}: `{command}` should stream until stopped: {stderr}"
+                );
+                assert!(
+                    stdout.contains("NAME"),
+                    "{guide}: `{command}` printed nothing: {stderr}"
+                );
+            } else {
+                assert!(
+                    output.status.success(),
+                    "{guide}: `{command}` failed:\n{stderr}\n{stdout}"
+                );
+                assert!(
+                    !stdout.trim().is_empty() || !stderr.trim().is_empty(),
+                    "{guide}: `{command}` printed nothing"
+                );
+            }
+            ran += 1;
+        }
+    }
+    assert!(ran >= 25, "only {ran} commands ran");
+    plane.shutdown().await;
+}
