@@ -12,6 +12,7 @@ use futures::{FutureExt as _, StreamExt as _};
 use govcloud_crds::{QuotaRequest, Tenant};
 use k8s_openapi::api::core::v1::ObjectReference;
 use kube::Client;
+use kube::runtime::controller::Action;
 use kube::runtime::controller::Config;
 use kube::runtime::events::{Event, EventType, Recorder, Reporter};
 use kube::runtime::reflector::Store;
@@ -110,6 +111,26 @@ impl Context {
             requests,
             backoff: Backoff::default(),
             tenant_admin_role: tokio::sync::OnceCell::new(),
+        }
+    }
+
+    /// What a controller does after a failed reconcile of `object`: counts the error, then
+    /// waits for the object to change (permanent errors) or retries with backoff (transient).
+    pub fn after_failure(
+        &self,
+        controller: &'static str,
+        object: &str,
+        error: &crate::tenancy::error::Error,
+    ) -> Action {
+        self.metrics.failed(controller, error.category());
+        let chain = crate::report::error_chain(error);
+        if error.is_permanent() {
+            tracing::info!(controller, object, category = error.category(), error = %chain, "the object needs a change");
+            Action::await_change()
+        } else {
+            let delay = self.backoff.next(&format!("{controller}/{object}"));
+            tracing::warn!(controller, object, category = error.category(), error = %chain, retry_in = ?delay, "reconcile failed");
+            Action::requeue(delay)
         }
     }
 

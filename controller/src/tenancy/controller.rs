@@ -129,16 +129,7 @@ pub async fn reconcile(tenant: Arc<Tenant>, ctx: Arc<Context>) -> Result<Action,
 /// Counts the error, then waits for a change (permanent) or retries with backoff (transient).
 #[allow(clippy::needless_pass_by_value)] // the signature kube-runtime calls
 pub fn error_policy(tenant: Arc<Tenant>, error: &Error, ctx: Arc<Context>) -> Action {
-    ctx.metrics.failed(CONTROLLER, error.category());
-    let name = tenant.name_any();
-    if error.is_permanent() {
-        tracing::info!(tenant = %name, category = error.category(), error = %crate::report::error_chain(error), "tenant needs a change");
-        Action::await_change()
-    } else {
-        let delay = ctx.backoff.next(&key(&name));
-        tracing::warn!(tenant = %name, category = error.category(), error = %crate::report::error_chain(error), retry_in = ?delay, "tenant reconcile failed");
-        Action::requeue(delay)
-    }
+    ctx.after_failure(CONTROLLER, &tenant.name_any(), error)
 }
 
 async fn reconcile_tenant(tenant: &Tenant, ctx: &Context) -> Result<Action, Error> {

@@ -97,16 +97,7 @@ pub async fn reconcile(request: Arc<QuotaRequest>, ctx: Arc<Context>) -> Result<
 /// Counts the error, then waits for a change (permanent) or retries with backoff (transient).
 #[allow(clippy::needless_pass_by_value)] // the signature kube-runtime calls
 pub fn error_policy(request: Arc<QuotaRequest>, error: &Error, ctx: Arc<Context>) -> Action {
-    ctx.metrics.failed(CONTROLLER, error.category());
-    let name = request.name_any();
-    if error.is_permanent() {
-        tracing::info!(request = %name, category = error.category(), error = %crate::report::error_chain(error), "quota request needs a change");
-        Action::await_change()
-    } else {
-        let delay = ctx.backoff.next(&key(&name));
-        tracing::warn!(request = %name, category = error.category(), error = %crate::report::error_chain(error), retry_in = ?delay, "quota request reconcile failed");
-        Action::requeue(delay)
-    }
+    ctx.after_failure(CONTROLLER, &request.name_any(), error)
 }
 
 async fn reconcile_request(request: &QuotaRequest, ctx: &Context) -> Result<Action, Error> {
