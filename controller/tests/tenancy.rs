@@ -17,7 +17,9 @@ use std::time::Duration;
 use govcloud_apiserver::server::{self, RunningServer, ServerConfig};
 use govcloud_controller::metrics::Metrics;
 use govcloud_controller::runtime::run_controllers;
-use govcloud_controller::storage::{AuditRecord, NewAuditRecord, Storage};
+use govcloud_controller::storage::{
+    AuditRecord, NewApiToken, NewAuditRecord, Role, Storage, hash_token_secret,
+};
 use govcloud_crds::quantity::{Amount, ResourceKind};
 use govcloud_crds::tenancy::quota_request::QuotaRequestPhase;
 use govcloud_crds::{QuotaRequest, Tenant};
@@ -576,8 +578,33 @@ async fn ankang_tenants_get_namespaces_quotas_policies_and_bindings() {
     })
     .await;
 
-    // Deleting a tenant deletes what it owns (garbage collection), and the parent no longer
-    // counts its quota.
+    // Deleting a tenant deletes what it owns (garbage collection), revokes its API tokens (a
+    // finalizer: they live in SQL), and the parent no longer counts its quota.
+    let token = h
+        .storage
+        .tokens()
+        .insert(&NewApiToken {
+            tenant: "city-archives".into(),
+            role: Role::Editor,
+            token_hash: hash_token_secret("archives-clerk-secret"),
+            created_at: chrono::Utc::now(),
+            expires_at: None,
+            description: "archives clerk".into(),
+        })
+        .await
+        .expect("a token of city-archives");
+    eventually("the tokens finalizer on city-archives", 30, || {
+        let tenants = h.tenants();
+        async move {
+            let t = tenants.get("city-archives").await.ok()?;
+            t.metadata
+                .finalizers?
+                .iter()
+                .any(|f| f == "govcloud.io/revoke-tokens")
+                .then_some(())
+        }
+    })
+    .await;
     h.tenants()
         .delete("city-archives", &DeleteParams::default())
         .await
@@ -594,6 +621,25 @@ async fn ankang_tenants_get_namespaces_quotas_policies_and_bindings() {
         }
     })
     .await;
+    let revoked = h
+        .storage
+        .tokens()
+        .list_by_tenant("city-archives")
+        .await
+        .expect("tokens");
+    assert!(
+        revoked
+            .iter()
+            .all(|t| t.id != token.id || t.revoked_at.is_some()),
+        "the token was revoked"
+    );
+    assert!(
+        h.audit()
+            .await
+            .iter()
+            .any(|r| r.action == "token.revoke" && r.object_name == token.id.to_string()),
+        "the revocation was audited"
+    );
     let archives_cpu = amount(&by_name["city-archives"].spec.quota.cpu);
     eventually("ankang's delegation drops", 30, || {
         let tenants = h.tenants();

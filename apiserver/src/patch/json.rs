@@ -17,8 +17,18 @@ pub fn json_patch(target: &Value, patch: &Value) -> Result<Value, PatchError> {
     let operations: json_patch::Patch = serde_json::from_value(patch.clone())
         .map_err(|e| PatchError::Malformed(format!("failed to decode the JSON patch: {e}")))?;
     let mut document = target.clone();
-    json_patch::patch(&mut document, &operations)
-        .map_err(|e| PatchError::TestFailed(format!("the JSON patch does not apply: {e}")))?;
+    for operation in operations.0 {
+        // As in Kubernetes (evanphx/json-patch), testing a missing path against `null` passes:
+        // kube-rs adds the first finalizer with exactly that test.
+        if let json_patch::PatchOperation::Test(test) = &operation
+            && test.value.is_null()
+            && document.pointer(test.path.as_str()).is_none()
+        {
+            continue;
+        }
+        json_patch::patch(&mut document, &[operation])
+            .map_err(|e| PatchError::TestFailed(format!("the JSON patch does not apply: {e}")))?;
+    }
     Ok(document)
 }
 
@@ -46,6 +56,24 @@ mod tests {
             json_patch(&target(), &patch),
             Ok(json!({"spec": {"replicas": 3, "tags": ["b", "c"], "moved": 3}}))
         );
+    }
+
+    #[test]
+    fn testing_a_missing_path_against_null_passes_as_in_kubernetes() {
+        let patch = json!([
+            {"op": "test", "path": "/metadata/finalizers", "value": null},
+            {"op": "add", "path": "/metadata/finalizers", "value": ["govcloud.io/x"]}
+        ]);
+        let object = json!({"metadata": {"name": "a"}});
+        assert_eq!(
+            json_patch(&object, &patch),
+            Ok(json!({"metadata": {"name": "a", "finalizers": ["govcloud.io/x"]}}))
+        );
+        let present = json!({"metadata": {"name": "a", "finalizers": ["other"]}});
+        assert!(matches!(
+            json_patch(&present, &patch),
+            Err(PatchError::TestFailed(_))
+        ));
     }
 
     #[test]

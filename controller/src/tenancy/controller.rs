@@ -3,7 +3,8 @@
 //! apply (server-side apply under [`FIELD_MANAGER`], children owned by the tenant so that the
 //! garbage collector deletes them with it) → status ([`super::status`], patched only when it
 //! changed). Permanent errors set `Ready=False` with the error's category and wait for a
-//! change; transient ones requeue with backoff.
+//! change; transient ones requeue with backoff. A finalizer revokes a deleted tenant's API
+//! tokens, the one piece of its state that lives outside Kubernetes.
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -18,6 +19,7 @@ use k8s_openapi::jiff::Timestamp;
 use kube::api::{Api, ListParams, Patch, PatchParams};
 use kube::runtime::controller::{Action, Controller};
 use kube::runtime::events::EventType;
+use kube::runtime::finalizer::{self, Event as FinalizerEvent, finalizer};
 use kube::runtime::reflector::{ObjectRef, Store};
 use kube::runtime::watcher;
 use kube::{Client, Resource, ResourceExt as _};
@@ -30,6 +32,7 @@ use super::plan::{self, NamespaceClaim, TENANT_LABEL};
 use super::quota::{Partial, Quota, add_partial, usage_from_quota_status};
 use super::status::{self, Observed, Outcome, QUOTA_EXCEEDED, READY};
 use crate::runtime::Context;
+use crate::storage::NewAuditRecord;
 
 /// The controller's name in metrics and logs.
 pub const CONTROLLER: &str = "tenant";
@@ -115,15 +118,85 @@ fn key(name: &str) -> String {
     format!("{CONTROLLER}/{name}")
 }
 
-/// Reconciles one tenant.
+/// Finalizer that revokes a tenant's API tokens before the tenant goes: the tokens live in SQL,
+/// outside Kubernetes' garbage collection, and a tenant re-created under the same name must not
+/// inherit them.
+pub const TOKENS_FINALIZER: &str = "govcloud.io/revoke-tokens";
+
+/// Who the audit log names for revocations done by this controller.
+const ACTOR: &str = "govcloud-tenant-controller";
+
+/// Reconciles one tenant (or, once it is being deleted, revokes its tokens).
 pub async fn reconcile(tenant: Arc<Tenant>, ctx: Arc<Context>) -> Result<Action, Error> {
     let started = Instant::now();
-    let result = reconcile_tenant(&tenant, &ctx).await;
+    let api: Api<Tenant> = Api::all(ctx.client.clone());
+    let name = tenant.name_any();
+    let result = finalizer(&api, TOKENS_FINALIZER, Arc::clone(&tenant), |event| async {
+        match event {
+            FinalizerEvent::Apply(tenant) => reconcile_tenant(&tenant, &ctx).await,
+            FinalizerEvent::Cleanup(tenant) => revoke_tokens(&tenant, &ctx).await,
+        }
+    })
+    .await
+    .map_err(|error| match error {
+        finalizer::Error::ApplyFailed(error) | finalizer::Error::CleanupFailed(error) => error,
+        finalizer::Error::AddFinalizer(source) | finalizer::Error::RemoveFinalizer(source) => {
+            Error::kube("update the finalizers of", format!("Tenant {name}"))(source)
+        }
+        finalizer::Error::UnnamedObject | finalizer::Error::InvalidFinalizer => {
+            Error::MissingMetadata {
+                object: "a Tenant".into(),
+                field: "metadata.name",
+            }
+        }
+    });
     ctx.metrics.reconciled(CONTROLLER, started.elapsed());
     if result.is_ok() {
-        ctx.backoff.reset(&key(&tenant.name_any()));
+        ctx.backoff.reset(&key(&name));
     }
     result
+}
+
+/// Revokes every active token of a deleted tenant, each with an audit record.
+async fn revoke_tokens(tenant: &Tenant, ctx: &Context) -> Result<Action, Error> {
+    let name = tenant.name_any();
+    let object = format!("Tenant {name}");
+    let tokens = ctx
+        .storage
+        .tokens()
+        .list_by_tenant(&name)
+        .await
+        .map_err(Error::storage("list the tokens of", object.clone()))?;
+    let now = chrono::Utc::now();
+    for token in tokens.iter().filter(|t| t.revoked_at.is_none()) {
+        if ctx
+            .storage
+            .tokens()
+            .revoke(&name, token.id, now)
+            .await
+            .map_err(Error::storage("revoke a token of", object.clone()))?
+        {
+            let record = NewAuditRecord {
+                at: now,
+                actor: ACTOR.to_owned(),
+                tenant: Some(name.clone()),
+                action: "token.revoke".to_owned(),
+                object_kind: "ApiToken".to_owned(),
+                object_name: token.id.to_string(),
+                detail: serde_json::json!({ "reason": "tenant deleted", "role": token.role.as_str() }),
+            };
+            ctx.storage
+                .audit()
+                .append(&record)
+                .await
+                .map_err(Error::storage(
+                    "audit the revocation of a token of",
+                    object.clone(),
+                ))?;
+        }
+    }
+    tracing::info!(tenant = %name, revoked = tokens.iter().filter(|t| t.revoked_at.is_none()).count(), "revoked the tokens of a deleted tenant");
+    Ok(Action::await_change())
 }
 
 /// Counts the error, then waits for a change (permanent) or retries with backoff (transient).
@@ -137,10 +210,6 @@ async fn reconcile_tenant(tenant: &Tenant, ctx: &Context) -> Result<Action, Erro
         object: "a Tenant".into(),
         field: "metadata.name",
     })?;
-    if tenant.metadata.deletion_timestamp.is_some() {
-        // The garbage collector removes what the tenant owns.
-        return Ok(Action::await_change());
-    }
     let owner = tenant
         .controller_owner_ref(&())
         .ok_or_else(|| Error::MissingMetadata {
