@@ -1,164 +1,281 @@
 //! The real `govctl` binary: help, completions, usage errors, exit codes, the settings file
-//! written by `login` and read back, and every command against a stub of the HTTPS API that
-//! speaks the API's wire types (crds::api) over TLS with a CA of its own.
+//! written by `login` and read back, and every command against the real HTTPS API of local mode
+//! (the Ankang seed), started once for the whole file. Each test works with tenants and tokens of
+//! its own, so that the tests may run in any order and at the same time; the one test that
+//! breaks its server (a database gone: HTTP 500) starts a local mode of its own.
 
-mod support;
+use std::fs::File;
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::OnceLock;
+use std::time::Duration;
 
-use std::io::{BufRead, BufReader};
-use std::process::Stdio;
-
-use chrono::{TimeZone, Utc};
+use govcloud_controller::local::{self, LocalControlPlane, LocalOptions};
+use govcloud_crds::QuotaRequest;
 use govcloud_crds::api::{
-    AuditRecordView, AuditVerification, IssuedToken, QuotaRequestView, ResourceFigures, Role,
-    TenantView, TokenView, WhoAmI,
+    AuditRecordView, AuditVerification, IssuedToken, Role, TokenView, WhoAmI,
 };
 use govcloud_crds::tenancy::quota_request::QuotaRequestPhase;
+use govcloud_tests::workspace_root;
+use k8s_openapi::api::core::v1::ResourceQuota;
+use kube::Api;
+use kube::api::{Patch, PatchParams};
 use serde_json::{Value, json};
-use support::{Reply, Request, StubServer, govctl, run, run_with_input, unreachable_server};
 
-const TOKEN: &str = "gct_department_token_0123456789";
+/// A token of the right shape that no server issued.
+const TOKEN: &str = "gct_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
+/// The Linux pipe buffer holds this much; an export bigger than four of them cannot fit.
+const PIPE_BUFFER: usize = 64 * 1024;
 
-fn whoami() -> WhoAmI {
-    WhoAmI {
-        token_id: 12,
-        tenant: "city-finance".to_owned(),
-        role: Role::Editor,
-        description: "finance clerk".to_owned(),
-        expires_at: None,
+// ---------------------------------------------------------------------------------------------
+// Running govctl
+
+/// `govctl` with no settings from the machine: no `GOVCTL_*` variables, `HOME` and
+/// `XDG_CONFIG_HOME` inside `home` (so the default settings file is `home/.config/govctl/…`).
+fn govctl(home: &Path) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_govctl"));
+    for name in [
+        "GOVCTL_CONFIG",
+        "GOVCTL_SERVER",
+        "GOVCTL_TOKEN",
+        "GOVCTL_CA",
+    ] {
+        command.env_remove(name);
     }
-}
-
-fn tenant(name: &str) -> TenantView {
-    TenantView {
-        name: name.to_owned(),
-        display_name: "市财政局".to_owned(),
-        level: "Department".to_owned(),
-        parent: Some("city".to_owned()),
-        children: vec![],
-        namespaces: vec![name.to_owned()],
-        resources: vec![
-            ResourceFigures {
-                resource: "cpu".to_owned(),
-                hard: "64".to_owned(),
-                used: "12".to_owned(),
-                delegated: None,
-            },
-            ResourceFigures {
-                resource: "memory".to_owned(),
-                hard: "256Gi".to_owned(),
-                used: "64Gi".to_owned(),
-                delegated: None,
-            },
-        ],
-        ready: true,
-        message: None,
-    }
-}
-
-fn quota_request(phase: QuotaRequestPhase) -> QuotaRequestView {
-    serde_json::from_value(json!({
-        "name": "city-finance-20250601",
-        "tenant": "city-finance",
-        "requested": {"cpu": "96", "memory": "384Gi"},
-        "justification": "tax filing season",
-        "requestedBy": "finance clerk (token 12)",
-        "phase": phase,
-        "createdAt": "2025-06-01T08:00:00Z",
-    }))
-    .expect("quota request view")
-}
-
-fn record(seq: i64) -> AuditRecordView {
-    AuditRecordView {
-        seq,
-        at: Utc
-            .with_ymd_and_hms(2025, 6, 1, 8, 0, 0)
-            .single()
-            .expect("time"),
-        actor: "finance clerk (token 12)".to_owned(),
-        tenant: Some("city-finance".to_owned()),
-        action: "quota-request.create".to_owned(),
-        object: format!("QuotaRequest/r-{seq}"),
-        detail: json!({"cpu": "96"}),
-        prev_hash: format!("{:064x}", seq - 1),
-        hash: format!("{seq:064x}"),
-    }
-}
-
-/// The API as a department's token sees it: its own tenant `city-finance`; every other tenant
-/// is not found; writes answer as the API documents.
-fn api(request: &Request) -> Reply {
-    if request.authorization.as_deref() != Some(&format!("Bearer {TOKEN}")) {
-        return Reply::problem(401, "Unauthorized", "missing or invalid token", None);
-    }
-    match (request.method.as_str(), request.target.as_str()) {
-        ("GET", "/v1/whoami") => Reply::json(200, &whoami()),
-        ("GET", "/v1/tenants/city-finance") => Reply::json(200, &tenant("city-finance")),
-        ("GET", "/v1/tenants/city-finance/quota-requests") => {
-            Reply::json(200, &vec![quota_request(QuotaRequestPhase::Pending)])
-        }
-        ("POST", "/v1/tenants/city-finance/quota-requests") => {
-            Reply::json(201, &quota_request(QuotaRequestPhase::Pending))
-        }
-        ("POST", "/v1/tenants/city-finance/quota-requests/city-finance-20250601/approve") => {
-            Reply::problem(
-                403,
-                "Forbidden",
-                "a department cannot approve its own quota request",
-                None,
-            )
-        }
-        ("POST", "/v1/tenants/city-finance/quota-requests/decided/deny") => Reply::problem(
-            409,
-            "Conflict",
-            "quota request decided was already approved",
-            None,
-        ),
-        ("GET", "/v1/audit/verify") => Reply::json(
-            200,
-            &AuditVerification {
-                intact: false,
-                records: 120,
-                first_broken_seq: Some(57),
-                reason: Some("hash mismatch".to_owned()),
-            },
-        ),
-        ("GET", "/v1/audit?from=2&to=3") => Reply::text(
-            200,
-            "application/x-ndjson",
-            [2, 3]
-                .map(|seq| serde_json::to_string(&record(seq)).expect("json") + "\n")
-                .concat(),
-        ),
-        ("GET", "/v1/audit") => Reply::text(
-            200,
-            "application/x-ndjson",
-            (1..=20_000)
-                .map(|seq| serde_json::to_string(&record(seq)).expect("json") + "\n")
-                .collect(),
-        ),
-        ("GET", "/v1/tokens") => {
-            Reply::problem(500, "Internal Server Error", "database locked", None)
-        }
-        (_, target) if target.starts_with("/v1/tenants/") => Reply::problem(
-            404,
-            "Not Found",
-            "no tenant visible to this token by that name",
-            None,
-        ),
-        _ => Reply::problem(404, "Not Found", "no such endpoint", None),
-    }
-}
-
-/// `govctl` pointed at `stub` through the environment, as scripts do.
-fn against(stub: &StubServer, home: &std::path::Path) -> std::process::Command {
-    let mut command = govctl(home);
     command
-        .env("GOVCTL_SERVER", &stub.url)
-        .env("GOVCTL_CA", &stub.ca)
-        .env("GOVCTL_TOKEN", TOKEN);
+        .env("HOME", home)
+        .env("XDG_CONFIG_HOME", home.join(".config"))
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::null());
     command
 }
+
+/// Runs `command`, returning its exit code, standard output and standard error.
+fn run(command: &mut Command) -> (i32, String, String) {
+    let Output {
+        status,
+        stdout,
+        stderr,
+    } = command.output().expect("run govctl");
+    (
+        status.code().expect("exit code"),
+        String::from_utf8(stdout).expect("utf-8 stdout"),
+        String::from_utf8(stderr).expect("utf-8 stderr"),
+    )
+}
+
+/// Runs `command` with `input` on standard input.
+fn run_with_input(command: &mut Command, input: &str) -> (i32, String, String) {
+    let mut child = command
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn govctl");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(input.as_bytes())
+        .expect("write stdin");
+    let output = child.wait_with_output().expect("wait");
+    (
+        output.status.code().expect("exit code"),
+        String::from_utf8(output.stdout).expect("utf-8 stdout"),
+        String::from_utf8(output.stderr).expect("utf-8 stderr"),
+    )
+}
+
+/// Runs `command`, which must succeed, and returns its standard output.
+fn ok(command: &mut Command) -> String {
+    let (code, stdout, stderr) = run(command);
+    assert_eq!(code, 0, "govctl failed: {stderr}\n{stdout}");
+    stdout
+}
+
+/// Runs `command` with `-o json` and reads its output as `T`.
+fn json<T: serde::de::DeserializeOwned>(command: &mut Command) -> T {
+    let stdout = ok(command.args(["-o", "json"]));
+    serde_json::from_str(&stdout).unwrap_or_else(|error| panic!("{error}: {stdout}"))
+}
+
+/// A loopback URL on which nothing listens.
+fn unreachable_server() -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("address").port();
+    drop(listener);
+    format!("https://127.0.0.1:{port}")
+}
+
+/// Polls `check` every 100 ms for up to a minute; `check` says what it saw when not done.
+fn eventually<T>(what: &str, mut check: impl FnMut() -> Result<T, String>) -> T {
+    let mut seen = String::new();
+    for _ in 0..600 {
+        match check() {
+            Ok(value) => return value,
+            Err(last) => seen = last,
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    panic!("timed out waiting for {what}; last seen: {seen}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Local mode
+
+/// Starts local mode in `data_dir` on free loopback ports, with the Ankang seed or none.
+async fn start_local(data_dir: &Path, seed: bool) -> LocalControlPlane {
+    local::start(&LocalOptions {
+        data_dir: data_dir.to_path_buf(),
+        seed: seed.then(|| workspace_root().join("examples/ankang")),
+        api_address: "127.0.0.1:0".parse().expect("address"),
+        controller_api_address: "127.0.0.1:0".parse().expect("address"),
+        metrics_address: "127.0.0.1:0".parse().expect("address"),
+        operations_tenant: None,
+    })
+    .await
+    .expect("start local mode")
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime")
+}
+
+/// Name of the lock file that marks a data directory in use.
+const LOCK: &str = "in-use.lock";
+
+/// A data directory for this process's local mode under the target's temporary directory, and
+/// the lock on it, held until the process ends. No code runs after a test binary's last test,
+/// so each run first removes the directories of runs that have ended (whose locks are free).
+fn data_dir() -> (PathBuf, File) {
+    let root = Path::new(env!("CARGO_TARGET_TMPDIR")).join("govctl-tests");
+    std::fs::create_dir_all(&root).expect("create the tests' directory");
+    for entry in std::fs::read_dir(&root).expect("list the tests' directory") {
+        let dir = entry.expect("directory entry").path();
+        let ended = File::open(dir.join(LOCK)).is_ok_and(|lock| lock.try_lock().is_ok());
+        if ended {
+            // Another run may be removing it too.
+            let _ = std::fs::remove_dir_all(&dir);
+        }
+    }
+    let dir = tempfile::Builder::new()
+        .prefix("plane-")
+        .tempdir_in(&root)
+        .expect("data directory")
+        .keep();
+    // Locked before it gets its name, so that no other run ever sees it unlocked.
+    let partial = dir.join("lock.partial");
+    let lock = File::create(&partial).expect("lock file");
+    lock.lock().expect("lock");
+    std::fs::rename(&partial, dir.join(LOCK)).expect("name the lock file");
+    (dir, lock)
+}
+
+/// Local mode with the Ankang seed, shared by every test of this file, on a runtime that lives
+/// as long as the test process.
+struct Plane {
+    runtime: tokio::runtime::Runtime,
+    local: LocalControlPlane,
+    /// Local mode's data directory: the controller's database is `govcloud.db` in it.
+    data: PathBuf,
+    /// `https://127.0.0.1:PORT`: the controller's API.
+    url: String,
+    /// The CA that signed the API's certificate (`DATA/pki/ca.crt`).
+    ca: PathBuf,
+    _lock: File,
+}
+
+/// The settings file local mode writes, as read here.
+#[derive(serde::Deserialize)]
+struct LocalSettings {
+    server: String,
+    ca: PathBuf,
+}
+
+fn plane() -> &'static Plane {
+    static PLANE: OnceLock<Plane> = OnceLock::new();
+    PLANE.get_or_init(|| {
+        let (data, lock) = data_dir();
+        let runtime = runtime();
+        let local = runtime.block_on(start_local(&data, true));
+        let text = std::fs::read_to_string(&local.govctl_config).expect("govctl.toml");
+        let settings: LocalSettings = toml::from_str(&text).expect("local mode's settings");
+        Plane {
+            runtime,
+            local,
+            data,
+            url: settings.server,
+            ca: settings.ca,
+            _lock: lock,
+        }
+    })
+}
+
+impl Plane {
+    /// `govctl` pointed at the API through the environment, as scripts do, with `token`.
+    fn govctl(&self, home: &Path, token: &str) -> Command {
+        let mut command = govctl(home);
+        command
+            .env("GOVCTL_SERVER", &self.url)
+            .env("GOVCTL_CA", &self.ca)
+            .env("GOVCTL_TOKEN", token);
+        command
+    }
+
+    /// `govctl --config DATA/govctl.toml`: local mode's operations token of the root tenant
+    /// `ankang`.
+    fn operations(&self, home: &Path) -> Command {
+        let mut command = govctl(home);
+        command.arg("--config").arg(&self.local.govctl_config);
+        command
+    }
+
+    /// A new token of `tenant` with `role`, issued by operations.
+    fn issue(&self, tenant: &str, role: &str, description: &str) -> IssuedToken {
+        let home = tempfile::tempdir().expect("home");
+        json(self.operations(home.path()).args([
+            "token",
+            "issue",
+            "--tenant",
+            tenant,
+            "--role",
+            role,
+            "--description",
+            description,
+        ]))
+    }
+
+    /// Waits until the controller has recorded quota request `name` as pending. A decision
+    /// made before that may find the object changed meanwhile (409), as the API documents.
+    fn wait_until_pending(&self, name: &str) {
+        let requests: Api<QuotaRequest> = Api::all(self.local.client.clone());
+        eventually(&format!("quota request {name} to be pending"), || {
+            let request = self
+                .block_on(requests.get(name))
+                .map_err(|e| e.to_string())?;
+            match &request.status {
+                Some(status)
+                    if status.phase == QuotaRequestPhase::Pending
+                        && status.observed_generation == request.metadata.generation =>
+                {
+                    Ok(())
+                }
+                status => Err(format!("{status:?}")),
+            }
+        });
+    }
+
+    fn block_on<F: Future>(&self, future: F) -> F::Output {
+        self.runtime.block_on(future)
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The command line alone
 
 #[test]
 fn help_reads_well_and_documents_exit_codes() {
@@ -354,19 +471,21 @@ fn an_unreachable_server_exits_6_with_a_clear_message() {
     assert!(!stderr.contains(TOKEN));
 }
 
+// ---------------------------------------------------------------------------------------------
+// Logging in
+
 #[test]
 fn login_fails_without_writing_anything() {
+    let plane = plane();
     let home = tempfile::tempdir().expect("home");
     let config = home.path().join(".config/govctl/config.toml");
-    let ca = home.path().join("ca.crt");
-    std::fs::write(&ca, support::certificates().0).expect("CA");
 
     // Unreachable server: exit 6, no file.
     let server = unreachable_server();
     let (code, _, stderr) = run(govctl(home.path())
         .args(["login", "--server", &server, "--token", TOKEN])
         .arg("--ca")
-        .arg(&ca));
+        .arg(&plane.ca));
     assert_eq!(code, 6, "{stderr}");
     assert!(
         stderr.starts_with(&format!(
@@ -376,68 +495,95 @@ fn login_fails_without_writing_anything() {
     );
     assert!(!config.exists());
 
-    // A token the server refuses: exit 3 with the server's detail, no file.
-    let stub = StubServer::start(api);
-    let (code, _, stderr) = run_with_input(
-        govctl(home.path())
-            .args(["login", "--server", &stub.url])
-            .arg("--ca")
-            .arg(&stub.ca),
-        "not-the-token\n",
-    );
-    assert_eq!(code, 3, "{stderr}");
-    assert!(
-        stderr.contains("401 Unauthorized: missing or invalid token"),
-        "{stderr}"
-    );
-    assert!(!config.exists());
-    assert!(!stderr.contains("not-the-token"), "{stderr}");
+    // A token the server refuses (unknown, or not a token at all): exit 3 with the server's
+    // detail, no file, and the token is not repeated.
+    for (token, detail) in [
+        (TOKEN, "the token is unknown, expired or revoked"),
+        (
+            "not-the-token",
+            "the Authorization header must be `Bearer <token>` with a govcloud API token",
+        ),
+    ] {
+        let (code, _, stderr) = run_with_input(
+            govctl(home.path())
+                .args(["login", "--server", &plane.url])
+                .arg("--ca")
+                .arg(&plane.ca),
+            &format!("{token}\n"),
+        );
+        assert_eq!(code, 3, "{stderr}");
+        assert_eq!(
+            stderr,
+            format!("error: failed to log in: 401 Authentication required: {detail}\n")
+        );
+        assert!(!config.exists());
+        assert!(!stderr.contains(token), "{stderr}");
+    }
 
     // No token at all: a usage error.
     let (code, _, stderr) = run(govctl(home.path())
-        .args(["login", "--server", &stub.url])
+        .args(["login", "--server", &plane.url])
         .arg("--ca")
-        .arg(&stub.ca));
+        .arg(&plane.ca));
     assert_eq!(code, 2, "{stderr}");
     assert!(stderr.contains("no token"), "{stderr}");
 
-    // The wrong CA: the TLS failure is named, with a hint, and nothing is written.
-    let (code, _, stderr) = run(govctl(home.path())
-        .args(["login", "--server", &stub.url, "--token", TOKEN])
-        .arg("--ca")
-        .arg(&ca));
+    // The wrong CA (one the API's certificate does not chain to): the TLS failure is named,
+    // with a hint, and nothing is written.
+    let other = tempfile::tempdir().expect("other CA");
+    let certificates =
+        govcloud_apiserver::tls::load_or_create(other.path(), &["127.0.0.1"]).expect("a CA");
+    let wrong_ca = other.path().join("wrong-ca.crt");
+    std::fs::write(&wrong_ca, certificates.ca_pem).expect("CA");
+    let viewer = plane.issue("city-hrss", "viewer", "hrss viewer");
+    let login = |ca: &Path| {
+        run(govctl(home.path())
+            .args(["login", "--server", &plane.url, "--token", &viewer.token])
+            .arg("--ca")
+            .arg(ca))
+    };
+    let (code, _, stderr) = login(&wrong_ca);
     assert_eq!(code, 1, "{stderr}");
     assert!(stderr.contains("failed to connect securely"), "{stderr}");
     assert!(stderr.contains("CA file"), "{stderr}");
     assert!(!config.exists());
+    // The same token with the right CA logs in.
+    let (code, _, stderr) = login(&plane.ca);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(config.exists());
 }
 
 #[test]
 fn login_saves_the_settings_that_later_commands_use() {
+    let plane = plane();
     let home = tempfile::tempdir().expect("home");
-    let stub = StubServer::start(api);
+    let clerk = plane.issue("city-civil", "editor", "civil affairs clerk");
     let (code, stdout, stderr) = run_with_input(
         govctl(home.path())
-            .args(["login", "--server", &stub.url])
+            .args(["login", "--server", &plane.url])
             .arg("--ca")
-            .arg(&stub.ca),
-        &format!("{TOKEN}\n"),
+            .arg(&plane.ca),
+        &format!("{}\n", clerk.token),
     );
     assert_eq!(code, 0, "{stderr}");
     assert!(
-        stdout.contains("as editor of tenant city-finance"),
+        stdout.contains(&format!(
+            "as editor of tenant city-civil (token {}, civil affairs clerk)",
+            clerk.view.id
+        )),
         "{stdout}"
     );
-    assert!(!stdout.contains(TOKEN));
+    assert!(!stdout.contains(&clerk.token));
 
     let config = home.path().join(".config/govctl/config.toml");
     let text = std::fs::read_to_string(&config).expect("settings file");
     assert_eq!(
         text,
         format!(
-            "server = \"{}\"\nca = \"{}\"\ntoken = \"{TOKEN}\"\n",
-            stub.url,
-            stub.ca.display()
+            "server = \"{}\"\nca = \"{}\"\ntoken = \"{}\"\n",
+            plane.url,
+            plane.ca.display(),
+            clerk.token
         )
     );
     #[cfg(unix)]
@@ -450,86 +596,169 @@ fn login_saves_the_settings_that_later_commands_use() {
         assert_eq!(mode & 0o777, 0o600);
     }
 
-    // Later commands need nothing but the file.
-    let (code, stdout, stderr) = run(govctl(home.path()).args(["whoami", "-o", "json"]));
-    assert_eq!(code, 0, "{stderr}");
-    let me: WhoAmI = serde_json::from_str(&stdout).expect("whoami json");
-    assert_eq!(me, whoami());
-    assert!(
-        stub.requests()
-            .iter()
-            .all(|r| r.authorization.as_deref() == Some(&format!("Bearer {TOKEN}")))
+    // Later commands need nothing but the file: the server knows the token from it.
+    let me: WhoAmI = json(govctl(home.path()).arg("whoami"));
+    assert_eq!(
+        me,
+        WhoAmI {
+            token_id: clerk.view.id,
+            tenant: "city-civil".to_owned(),
+            role: Role::Editor,
+            description: "civil affairs clerk".to_owned(),
+            expires_at: clerk.view.expires_at,
+        }
     );
+    environment_overrides_the_file(plane, home.path(), &config);
+}
 
-    // The environment overrides the file: here a server that is not there.
+/// The environment wins over the settings file in `home`; a file named by `GOVCTL_CONFIG`
+/// works like the default one.
+fn environment_overrides_the_file(plane: &Plane, home: &Path, config: &Path) {
+    // A server from the environment: here one that is not there.
     let elsewhere = unreachable_server();
-    let (code, _, stderr) = run(govctl(home.path())
-        .env("GOVCTL_SERVER", &elsewhere)
-        .arg("whoami"));
+    let (code, _, stderr) = run(govctl(home).env("GOVCTL_SERVER", &elsewhere).arg("whoami"));
     assert_eq!(code, 6, "{stderr}");
     assert!(stderr.contains(&elsewhere), "{stderr}");
-    // … and a token from the environment replaces the file's.
-    let (code, _, stderr) = run(govctl(home.path())
-        .env("GOVCTL_TOKEN", "another-token")
-        .arg("whoami"));
-    assert_eq!(code, 3, "{stderr}");
+    // A token from the environment replaces the file's: another tenant's …
+    let other = plane.issue("city-medins", "viewer", "medical insurance viewer");
+    let me: WhoAmI = json(govctl(home).env("GOVCTL_TOKEN", &other.token).arg("whoami"));
     assert_eq!(
-        stub.requests()
-            .last()
-            .and_then(|r| r.authorization.clone())
-            .as_deref(),
-        Some("Bearer another-token")
+        (me.token_id, me.tenant.as_str()),
+        (other.view.id, "city-medins")
     );
+    // … or one the server refuses.
+    let (code, _, stderr) = run(govctl(home).env("GOVCTL_TOKEN", TOKEN).arg("whoami"));
+    assert_eq!(code, 3, "{stderr}");
+    assert!(stderr.contains("401 Authentication required"), "{stderr}");
 
     // A settings file named explicitly, in local mode's format, works the same.
-    let local = home.path().join("data/govctl.toml");
+    let local = home.join("data/govctl.toml");
     std::fs::create_dir_all(local.parent().expect("dir")).expect("mkdir");
-    std::fs::copy(&config, &local).expect("copy");
-    std::fs::remove_file(&config).expect("remove");
-    let (code, stdout, stderr) = run(govctl(home.path())
+    std::fs::copy(config, &local).expect("copy");
+    std::fs::remove_file(config).expect("remove");
+    let (code, stdout, stderr) = run(govctl(home)
         .env("GOVCTL_CONFIG", &local)
         .args(["tenant", "show"]));
     assert_eq!(code, 0, "{stderr}");
-    assert!(stdout.contains("Name:          city-finance\n"), "{stdout}");
+    assert!(stdout.contains("Name:          city-civil\n"), "{stdout}");
 }
 
 #[test]
-fn quota_show_prints_units_and_free() {
+fn login_from_a_local_mode_settings_file() {
+    let plane = plane();
     let home = tempfile::tempdir().expect("home");
-    let stub = StubServer::start(api);
-    let (code, stdout, stderr) = run(against(&stub, home.path()).args(["quota", "show"]));
+    // Local mode's DATA/govctl.toml; here with the CA beside it, named relatively.
+    let data = home.path().join("data");
+    std::fs::create_dir_all(&data).expect("mkdir");
+    std::fs::copy(&plane.ca, data.join("ca.crt")).expect("CA");
+    let written = std::fs::read_to_string(&plane.local.govctl_config).expect("govctl.toml");
+    let absolute = format!("ca = \"{}\"", plane.ca.display());
+    assert!(written.contains(&absolute), "{written}");
+    std::fs::write(
+        data.join("govctl.toml"),
+        written.replace(&absolute, "ca = \"ca.crt\""),
+    )
+    .expect("write");
+    let (code, stdout, stderr) = run(govctl(home.path()).current_dir(home.path()).args([
+        "login",
+        "--from",
+        "data/govctl.toml",
+    ]));
     assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stdout.contains("as operations of tenant ankang (token 1, local mode operations (govctl))"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("Settings saved to"), "{stdout}");
+    let saved = std::fs::read_to_string(home.path().join(".config/govctl/config.toml"))
+        .expect("saved settings");
+    assert!(
+        saved.contains(&format!("ca = \"{}\"", data.join("ca.crt").display())),
+        "the CA is saved as an absolute path: {saved}"
+    );
+    let (code, _, stderr) = run(govctl(home.path()).args(["login", "--from", "/nonexistent.toml"]));
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("named by --from"), "{stderr}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Tenants and quota
+
+#[test]
+fn quota_show_prints_units_and_free() {
+    let plane = plane();
+    let home = tempfile::tempdir().expect("home");
+    let viewer = plane.issue("city-archives", "viewer", "archives viewer");
+    // Local mode runs no pods; report usage as Kubernetes' quota controller would, in the
+    // status of the tenant's ResourceQuota, and let the tenant controller sum it up.
+    let quotas: Api<ResourceQuota> = Api::namespaced(plane.local.client.clone(), "city-archives");
+    eventually("the quota of city-archives", || {
+        match plane.block_on(quotas.get_opt("govcloud-quota")) {
+            Ok(Some(quota)) => Ok(quota),
+            other => Err(format!("{other:?}")),
+        }
+    });
+    let used = json!({"status": {"used": {"requests.cpu": "12", "requests.memory": "64Gi"}}});
+    plane
+        .block_on(quotas.patch_status(
+            "govcloud-quota",
+            &PatchParams::default(),
+            &Patch::Merge(&used),
+        ))
+        .expect("report usage");
+    let stdout = eventually("the usage in the tenant's status", || {
+        let (code, stdout, stderr) = run(plane
+            .govctl(home.path(), &viewer.token)
+            .args(["quota", "show"]));
+        assert_eq!(code, 0, "{stderr}");
+        if stdout.contains("12 cores") {
+            Ok(stdout)
+        } else {
+            Err(stdout)
+        }
+    });
     assert_eq!(
         stdout,
-        "Tenant city-finance (市财政局)\n\n\
+        "Tenant city-archives (安康市档案馆)\n\n\
          RESOURCE  QUOTA     USED      FREE\n\
          cpu       64 cores  12 cores  52 cores\n\
-         memory    256 GiB   64 GiB    192 GiB\n"
+         memory    256 GiB   64 GiB    192 GiB\n\
+         storage   100 TiB   0 B       100 TiB\n"
     );
-    let (code, stdout, _) = run(against(&stub, home.path()).args(["quota", "show", "-o", "yaml"]));
+    let (code, stdout, _) = run(plane
+        .govctl(home.path(), &viewer.token)
+        .args(["quota", "show", "-o", "yaml"]));
     assert_eq!(code, 0);
     assert!(stdout.contains("free: 192Gi"), "{stdout}");
 }
 
 #[test]
-fn tenant_show_of_an_invisible_tenant_exits_4() {
+fn tenant_show_of_an_invisible_or_missing_tenant_exits_4() {
+    let plane = plane();
     let home = tempfile::tempdir().expect("home");
-    let stub = StubServer::start(api);
-    let (code, stdout, stderr) =
-        run(against(&stub, home.path()).args(["tenant", "show", "county-hanbin"]));
-    assert_eq!(code, 4, "{stderr}");
-    assert!(stdout.is_empty());
-    assert_eq!(
-        stderr,
-        "error: failed to show tenant county-hanbin: 404 Not Found: no tenant visible to this token by that name\n"
-    );
+    let viewer = plane.issue("city-forestry", "viewer", "forestry viewer");
+    // Another department's tenant and one that does not exist answer alike.
+    for name in ["hanbin", "no-such-tenant"] {
+        let (code, stdout, stderr) = run(plane
+            .govctl(home.path(), &viewer.token)
+            .args(["tenant", "show", name]));
+        assert_eq!(code, 4, "{stderr}");
+        assert!(stdout.is_empty());
+        assert_eq!(
+            stderr,
+            format!(
+                "error: failed to show tenant {name}: 404 Not found: no tenant of that name is visible to this token\n"
+            )
+        );
+    }
 }
 
 #[test]
 fn quota_request_sends_validated_quantities() {
+    let plane = plane();
     let home = tempfile::tempdir().expect("home");
-    let stub = StubServer::start(api);
-    let (code, stdout, stderr) = run(against(&stub, home.path()).args([
+    let clerk = plane.issue("city-transport", "editor", "transport clerk");
+    let (code, stdout, stderr) = run(plane.govctl(home.path(), &clerk.token).args([
         "quota",
         "request",
         "--cpu",
@@ -542,159 +771,337 @@ fn quota_request_sends_validated_quantities() {
         "720h",
     ]));
     assert_eq!(code, 0, "{stderr}");
-    assert!(
-        stdout.contains("Quota request city-finance-20250601 sent"),
-        "{stdout}"
-    );
+    let (name, _) = stdout
+        .strip_prefix("Quota request ")
+        .and_then(|rest| rest.split_once(" sent"))
+        .unwrap_or_else(|| panic!("no request name: {stdout}"));
+    assert!(name.starts_with("city-transport-"), "{name}");
     assert!(stdout.contains("cpu 96 cores, memory 384 GiB"), "{stdout}");
-    let post = stub
-        .requests()
-        .into_iter()
-        .find(|r| r.method == "POST")
-        .expect("a POST");
-    assert_eq!(post.target, "/v1/tenants/city-finance/quota-requests");
-    let body: Value = serde_json::from_str(&post.body).expect("json body");
+
+    // What the API made of it, as stored in Kubernetes.
+    let requests: Api<QuotaRequest> = Api::all(plane.local.client.clone());
+    let object = plane
+        .block_on(requests.get(name))
+        .expect("the QuotaRequest");
     assert_eq!(
-        body,
+        serde_json::to_value(&object.spec).expect("json"),
         json!({
+            "tenant": "city-transport",
             "requested": {"cpu": "96", "memory": "384Gi"},
             "justification": "tax filing season",
+            "requestedBy": format!("transport clerk (token {})", clerk.view.id),
             "validFor": "720h",
         })
     );
 
-    let (code, stdout, _) = run(against(&stub, home.path()).args(["quota", "requests"]));
+    let (code, stdout, _) = run(plane
+        .govctl(home.path(), &clerk.token)
+        .args(["quota", "requests"]));
     assert_eq!(code, 0);
     assert!(stdout.starts_with("NAME "), "{stdout}");
-    assert!(stdout.contains("Pending"), "{stdout}");
+    let row = stdout
+        .lines()
+        .find(|line| line.starts_with(name))
+        .unwrap_or_else(|| panic!("no row for {name}: {stdout}"));
+    assert!(row.contains("Pending"), "{row}");
 }
 
 #[test]
 fn refusals_and_conflicts_have_their_own_exit_codes() {
+    let plane = plane();
     let home = tempfile::tempdir().expect("home");
-    let stub = StubServer::start(api);
-    let (code, _, stderr) = run(against(&stub, home.path()).args([
+    let clerk = plane.issue("city-water", "editor", "water clerk");
+    let viewer = plane.issue("city-water", "viewer", "water viewer");
+    let department = plane.issue("city-water", "operations", "water operations");
+    let request = [
         "quota",
-        "approve",
-        "city-finance-20250601",
-        "--reason",
-        "ok",
-    ]));
+        "request",
+        "--cpu",
+        "100",
+        "--justification",
+        "flood season monitoring",
+    ];
+    // 403: a viewer cannot ask for quota …
+    let (code, _, stderr) = run(plane.govctl(home.path(), &viewer.token).args(request));
     assert_eq!(code, 3, "{stderr}");
     assert!(
-        stderr.contains("cannot approve its own quota request"),
+        stderr
+            .contains("403 Not allowed for this token's role: a viewer token cannot request quota"),
         "{stderr}"
     );
-    let (code, _, stderr) =
-        run(against(&stub, home.path()).args(["quota", "deny", "decided", "--reason", "late"]));
-    assert_eq!(code, 5, "{stderr}");
-    let (code, _, stderr) = run(against(&stub, home.path()).args(["token", "list"]));
-    assert_eq!(code, 6, "{stderr}");
-    assert!(
-        stderr.contains("500 Internal Server Error: database locked"),
-        "{stderr}"
-    );
+    let created: Value = json(plane.govctl(home.path(), &clerk.token).args(request));
+    let name = created["name"].as_str().expect("name");
+    plane.wait_until_pending(name);
+    // … and a department cannot approve its request, not even with an operations token.
+    for (token, refusal) in [
+        (
+            &clerk.token,
+            "token cannot decide quota requests; that needs the operations role",
+        ),
+        (
+            &department.token,
+            "requests of tenant city-water are decided by the operations of a parent tenant",
+        ),
+    ] {
+        let (code, _, stderr) = run(plane
+            .govctl(home.path(), token)
+            .args(["quota", "approve", name, "--reason", "ok"]));
+        assert_eq!(code, 3, "{stderr}");
+        assert!(stderr.contains(refusal), "{stderr}");
+    }
+    // 409: the city's operations decide once; a second decision conflicts.
+    let decide = |verb: &str| {
+        run(plane.operations(home.path()).args([
+            "quota",
+            verb,
+            name,
+            "--tenant",
+            "city-water",
+            "--reason",
+            "not this quarter",
+        ]))
+    };
+    let (code, _, stderr) = decide("deny");
+    assert_eq!(code, 0, "{stderr}");
+    for verb in ["approve", "deny"] {
+        let (code, _, stderr) = decide(verb);
+        assert_eq!(code, 5, "{stderr}");
+        assert!(
+            stderr.contains("409 Conflict with the object's state: the request was already denied"),
+            "{stderr}"
+        );
+    }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Tokens
 
 #[test]
 fn token_issue_prints_the_secret_in_the_token_field() {
+    let plane = plane();
     let home = tempfile::tempdir().expect("home");
-    let created = Utc
-        .with_ymd_and_hms(2025, 6, 1, 8, 0, 0)
-        .single()
-        .expect("time");
-    let stub = StubServer::start(move |request| {
-        assert_eq!(request.line(), "POST /v1/tokens");
-        let asked: Value = serde_json::from_str(&request.body).expect("json");
-        Reply::json(
-            201,
-            &IssuedToken {
-                token: "gct_new_secret".to_owned(),
-                view: TokenView {
-                    id: 31,
-                    tenant: asked["tenant"].as_str().expect("tenant").to_owned(),
-                    role: serde_json::from_value(asked["role"].clone()).expect("role"),
-                    description: asked["description"].as_str().expect("d").to_owned(),
-                    created_at: created,
-                    expires_at: None,
-                    revoked_at: None,
-                },
-            },
-        )
-    });
-    let (code, stdout, stderr) = run(against(&stub, home.path()).args([
+    let printed: Value = json(plane.operations(home.path()).args([
         "token",
         "issue",
         "--tenant",
-        "county-hanbin",
+        "hanbin",
         "--role",
         "editor",
         "--expires-in",
         "720h",
-        "-o",
-        "json",
     ]));
-    assert_eq!(code, 0, "{stderr}");
-    let printed: Value = serde_json::from_str(&stdout).expect("json");
-    assert_eq!(printed["token"], "gct_new_secret");
-    assert_eq!(printed["id"], 31);
-    let asked: Value = serde_json::from_str(&stub.requests()[0].body).expect("json");
+    let secret = printed["token"].as_str().expect("the token field");
+    assert!(secret.starts_with("gct_"), "{printed}");
+    let issued: IssuedToken = serde_json::from_value(printed.clone()).expect("an issued token");
+    assert_eq!(printed["id"], issued.view.id);
     assert_eq!(
-        asked,
-        json!({
-            "tenant": "county-hanbin",
-            "role": "editor",
-            "description": "editor token for county-hanbin",
-            "expiresIn": "720h",
-        })
+        (issued.view.tenant.as_str(), issued.view.role),
+        ("hanbin", Role::Editor)
+    );
+    assert_eq!(issued.view.description, "editor token for hanbin");
+    let expires_at = issued.view.expires_at.expect("an expiry");
+    assert_eq!(
+        expires_at - issued.view.created_at,
+        chrono::TimeDelta::hours(720)
+    );
+    assert_eq!(issued.view.revoked_at, None);
+    // The secret printed is the token the server issued.
+    let me: WhoAmI = json(plane.govctl(home.path(), secret).arg("whoami"));
+    assert_eq!(
+        me,
+        WhoAmI {
+            token_id: issued.view.id,
+            tenant: "hanbin".to_owned(),
+            role: Role::Editor,
+            description: "editor token for hanbin".to_owned(),
+            expires_at: Some(expires_at),
+        }
     );
 }
 
 #[test]
 fn token_revoke_deletes_by_id() {
+    let plane = plane();
     let home = tempfile::tempdir().expect("home");
-    let stub = StubServer::start(|request| {
-        assert_eq!(request.line(), "DELETE /v1/tokens/31");
-        Reply::empty(204)
-    });
-    let (code, stdout, stderr) = run(against(&stub, home.path()).args(["token", "revoke", "31"]));
+    let issued = plane.issue("city-samr", "viewer", "market regulation viewer");
+    let id = issued.view.id;
+    ok(plane.govctl(home.path(), &issued.token).arg("whoami"));
+    let (code, stdout, stderr) =
+        run(plane
+            .operations(home.path())
+            .args(["token", "revoke", &id.to_string()]));
     assert_eq!(code, 0, "{stderr}");
-    assert_eq!(stdout, "Token 31 revoked.\n");
+    assert_eq!(stdout, format!("Token {id} revoked.\n"));
+    let (code, _, stderr) = run(plane.govctl(home.path(), &issued.token).arg("whoami"));
+    assert_eq!(code, 3, "{stderr}");
+    assert_eq!(
+        stderr,
+        "error: failed to ask the server who you are: 401 Authentication required: the token is unknown, expired or revoked\n"
+    );
+    let tokens: Vec<TokenView> =
+        json(
+            plane
+                .operations(home.path())
+                .args(["token", "list", "--tenant", "city-samr"]),
+        );
+    let revoked = tokens.iter().find(|t| t.id == id).expect("the token");
+    assert!(revoked.revoked_at.is_some(), "{revoked:?}");
 }
 
+// ---------------------------------------------------------------------------------------------
+// The audit log
+
+/// Edits audit record `seq` directly in the database, as an intruder would (dropping the
+/// trigger that keeps the table append-only first).
+async fn tamper_with_the_audit_log(data: &Path, seq: i64) {
+    let database = format!("sqlite://{}", data.join("govcloud.db").display());
+    let pool = sqlx::SqlitePool::connect(&database)
+        .await
+        .expect("open the database");
+    sqlx::query("DROP TRIGGER audit_log_no_update")
+        .execute(&pool)
+        .await
+        .expect("drop the guard");
+    sqlx::query("UPDATE audit_log SET detail = '{\"role\":\"operations\"}' WHERE seq = ?")
+        .bind(seq)
+        .execute(&pool)
+        .await
+        .expect("tamper");
+    pool.close().await;
+}
+
+/// The whole audit log as the root's operations see it, as text and as records.
+fn export_all(plane: &Plane, home: &Path) -> (String, Vec<AuditRecordView>) {
+    let text = ok(plane.operations(home).args(["audit", "export"]));
+    let records = text
+        .lines()
+        .map(|line| serde_json::from_str(line).expect("one record a line"))
+        .collect();
+    (text, records)
+}
+
+/// The only test that breaks the chain; no other test verifies it.
 #[test]
 fn a_broken_audit_chain_exits_1_naming_the_record() {
+    let plane = plane();
     let home = tempfile::tempdir().expect("home");
-    let stub = StubServer::start(api);
-    let (code, stdout, stderr) = run(against(&stub, home.path()).args(["audit", "verify"]));
+    let auditor = plane.issue("ankang", "auditor", "city auditor");
+    let verified = ok(plane
+        .govctl(home.path(), &auditor.token)
+        .args(["audit", "verify"]));
+    assert!(verified.contains("intact"), "{verified}");
+
+    let victim = plane.issue("city-audit", "viewer", "audit bureau viewer");
+    let object = format!("ApiToken/{}", victim.view.id);
+    let (_, records) = export_all(plane, home.path());
+    let seq = records
+        .iter()
+        .find(|r| r.action == "token.issue" && r.object == object)
+        .expect("the record of the token")
+        .seq;
+    plane.block_on(tamper_with_the_audit_log(&plane.data, seq));
+
+    let (code, stdout, stderr) = run(plane
+        .govctl(home.path(), &auditor.token)
+        .args(["audit", "verify"]));
     assert_eq!(code, 1, "{stderr}");
     assert!(stdout.is_empty(), "{stdout}");
     assert_eq!(
         stderr,
-        "error: the audit chain is broken at record 57: hash mismatch (120 records checked)\n"
+        format!(
+            "error: the audit chain is broken at record {seq}: audit record {seq} does not match its hash (edited) ({} records checked)\n",
+            seq - 1
+        )
     );
-    let (code, stdout, _) =
-        run(against(&stub, home.path()).args(["audit", "verify", "-o", "json"]));
+    let (code, stdout, _) = run(plane
+        .govctl(home.path(), &auditor.token)
+        .args(["audit", "verify", "-o", "json"]));
     assert_eq!(code, 1);
     let result: AuditVerification = serde_json::from_str(&stdout).expect("json");
-    assert_eq!(result.first_broken_seq, Some(57));
+    assert!(!result.intact);
+    assert_eq!(result.first_broken_seq, Some(seq));
+}
+
+/// Files `count` quota requests for `tenant`, each with a justification of 2000 characters
+/// (6000 bytes), from four processes at a time; returns their names.
+fn file_long_requests(plane: &Plane, home: &Path, tenant: &str, count: usize) -> Vec<String> {
+    let clerk = plane.issue(tenant, "editor", "urban management clerk");
+    let justification = "城市管理".repeat(500);
+    let threads = 4;
+    std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..threads)
+            .map(|_| {
+                scope.spawn(|| {
+                    (0..count / threads)
+                        .map(|_| {
+                            let created: Value = json(plane.govctl(home, &clerk.token).args([
+                                "quota",
+                                "request",
+                                "--storage",
+                                "1Ti",
+                                "--justification",
+                                &justification,
+                            ]));
+                            created["name"].as_str().expect("name").to_owned()
+                        })
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|worker| worker.join().expect("worker"))
+            .collect()
+    })
 }
 
 #[test]
 fn audit_export_prints_json_lines_and_a_closed_pipe_is_success() {
+    let plane = plane();
     let home = tempfile::tempdir().expect("home");
-    let stub = StubServer::start(api);
-    let (code, stdout, stderr) =
-        run(against(&stub, home.path()).args(["audit", "export", "--from", "2", "--to", "3"]));
-    assert_eq!(code, 0, "{stderr}");
-    let records: Vec<AuditRecordView> = stdout
+    let names = file_long_requests(plane, home.path(), "city-urban", 48);
+    let (text, records) = export_all(plane, home.path());
+    assert!(
+        text.len() > 4 * PIPE_BUFFER,
+        "the export ({} bytes) must not fit a pipe",
+        text.len()
+    );
+    let ours: Vec<&AuditRecordView> = records
+        .iter()
+        .filter(|r| {
+            r.action == "quota-request.create"
+                && names
+                    .iter()
+                    .any(|n| r.object == format!("QuotaRequest/{n}"))
+        })
+        .collect();
+    assert_eq!(ours.len(), names.len());
+
+    // A range: the records between two of ours, exactly as in the whole export, chained.
+    let (from, to) = (ours[0].seq, ours[1].seq);
+    let stdout = ok(plane.operations(home.path()).args([
+        "audit",
+        "export",
+        "--from",
+        &from.to_string(),
+        "--to",
+        &to.to_string(),
+    ]));
+    let range: Vec<AuditRecordView> = stdout
         .lines()
         .map(|line| serde_json::from_str(line).expect("one record a line"))
         .collect();
-    assert_eq!(records, vec![record(2), record(3)]);
+    let seqs: Vec<i64> = range.iter().map(|r| r.seq).collect();
+    assert_eq!(seqs, (from..=to).collect::<Vec<_>>());
+    assert_eq!(range.first(), Some(ours[0]));
+    assert_eq!(range.last(), Some(ours[1]));
+    for pair in range.windows(2) {
+        assert_eq!(pair[1].prev_hash, pair[0].hash);
+    }
 
     // `govctl audit export | head -n 1`: the reader goes away after one line.
-    let mut child = against(&stub, home.path())
+    let mut child = plane
+        .operations(home.path())
         .args(["audit", "export"])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -706,7 +1113,7 @@ fn audit_export_prints_json_lines_and_a_closed_pipe_is_success() {
         .expect("first line");
     // Dropping the reader closed the pipe.
     let output = child.wait_with_output().expect("wait");
-    assert!(first.contains("\"seq\":1"), "{first}");
+    assert!(first.starts_with("{\"seq\":1,"), "{first}");
     assert_eq!(output.status.code(), Some(0));
     assert!(
         output.stderr.is_empty(),
@@ -715,36 +1122,33 @@ fn audit_export_prints_json_lines_and_a_closed_pipe_is_success() {
     );
 }
 
+// ---------------------------------------------------------------------------------------------
+// A server error
+
+/// A controller whose database is gone answers 500; govctl exits 6. Closing the database
+/// breaks every request, so this test has a local mode of its own (with no seed: it needs
+/// nothing but a token).
 #[test]
-fn login_from_a_local_mode_settings_file() {
+fn a_server_error_exits_6() {
+    let dir = tempfile::tempdir().expect("data directory");
+    let runtime = runtime();
+    let local = runtime.block_on(start_local(dir.path(), false));
     let home = tempfile::tempdir().expect("home");
-    let stub = StubServer::start(api);
-    // Local mode's DATA/govctl.toml; here with the CA beside it, named relatively.
-    let data = home.path().join("data");
-    std::fs::create_dir_all(&data).expect("mkdir");
-    std::fs::copy(&stub.ca, data.join("ca.crt")).expect("CA");
-    std::fs::write(
-        data.join("govctl.toml"),
-        format!(
-            "server = \"{}\"\nca = \"ca.crt\"\ntoken = \"{TOKEN}\"\n",
-            stub.url
-        ),
-    )
-    .expect("write");
-    let (code, stdout, stderr) = run(govctl(home.path()).current_dir(home.path()).args([
-        "login",
-        "--from",
-        "data/govctl.toml",
-    ]));
+    let whoami = || {
+        run(govctl(home.path())
+            .arg("--config")
+            .arg(&local.govctl_config)
+            .arg("whoami"))
+    };
+    let (code, _, stderr) = whoami();
     assert_eq!(code, 0, "{stderr}");
-    assert!(stdout.contains("Settings saved to"), "{stdout}");
-    let saved = std::fs::read_to_string(home.path().join(".config/govctl/config.toml"))
-        .expect("saved settings");
-    assert!(
-        saved.contains(&format!("ca = \"{}\"", data.join("ca.crt").display())),
-        "the CA is saved as an absolute path: {saved}"
+    runtime.block_on(local.storage.close());
+    let (code, stdout, stderr) = whoami();
+    assert_eq!(code, 6, "{stderr}");
+    assert!(stdout.is_empty(), "{stdout}");
+    assert_eq!(
+        stderr,
+        "error: failed to ask the server who you are: 500 Internal error: the server failed to complete the request; the cause is in its log\n"
     );
-    let (code, _, stderr) = run(govctl(home.path()).args(["login", "--from", "/nonexistent.toml"]));
-    assert_eq!(code, 2, "{stderr}");
-    assert!(stderr.contains("named by --from"), "{stderr}");
+    runtime.block_on(local.shutdown());
 }

@@ -530,18 +530,35 @@ async fn decide(
         decided_by: caller.actor(),
         reason,
     };
-    let patch = json!({
-        "metadata": {"resourceVersion": request.metadata.resource_version},
-        "spec": {"approval": approval},
-    });
+    // Exclusive without a resourceVersion precondition (which the controller's status writes
+    // would keep invalidating): the JSON patch applies only while no decision is recorded.
+    let patch: json_patch::Patch = serde_json::from_value(json!([
+        {"op": "test", "path": "/spec/approval", "value": null},
+        {"op": "add", "path": "/spec/approval", "value": approval},
+    ]))
+    .map_err(|error| {
+        ApiProblem::new(
+            ProblemKind::Internal,
+            format!("failed to build the decision patch: {error}"),
+        )
+    })?;
     let params = PatchParams {
         field_manager: Some(FIELD_MANAGER.to_owned()),
         ..PatchParams::default()
     };
-    let decided = api(state)
-        .patch(name, &params, &Patch::Merge(&patch))
+    let decided = match api(state)
+        .patch(name, &params, &Patch::<()>::Json(patch))
         .await
-        .map_err(|error| kube_problem("record the decision", &error))?;
+    {
+        Ok(decided) => decided,
+        Err(kube::Error::Api(status)) if status.code == 422 => {
+            return Err(ApiProblem::new(
+                ProblemKind::Conflict,
+                "the request was decided meanwhile",
+            ));
+        }
+        Err(error) => return Err(kube_problem("record the decision", &error)),
+    };
     let (action, verb) = match decision {
         Decision::Approved => ("quota-request.approve", "Approved"),
         Decision::Denied => ("quota-request.deny", "Denied"),
