@@ -220,20 +220,7 @@ mod tests {
     use super::*;
 
     fn tenants() -> ResourceType {
-        ResourceType {
-            group: "govcloud.io".into(),
-            version: "v1alpha1".into(),
-            kind: "Tenant".into(),
-            plural: "tenants".into(),
-            singular: "tenant".into(),
-            namespaced: false,
-            short_names: vec![],
-            categories: vec![],
-            status_subresource: true,
-            printer_columns: vec![],
-            schema: None,
-            crd: None,
-        }
+        crate::resource::tenant_fixture()
     }
 
     #[test]

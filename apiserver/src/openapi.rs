@@ -935,18 +935,9 @@ mod tests {
 
     fn tenants(version: &str) -> Arc<ResourceType> {
         Arc::new(ResourceType {
-            group: "govcloud.io".into(),
             version: version.into(),
-            kind: "Tenant".into(),
-            plural: "tenants".into(),
-            singular: "tenant".into(),
-            namespaced: false,
-            short_names: vec!["tn".into()],
-            categories: vec!["govcloud".into()],
-            status_subresource: true,
-            printer_columns: vec![],
             schema: Some(tenant_schema()),
-            crd: Some("tenants.govcloud.io".into()),
+            ..crate::resource::tenant_fixture()
         })
     }
 

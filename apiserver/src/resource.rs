@@ -239,3 +239,23 @@ pub fn custom_types(crd: &CustomResourceDefinition) -> Result<Vec<ResourceType>,
     }
     Ok(types)
 }
+
+/// A custom resource type like govcloud's `Tenant` (cluster-scoped, with a status subresource),
+/// for tests.
+#[cfg(test)]
+pub(crate) fn tenant_fixture() -> ResourceType {
+    ResourceType {
+        group: "govcloud.io".into(),
+        version: "v1alpha1".into(),
+        kind: "Tenant".into(),
+        plural: "tenants".into(),
+        singular: "tenant".into(),
+        namespaced: false,
+        short_names: vec!["tn".into()],
+        categories: vec!["govcloud".into()],
+        status_subresource: true,
+        printer_columns: vec![],
+        schema: None,
+        crd: Some("tenants.govcloud.io".into()),
+    }
+}

@@ -481,18 +481,10 @@ mod tests {
 
     fn tenants(columns: Vec<PrinterColumn>) -> ResourceType {
         ResourceType {
-            group: "govcloud.io".into(),
-            version: "v1alpha1".into(),
-            kind: "Tenant".into(),
-            plural: "tenants".into(),
-            singular: "tenant".into(),
-            namespaced: false,
-            short_names: vec!["tn".into()],
             categories: vec![],
-            status_subresource: true,
             printer_columns: columns,
             schema: Some(json!({"type": "object"})),
-            crd: Some("tenants.govcloud.io".into()),
+            ..crate::resource::tenant_fixture()
         }
     }
 

@@ -461,20 +461,7 @@ mod tests {
     }
 
     fn tenants() -> ResourceType {
-        ResourceType {
-            group: "govcloud.io".into(),
-            version: "v1alpha1".into(),
-            kind: "Tenant".into(),
-            plural: "tenants".into(),
-            singular: "tenant".into(),
-            namespaced: false,
-            short_names: vec![],
-            categories: vec![],
-            status_subresource: true,
-            printer_columns: vec![],
-            schema: None,
-            crd: None,
-        }
+        crate::resource::tenant_fixture()
     }
 
     fn messages(
