@@ -6,6 +6,7 @@ pub mod conditions;
 pub mod local;
 pub mod manifests;
 pub mod metrics;
+pub mod migration;
 pub mod report;
 pub mod runtime;
 pub mod storage;
