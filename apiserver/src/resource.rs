@@ -132,23 +132,31 @@ impl Registry {
 
     /// The type served at `/apis/{group}/{version}/{plural}` (or `/api/v1/{plural}`).
     pub fn lookup(&self, group: &str, version: &str, plural: &str) -> Option<Arc<ResourceType>> {
-        self.all()
-            .into_iter()
-            .find(|t| t.group == group && t.version == version && t.plural == plural)
+        self.find(|t| t.group == group && t.version == version && t.plural == plural)
     }
 
     /// The type of objects with this `apiVersion` and `kind`.
     pub fn by_kind(&self, api_version: &str, kind: &str) -> Option<Arc<ResourceType>> {
-        self.all()
-            .into_iter()
-            .find(|t| t.api_version() == api_version && t.kind == kind)
+        self.find(|t| t.api_version() == api_version && t.kind == kind)
     }
 
     /// Whether any version of `group` is served.
     pub fn serves_group_version(&self, group: &str, version: &str) -> bool {
-        self.all()
-            .iter()
-            .any(|t| t.group == group && t.version == version)
+        self.find(|t| t.group == group && t.version == version)
+            .is_some()
+    }
+
+    /// The first type, built-ins first, that `wanted` accepts — without copying the registry
+    /// (every request looks its resource up here).
+    pub fn find(&self, wanted: impl Fn(&ResourceType) -> bool) -> Option<Arc<ResourceType>> {
+        if let Some(found) = self.builtins.iter().find(|t| wanted(t)) {
+            return Some(Arc::clone(found));
+        }
+        let custom = self
+            .custom
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        custom.values().flatten().find(|t| wanted(t)).cloned()
     }
 
     /// Registers (or re-registers) the served versions of a CRD.

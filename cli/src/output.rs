@@ -104,9 +104,7 @@ fn fields(pairs: &[(&str, String)]) -> String {
 
 /// The resource a quota names (`cpu`, `memory`, `storage`), if govcloud accounts for it.
 pub fn resource_kind(name: &str) -> Option<ResourceKind> {
-    ResourceKind::ALL
-        .into_iter()
-        .find(|kind| kind.as_str() == name)
+    name.parse().ok()
 }
 
 /// A quantity for people: `64 cores`, `256 GiB`; as given when it is not a quantity of a

@@ -248,6 +248,18 @@ impl ResourceKind {
     }
 }
 
+impl std::str::FromStr for ResourceKind {
+    type Err = String;
+
+    /// `cpu`, `memory` or `storage`.
+    fn from_str(name: &str) -> Result<Self, Self::Err> {
+        Self::ALL
+            .into_iter()
+            .find(|kind| kind.as_str() == name)
+            .ok_or_else(|| format!("unknown resource \"{name}\": expected cpu, memory or storage"))
+    }
+}
+
 impl fmt::Display for ResourceKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())

@@ -76,11 +76,19 @@ async fn handle(
             uri.path()
         )));
     }
+    match route {
+        Route::Resource(path) => resource(state, method, &path, params, headers, body).await,
+        other => document(state, other, uri.path()),
+    }
+}
+
+/// Discovery and OpenAPI documents, which describe every served type.
+fn document(state: &ApiState, route: Route, path: &str) -> Result<Response, ApiError> {
     let types = state.registry.all();
     let ok = |value: Option<Value>| {
         value
             .map(|v| json_response(StatusCode::OK, &v))
-            .ok_or_else(|| ApiError::no_route(uri.path()))
+            .ok_or_else(|| ApiError::no_route(path))
     };
     match route {
         Route::Version => ok(Some(discovery::version_info())),
@@ -91,12 +99,12 @@ async fn handle(
         Route::ResourceList { group, version } => {
             ok(discovery::api_resource_list(&group, &version, &types))
         }
-        Route::OpenApiV2 => Err(ApiError::no_route(uri.path())),
         Route::OpenApiV3Root => ok(Some(openapi::v3_root(&types))),
         Route::OpenApiV3 { group, version } => {
             ok(openapi::v3_group_version(&group, &version, &types))
         }
-        Route::Resource(path) => resource(state, method, &path, params, headers, body).await,
+        // No OpenAPI v2: kubectl falls back to v3. Resources are not documents.
+        Route::OpenApiV2 | Route::Resource(_) => Err(ApiError::no_route(path)),
     }
 }
 

@@ -67,10 +67,7 @@ impl ApiState {
 
     /// The type served for a store key's resource (`group/plural`), in any version.
     pub fn type_of_key(&self, key: &ObjectKey) -> Option<Arc<ResourceType>> {
-        self.registry
-            .all()
-            .into_iter()
-            .find(|t| resource_id(t) == key.resource)
+        self.registry.find(|t| resource_id(t) == key.resource)
     }
 
     /// The validator of a custom resource type, if it has a schema.

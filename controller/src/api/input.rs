@@ -109,18 +109,7 @@ pub fn query_value<T: std::str::FromStr>(
 /// digits, `-` and `.`, at most 253 characters). Other names are answered like missing objects,
 /// and never reach a Kubernetes request path.
 pub fn is_object_name(name: &str) -> bool {
-    !name.is_empty()
-        && name.len() <= 253
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.')
-        && name
-            .bytes()
-            .next()
-            .zip(name.bytes().last())
-            .is_some_and(|(first, last)| {
-                first.is_ascii_alphanumeric() && last.is_ascii_alphanumeric()
-            })
+    govcloud_apiserver::admission::dns1123_subdomain_errors(name).is_empty()
 }
 
 #[cfg(test)]
