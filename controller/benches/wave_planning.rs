@@ -7,7 +7,7 @@
 
 use std::time::{Duration, Instant};
 
-use chrono::NaiveDate;
+use chrono::{DateTime, Utc};
 use govcloud_controller::migration::{CampaignSpec, SystemInput, plan_campaign};
 use govcloud_crds::common::{Classification, CronSchedule, IsoDate};
 use govcloud_crds::migration::plan::{Freeze, MaintenanceWindow, MigrationPlanSpec};
@@ -62,6 +62,8 @@ fn systems(seed: u64) -> Vec<SystemInput> {
                 },
                 depends_on: deps.into_iter().map(key).collect(),
                 not_before: None,
+                hold: None,
+                busy_until: None,
             }
         })
         .collect()
@@ -103,12 +105,15 @@ fn peak_rss_kib() -> Option<u64> {
 }
 
 fn measure(label: &str, spec: &CampaignSpec, systems: &[SystemInput]) {
-    let today = NaiveDate::from_ymd_opt(2026, 1, 5).unwrap_or_default();
+    // Midnight of Monday 5 January 2026 in Shanghai.
+    let now = DateTime::parse_from_rfc3339("2026-01-04T16:00:00Z")
+        .map(|t| t.with_timezone(&Utc))
+        .unwrap_or_default();
     let mut times: Vec<Duration> = Vec::with_capacity(RUNS);
     let mut summary = String::new();
     for _ in 0..RUNS {
         let started = Instant::now();
-        let plan = match plan_campaign(spec, systems, today) {
+        let plan = match plan_campaign(spec, systems, now) {
             Ok(plan) => plan,
             Err(error) => panic!("planning failed: {error}"),
         };

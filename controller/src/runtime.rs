@@ -9,7 +9,7 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use futures::{FutureExt as _, StreamExt as _};
-use govcloud_crds::{QuotaRequest, Tenant};
+use govcloud_crds::{MigrationPlan, QuotaRequest, SystemMigration, Tenant};
 use k8s_openapi::api::core::v1::ObjectReference;
 use kube::Client;
 use kube::runtime::controller::Action;
@@ -18,6 +18,8 @@ use kube::runtime::events::{Event, EventType, Recorder, Reporter};
 use kube::runtime::reflector::Store;
 
 use crate::metrics::Metrics;
+use crate::migration;
+use crate::migration::webhook::WebhookClient;
 use crate::storage::Storage;
 use crate::tenancy;
 
@@ -56,7 +58,25 @@ impl Backoff {
     }
 }
 
-/// What every reconcile of the tenancy controllers shares.
+/// What the error policy needs of a reconciler's error.
+pub trait ReconcileError: std::error::Error + 'static {
+    /// Static category: condition reason, event reason and metric label.
+    fn category(&self) -> &'static str;
+    /// Whether only a change of the object can fix it (else: retry with backoff).
+    fn is_permanent(&self) -> bool;
+}
+
+impl ReconcileError for crate::tenancy::error::Error {
+    fn category(&self) -> &'static str {
+        Self::category(self)
+    }
+
+    fn is_permanent(&self) -> bool {
+        Self::is_permanent(self)
+    }
+}
+
+/// What every reconcile of the controllers shares.
 pub struct Context {
     /// The Kubernetes client.
     pub client: Client,
@@ -72,6 +92,12 @@ pub struct Context {
     pub requests: Store<QuotaRequest>,
     /// Backoff of transient failures, per object.
     pub backoff: Backoff,
+    /// The cache of every migration system (the system controller's reflector).
+    pub systems: Store<SystemMigration>,
+    /// The cache of every migration plan (the plan controller's reflector).
+    pub plans: Store<MigrationPlan>,
+    /// The HTTPS client of webhook migration steps.
+    pub webhooks: WebhookClient,
     /// Set once the tenant-admin `ClusterRole` was applied by this process.
     pub(crate) tenant_admin_role: tokio::sync::OnceCell<()>,
 }
@@ -88,12 +114,16 @@ impl std::fmt::Debug for Context {
 
 impl Context {
     /// A context over `client` and `storage` with the given caches.
+    #[allow(clippy::too_many_arguments)] // each a distinct shared handle, built once
     pub fn new(
         client: Client,
         storage: Storage,
         metrics: Arc<Metrics>,
         tenants: Store<Tenant>,
         requests: Store<QuotaRequest>,
+        systems: Store<SystemMigration>,
+        plans: Store<MigrationPlan>,
+        webhooks: WebhookClient,
     ) -> Self {
         let recorder = Recorder::new(
             client.clone(),
@@ -110,6 +140,9 @@ impl Context {
             tenants,
             requests,
             backoff: Backoff::default(),
+            systems,
+            plans,
+            webhooks,
             tenant_admin_role: tokio::sync::OnceCell::new(),
         }
     }
@@ -120,7 +153,7 @@ impl Context {
         &self,
         controller: &'static str,
         object: &str,
-        error: &crate::tenancy::error::Error,
+        error: &impl ReconcileError,
     ) -> Action {
         self.metrics.failed(controller, error.category());
         let chain = crate::report::error_chain(error);
@@ -166,24 +199,33 @@ impl Context {
     }
 }
 
-/// Runs the `Tenant` and `QuotaRequest` controllers against `client` until `shutdown`
-/// completes; reconciles in flight then finish. No leader election: run one replica.
+/// Runs the `Tenant`, `QuotaRequest`, `SystemMigration` and `MigrationPlan` controllers
+/// against `client` until `shutdown` completes; reconciles in flight then finish. No leader
+/// election: run one replica.
 pub async fn run_controllers(
     client: Client,
     storage: Storage,
     metrics: Arc<Metrics>,
+    webhooks: WebhookClient,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) {
     let shutdown = shutdown.shared();
     let config = Config::default().concurrency(8);
     let tenants = tenancy::controller::controller(&client).with_config(config.clone());
-    let requests = tenancy::request_controller::controller(&client).with_config(config);
+    let requests = tenancy::request_controller::controller(&client).with_config(config.clone());
+    let systems = migration::system_controller::controller(&client).with_config(config.clone());
+    // Plans: a burst of system changes is one replan.
+    let plans = migration::plan_controller::controller(&client)
+        .with_config(config.debounce(Duration::from_secs(1)));
     let ctx = Arc::new(Context::new(
         client,
         storage,
         metrics,
         tenants.store(),
         requests.store(),
+        systems.store(),
+        plans.store(),
+        webhooks,
     ));
     let tenants = tenants
         .graceful_shutdown_on(shutdown.clone())
@@ -197,12 +239,13 @@ pub async fn run_controllers(
                 tracing::debug!(error = %crate::report::error_chain(&error), "tenant controller");
             }
         });
-    // The request controller starts once the tenant cache is complete. One waiter only:
-    // kube-runtime 5's `Store::wait_until_ready` wakes just the last of several concurrent
-    // waiters (its `DelayedInit` polls a oneshot receiver that keeps one waker), so reconciles
-    // must not each wait on it.
+    // The other controllers start once the tenant cache is complete (quota requests and
+    // systems are weighed against their tenant). One waiter only: kube-runtime 5's
+    // `Store::wait_until_ready` wakes just the last of several concurrent waiters (its
+    // `DelayedInit` polls a oneshot receiver that keeps one waker), so reconciles must not
+    // each wait on it.
     let tenant_cache = ctx.tenants.clone();
-    let requests = async move {
+    let dependents = async move {
         tokio::select! {
             ready = tenant_cache.wait_until_ready() => {
                 if ready.is_err() {
@@ -211,21 +254,45 @@ pub async fn run_controllers(
             }
             () = shutdown.clone() => return,
         }
-        requests
-            .graceful_shutdown_on(shutdown)
+        let requests = requests
+            .graceful_shutdown_on(shutdown.clone())
             .run(
                 tenancy::request_controller::reconcile,
                 tenancy::request_controller::error_policy,
-                ctx,
+                ctx.clone(),
             )
             .for_each(|result| async move {
                 if let Err(error) = result {
                     tracing::debug!(error = %crate::report::error_chain(&error), "quota request controller");
                 }
-            })
-            .await;
+            });
+        let systems = systems
+            .graceful_shutdown_on(shutdown.clone())
+            .run(
+                migration::system_controller::reconcile,
+                migration::system_controller::error_policy,
+                ctx.clone(),
+            )
+            .for_each(|result| async move {
+                if let Err(error) = result {
+                    tracing::debug!(error = %crate::report::error_chain(&error), "system migration controller");
+                }
+            });
+        let plans = plans
+            .graceful_shutdown_on(shutdown)
+            .run(
+                migration::plan_controller::reconcile,
+                migration::plan_controller::error_policy,
+                ctx,
+            )
+            .for_each(|result| async move {
+                if let Err(error) = result {
+                    tracing::debug!(error = %crate::report::error_chain(&error), "migration plan controller");
+                }
+            });
+        futures::join!(requests, systems, plans);
     };
-    futures::join!(tenants, requests);
+    futures::join!(tenants, dependents);
 }
 
 #[cfg(test)]

@@ -13,8 +13,8 @@ use chrono::{DateTime, Duration, TimeZone, Utc};
 use govcloud_controller::report::error_chain;
 use govcloud_controller::storage::{
     Backend, ChainBreak, ChainStatus, DbPool, Decision, GENESIS_HASH, NewApiToken, NewAuditRecord,
-    NewDrillEvidence, NewIpamAllocation, NewReviewDecision, Role, Storage, StorageError,
-    TelemetrySample, hash_token_secret,
+    NewDrillEvidence, NewIpamAllocation, NewReservation, NewReviewDecision, ReserveOutcome,
+    ReservedAmounts, Role, Storage, StorageError, TelemetrySample, hash_token_secret,
 };
 use serde_json::json;
 use sqlx::{AssertSqlSafe, Connection, PgConnection};
@@ -152,6 +152,8 @@ on_both_backends! {
     audit_concurrent_appends_keep_one_chain(storage),
     ipam_uniqueness_and_holds(storage),
     ipam_concurrent_allocations_have_one_winner(storage),
+    reservations_hold_within_capacity(storage),
+    reservations_race_for_the_last_headroom(storage),
     outbox_order_and_attempts(storage),
     telemetry_window_and_retention(storage),
     reviews_runs_and_decisions(storage),
@@ -217,7 +219,7 @@ fn migration_files(backend: &str) -> Vec<(i64, String)> {
     files
 }
 
-const TABLES: [&str; 8] = [
+const TABLES: [&str; 9] = [
     "api_tokens",
     "audit_log",
     "telemetry_samples",
@@ -226,6 +228,7 @@ const TABLES: [&str; 8] = [
     "ipam_allocations",
     "drill_evidence",
     "provincial_outbox",
+    "quota_reservations",
 ];
 
 fn token(tenant: &str, secret: &str, role: Role) -> NewApiToken {
@@ -389,7 +392,7 @@ async fn migrations_are_applied(storage: &Storage) {
         Backend::Postgres => "postgres",
     });
     let latest = files.last().map(|(version, _)| *version);
-    assert_eq!(latest, Some(1));
+    assert_eq!(latest, Some(2));
     assert_eq!(storage.schema_version().await.unwrap(), latest);
     assert_eq!(storage.expected_schema_version(), latest);
     assert_eq!(
@@ -843,6 +846,115 @@ async fn ipam_concurrent_allocations_have_one_winner(storage: &Storage) {
     }
     assert_eq!(won, 1);
     assert_eq!(count(storage, "ipam_allocations").await, 1);
+}
+
+fn reservation(system: &str, uid: &str, tenant: &str, cpu: i64) -> NewReservation {
+    NewReservation {
+        system: system.to_owned(),
+        system_uid: uid.to_owned(),
+        tenant: tenant.to_owned(),
+        amounts: ReservedAmounts {
+            cpu_milli: cpu,
+            memory_milli: 1_000,
+            storage_milli: 0,
+        },
+        reserved_at: t0(),
+    }
+}
+
+const FOUR_CORES: ReservedAmounts = ReservedAmounts {
+    cpu_milli: 4_000,
+    memory_milli: 10_000,
+    storage_milli: 0,
+};
+
+async fn reservations_hold_within_capacity(storage: &Storage) {
+    let ledger = storage.reservations();
+    let first = ledger
+        .reserve(
+            &reservation("police/a", "uid-a", "police", 3_000),
+            FOUR_CORES,
+        )
+        .await
+        .unwrap();
+    assert!(matches!(first, ReserveOutcome::Reserved(ref r) if r.amounts.cpu_milli == 3_000));
+    // Reserving again is a no-op, even with the capacity since used up.
+    let again = ledger
+        .reserve(
+            &reservation("police/a", "uid-a", "police", 3_000),
+            ReservedAmounts::default(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(again, first);
+    // Another system of the tenant finds one core left; another tenant is unaffected.
+    let refused = ledger
+        .reserve(
+            &reservation("police/b", "uid-b", "police", 2_000),
+            FOUR_CORES,
+        )
+        .await
+        .unwrap();
+    let ReserveOutcome::Insufficient { free } = refused else {
+        panic!("two cores do not fit in one: {refused:?}");
+    };
+    assert_eq!(free.cpu_milli, 1_000);
+    assert_eq!(free.memory_milli, 9_000);
+    assert!(matches!(
+        ledger
+            .reserve(&reservation("tax/b", "uid-tb", "tax", 4_000), FOUR_CORES)
+            .await
+            .unwrap(),
+        ReserveOutcome::Reserved(_)
+    ));
+    // A system re-created under the same name does not inherit the old row.
+    let recreated = ledger
+        .reserve(
+            &reservation("police/a", "uid-a2", "police", 1_000),
+            FOUR_CORES,
+        )
+        .await
+        .unwrap();
+    assert!(matches!(recreated, ReserveOutcome::Reserved(ref r) if r.system_uid == "uid-a2"));
+    assert_eq!(ledger.list_by_tenant("police").await.unwrap().len(), 1);
+    assert!(ledger.release("police/a").await.unwrap());
+    assert!(!ledger.release("police/a").await.unwrap());
+    assert_eq!(ledger.find("police/a").await.unwrap(), None);
+    let negative = ledger
+        .reserve(&reservation("police/n", "uid-n", "police", -1), FOUR_CORES)
+        .await
+        .unwrap_err();
+    assert_eq!(negative.category(), "invalid_input");
+}
+
+async fn reservations_race_for_the_last_headroom(storage: &Storage) {
+    let tasks: Vec<_> = (0..8)
+        .map(|i| {
+            let storage = storage.clone();
+            tokio::spawn(async move {
+                storage
+                    .reservations()
+                    .reserve(
+                        &reservation(
+                            &format!("police/s{i}"),
+                            &format!("uid-{i}"),
+                            "police",
+                            3_000,
+                        ),
+                        FOUR_CORES,
+                    )
+                    .await
+            })
+        })
+        .collect();
+    let mut won = 0;
+    for task in tasks {
+        if matches!(task.await.unwrap().unwrap(), ReserveOutcome::Reserved(_)) {
+            won += 1;
+        }
+    }
+    assert_eq!(won, 1, "only one system fits in the tenant's four cores");
+    assert_eq!(count(storage, "quota_reservations").await, 1);
 }
 
 async fn outbox_order_and_attempts(storage: &Storage) {

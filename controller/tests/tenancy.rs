@@ -16,6 +16,7 @@ use std::time::Duration;
 
 use govcloud_apiserver::server::{self, RunningServer, ServerConfig};
 use govcloud_controller::metrics::Metrics;
+use govcloud_controller::migration::webhook::WebhookClient;
 use govcloud_controller::runtime::run_controllers;
 use govcloud_controller::storage::{
     AuditRecord, NewApiToken, NewAuditRecord, Role, Storage, hash_token_secret,
@@ -116,6 +117,7 @@ impl Harness {
             self.client.clone(),
             self.storage.clone(),
             self.metrics.clone(),
+            WebhookClient::new().expect("an HTTPS client"),
             async move {
                 let _ = stopped.await;
             },

@@ -25,6 +25,7 @@ pub use seed::{SeedError, SeedReport, apply_seed};
 
 use crate::api::{self, ApiConfig, RunningApi};
 use crate::metrics::Metrics;
+use crate::migration::webhook::WebhookClient;
 use crate::runtime::run_controllers;
 use crate::storage::Storage;
 
@@ -73,6 +74,9 @@ pub enum LocalError {
     /// The metrics registry could not be built.
     #[error("failed to create the metrics registry")]
     Metrics(#[source] prometheus::Error),
+    /// The HTTPS client of webhook steps could not be built.
+    #[error("failed to build the HTTPS client of webhook steps")]
+    Webhooks(#[source] crate::migration::webhook::WebhookError),
     /// The serving certificate could not be loaded.
     #[error("failed to load the serving certificate")]
     Certificates(#[source] tls::TlsError),
@@ -179,10 +183,12 @@ pub async fn start(options: &LocalOptions) -> Result<LocalControlPlane, LocalErr
         .map_err(LocalError::Storage)?;
     let metrics = Arc::new(Metrics::new().map_err(LocalError::Metrics)?);
     let (stop_controllers, stopped) = oneshot::channel::<()>();
+    let webhooks = WebhookClient::new().map_err(LocalError::Webhooks)?;
     let controllers = tokio::spawn(run_controllers(
         client.clone(),
         storage.clone(),
         Arc::clone(&metrics),
+        webhooks,
         async {
             let _ = stopped.await;
         },

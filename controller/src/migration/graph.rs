@@ -13,7 +13,7 @@ use std::fmt;
 use govcloud_crds::migration::plan::BlockerReason;
 
 use super::error::PlanError;
-use super::input::SystemInput;
+use super::input::{Hold, SystemInput};
 
 /// Why one system cannot be scheduled.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -31,6 +31,10 @@ pub enum Block {
     },
     /// No occurrence of the windows within the planning horizon can take the system.
     NoWindow,
+    /// The system itself cannot proceed until operations act (a hard [`Hold`]).
+    ///
+    /// [`Hold`]: super::input::Hold
+    Held { reason: BlockerReason },
 }
 
 impl Block {
@@ -43,6 +47,7 @@ impl Block {
             Self::ClassifiedDependency { .. } => BlockerReason::ClassifiedDependency,
             Self::DependencyBlocked { root, .. } => *root,
             Self::NoWindow => BlockerReason::NoWindowBeforeDeadline,
+            Self::Held { reason } => *reason,
         }
     }
 }
@@ -64,6 +69,7 @@ impl fmt::Display for Block {
                 write!(f, "dependency {dependency} is blocked ({root:?})")
             }
             Self::NoWindow => f.write_str("no maintenance window within the planning horizon"),
+            Self::Held { reason } => write!(f, "the system itself is blocked ({reason:?})"),
         }
     }
 }
@@ -101,6 +107,9 @@ impl Graph {
         offsets.push(0);
         for (system, block) in systems.iter().zip(&mut blocks) {
             let schedulable = !system.is_completed() && !system.is_classified();
+            if schedulable && let Some(Hold::Hard(reason)) = system.hold {
+                *block = Some(Block::Held { reason });
+            }
             for dependency in &system.depends_on {
                 match index.get(dependency.as_str()) {
                     Some(&target) => {

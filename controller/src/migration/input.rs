@@ -1,12 +1,12 @@
 //! The planner's inputs: the plan's spec parsed and checked once ([`CampaignSpec`]), and each
 //! selected system reduced to what planning needs ([`SystemInput`]).
 
-use chrono::{NaiveDate, TimeDelta};
+use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
 use chrono_tz::Tz;
 use croner::Cron;
 use croner::parser::{CronParser, Seconds, Year};
 use govcloud_crds::common::{Classification, IsoDate};
-use govcloud_crds::migration::plan::MigrationPlanSpec;
+use govcloud_crds::migration::plan::{BlockerReason, MigrationPlanSpec};
 use govcloud_crds::migration::system::{MigrationPhase, SystemMigrationSpec};
 
 use super::error::{PlanError, SystemError};
@@ -29,6 +29,23 @@ pub struct SystemInput {
     pub depends_on: Vec<String>,
     /// The earliest day the system may be migrated.
     pub not_before: Option<NaiveDate>,
+    /// What the system waits for, if anything (see [`Hold`]).
+    pub hold: Option<Hold>,
+    /// For a system migrating now: when its dependents may start (the close of its window, or
+    /// now if that has passed). It takes no window of its own.
+    pub busy_until: Option<DateTime<Utc>>,
+}
+
+/// What a selected system waits for before it can migrate.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Hold {
+    /// Waits for something that comes in the normal course of the campaign (operations'
+    /// approval, quota): the system is still placed in a window, so the projection counts it,
+    /// and it is listed under `reason` among the blockers.
+    Soft(BlockerReason),
+    /// Cannot proceed until operations act (its migration failed or was refused): it takes no
+    /// window, its dependents are blocked, and the campaign is off track.
+    Hard(BlockerReason),
 }
 
 impl SystemInput {
@@ -70,6 +87,8 @@ impl SystemInput {
             phase,
             depends_on,
             not_before,
+            hold: None,
+            busy_until: None,
         })
     }
 

@@ -1,6 +1,6 @@
 //! The pure planner of the migration campaign (`MigrationPlan`, issue 5 item 3): no client, no
 //! I/O, no clock. A reconciler gathers the selected `SystemMigration`s into [`SystemInput`]s,
-//! calls [`plan_campaign`] with the plan's spec and today's date, and turns the typed
+//! calls [`plan_campaign`] with the plan's spec and the current time, and turns the typed
 //! [`CampaignPlan`] into a `MigrationPlanStatus` with [`status::to_status`].
 //!
 //! The stages, each a function of the previous stage's typed output:
@@ -13,12 +13,19 @@
 //! 6. [`status`]: the plan as the resource's status.
 
 pub mod error;
+pub mod gate;
 pub mod graph;
 pub mod input;
 pub mod plan;
+pub mod plan_controller;
 pub mod projection;
+pub mod reconcile_error;
+pub mod runbook;
 pub mod status;
+pub mod steps;
+pub mod system_controller;
 pub mod waves;
+pub mod webhook;
 pub mod windows;
 
 #[cfg(test)]
@@ -28,6 +35,6 @@ pub(crate) mod testing;
 
 pub use error::{PlanError, SystemError};
 pub use graph::{Block, Graph};
-pub use input::{CampaignSpec, SystemInput, WindowSpec};
+pub use input::{CampaignSpec, Hold, SystemInput, WindowSpec};
 pub use plan::{Assignment, CampaignPlan, Wave, plan_campaign};
 pub use projection::Projection;

@@ -7,7 +7,7 @@ use govcloud_crds::migration::plan::{Blocker, BlockerReason, TenantProgress};
 
 use super::error::PlanError;
 use super::graph::{Block, Graph};
-use super::input::{CampaignSpec, SystemInput};
+use super::input::{CampaignSpec, Hold, SystemInput};
 use super::projection::{Projection, project};
 use super::waves;
 use super::windows::{Calendar, Occurrence, start_of_day};
@@ -72,16 +72,18 @@ fn count(n: usize) -> u32 {
     u32::try_from(n).unwrap_or(u32::MAX)
 }
 
-/// Plans the campaign of `spec` over `systems` as of `today`.
+/// Plans the campaign of `spec` over `systems` as of `now`: windows that closed by `now` are
+/// not used, one that is open is.
 pub fn plan_campaign(
     spec: &CampaignSpec,
     systems: &[SystemInput],
-    today: NaiveDate,
+    now: DateTime<Utc>,
 ) -> Result<CampaignPlan, PlanError> {
     let graph = Graph::build(systems)?;
     let wave_of = waves::assign(systems, &graph);
-    let first_day = spec.start.map_or(today, |start| start.max(today));
     let zone = spec.time_zone;
+    let today = now.with_timezone(&zone).date_naive();
+    let first_day = spec.start.map_or(today, |start| start.max(today));
     let earliest = start_of_day(zone, first_day);
 
     // Pending systems with a wave, in wave order, then input order.
@@ -93,11 +95,18 @@ pub fn plan_campaign(
         .collect();
     pending.sort_unstable();
 
-    let mut calendar = Calendar::new(spec, first_day);
+    let mut calendar = Calendar::new(spec, first_day, now);
     let mut slot_of: Vec<Option<Occurrence>> = vec![None; systems.len()];
+    // When each system's dependents may start: its occurrence's close, or for a system
+    // migrating now, its `busy_until`.
+    let mut done_at: Vec<Option<DateTime<Utc>>> = vec![None; systems.len()];
     let mut blocks = graph.blocks().to_vec();
     for &(_, i) in &pending {
         let i = i as usize;
+        if let Some(until) = systems[i].busy_until {
+            done_at[i] = Some(until);
+            continue;
+        }
         let mut at = earliest;
         if let Some(not_before) = systems[i].not_before {
             at = at.max(start_of_day(zone, not_before));
@@ -108,8 +117,8 @@ pub fn plan_campaign(
             if systems[d].is_completed() {
                 continue;
             }
-            if let Some(slot) = slot_of[d] {
-                at = at.max(slot.end);
+            if let Some(end) = done_at[d] {
+                at = at.max(end);
             } else {
                 blocked_by = Some(d);
                 break;
@@ -126,13 +135,35 @@ pub fn plan_campaign(
             continue;
         }
         match calendar.place(at) {
-            Some(slot) => slot_of[i] = Some(slot),
+            Some(slot) => {
+                slot_of[i] = Some(slot);
+                done_at[i] = Some(slot.end);
+            }
             None => blocks[i] = Some(Block::NoWindow),
         }
     }
     Ok(summarise(
         spec, systems, &wave_of, &slot_of, blocks, first_day,
     ))
+}
+
+/// Blocked systems by reason, with up to [`BLOCKER_EXAMPLES`] examples each (sorted).
+fn group_blockers(by_reason: BTreeMap<BlockerReason, (u32, Vec<&str>)>) -> Vec<Blocker> {
+    by_reason
+        .into_iter()
+        .map(|(reason, (count, mut keys))| {
+            keys.sort_unstable();
+            Blocker {
+                reason,
+                count,
+                examples: keys
+                    .into_iter()
+                    .take(BLOCKER_EXAMPLES)
+                    .map(str::to_owned)
+                    .collect(),
+            }
+        })
+        .collect()
 }
 
 fn summarise(
@@ -197,6 +228,12 @@ fn summarise(
                 );
             }
         }
+        if let (None, Some(Hold::Soft(reason))) = (&block, system.hold) {
+            tenant.blocked += 1;
+            let entry = by_reason.entry(reason).or_default();
+            entry.0 += 1;
+            entry.1.push(system.key.as_str());
+        }
         if let Some(block) = block {
             tenant.blocked += 1;
             let entry = by_reason.entry(block.reason()).or_default();
@@ -208,23 +245,13 @@ fn summarise(
     for (number, wave) in (1u32..).zip(&mut waves) {
         wave.number = number;
     }
-    let blockers = by_reason
-        .into_iter()
-        .map(|(reason, (count, mut keys))| {
-            keys.sort_unstable();
-            Blocker {
-                reason,
-                count,
-                examples: keys
-                    .into_iter()
-                    .take(BLOCKER_EXAMPLES)
-                    .map(str::to_owned)
-                    .collect(),
-            }
-        })
-        .collect();
+    let blockers = group_blockers(by_reason);
+    // Systems migrating now finish no earlier than their `busy_until`.
     let projection = project(
-        assignments.values().map(|a| a.end),
+        assignments
+            .values()
+            .map(|a| a.end)
+            .chain(systems.iter().filter_map(|s| s.busy_until)),
         spec.deadline,
         spec.time_zone,
         blocked.len(),
@@ -249,7 +276,7 @@ mod tests {
     use govcloud_crds::migration::system::MigrationPhase;
 
     use super::*;
-    use crate::migration::testing::{campaign, date, system, window};
+    use crate::migration::testing::{campaign, date, day, system, window};
 
     fn utc(text: &str) -> DateTime<Utc> {
         text.parse().expect("an RFC 3339 instant")
@@ -264,7 +291,7 @@ mod tests {
             system("a/cache", &[]),
             system("b/portal", &["a/db", "a/auth"]),
         ];
-        let plan = plan_campaign(&spec, &systems, date(2026, 1, 1)).expect("plans");
+        let plan = plan_campaign(&spec, &systems, day(2026, 1, 1)).expect("plans");
         let start = |key: &str| plan.assignments[key].start;
         assert_eq!(start("a/db"), utc("2026-01-02T14:00:00Z"));
         assert_eq!(start("a/auth"), utc("2026-01-02T14:00:00Z"));
@@ -294,7 +321,7 @@ mod tests {
         done.phase = MigrationPhase::Completed;
         let systems = [later, done, system("a/next", &["a/done"])];
         // Today is after the spec's start.
-        let plan = plan_campaign(&spec, &systems, date(2026, 2, 1)).expect("plans");
+        let plan = plan_campaign(&spec, &systems, day(2026, 2, 1)).expect("plans");
         assert_eq!(plan.first_day, date(2026, 2, 1));
         assert_eq!(
             plan.assignments["a/later"].start,
@@ -323,7 +350,7 @@ mod tests {
         systems.push(system("u/x", &["t/secret"]));
         systems.push(system("u/c1", &["u/c2"]));
         systems.push(system("u/c2", &["u/c1"]));
-        let plan = plan_campaign(&spec, &systems, date(2026, 1, 1)).expect("plans");
+        let plan = plan_campaign(&spec, &systems, day(2026, 1, 1)).expect("plans");
         assert_eq!(plan.blockers.len(), 3);
         let missing = &plan.blockers[1];
         assert_eq!(missing.reason, BlockerReason::MissingDependency);
@@ -350,7 +377,7 @@ mod tests {
             .map(|i| system(&format!("a/s{i:03}"), &[]))
             .collect();
         systems.push(system("b/last", &["a/s399"]));
-        let plan = plan_campaign(&spec, &systems, date(2026, 1, 1)).expect("plans");
+        let plan = plan_campaign(&spec, &systems, day(2026, 1, 1)).expect("plans");
         assert_eq!(plan.blocked["a/s399"], Block::NoWindow);
         assert_eq!(
             plan.blocked["b/last"].reason(),
@@ -358,6 +385,70 @@ mod tests {
         );
         assert!(plan.projection.days_late.is_some_and(|late| late > 1500));
         assert!(!plan.projection.on_track);
+    }
+
+    #[test]
+    fn an_open_window_is_used_and_a_closed_one_is_not() {
+        let spec = campaign("2026-12-31", vec![window("daily", "0 0 * * *", "12h", 1)]);
+        let systems = [system("a/one", &[]), system("a/two", &[])];
+        // 10:00 in Shanghai: today's window (00:00–12:00) is open.
+        let plan = plan_campaign(&spec, &systems, utc("2026-03-02T02:00:00Z")).expect("plans");
+        assert_eq!(plan.assignments["a/one"].start, utc("2026-03-01T16:00:00Z"));
+        assert_eq!(plan.assignments["a/two"].start, utc("2026-03-02T16:00:00Z"));
+        // 13:00: it closed; tomorrow's is first.
+        let plan = plan_campaign(&spec, &systems, utc("2026-03-02T05:00:00Z")).expect("plans");
+        assert_eq!(plan.assignments["a/one"].start, utc("2026-03-02T16:00:00Z"));
+    }
+
+    #[test]
+    fn soft_holds_are_placed_and_listed_hard_holds_block_their_dependents() {
+        let spec = campaign("2026-12-31", vec![window("fri", "0 22 * * 5", "8h", 10)]);
+        let mut waiting = system("a/waiting", &[]);
+        waiting.hold = Some(Hold::Soft(BlockerReason::AwaitingApproval));
+        let mut failed = system("a/failed", &[]);
+        failed.hold = Some(Hold::Hard(BlockerReason::AwaitingOperations));
+        let systems = [waiting, failed, system("a/after", &["a/failed"])];
+        let plan = plan_campaign(&spec, &systems, day(2026, 1, 1)).expect("plans");
+        assert!(plan.assignments.contains_key("a/waiting"));
+        assert!(!plan.blocked.contains_key("a/waiting"));
+        assert_eq!(
+            plan.blocked["a/failed"],
+            Block::Held {
+                reason: BlockerReason::AwaitingOperations
+            }
+        );
+        assert_eq!(
+            plan.blocked["a/after"].reason(),
+            BlockerReason::AwaitingOperations
+        );
+        let reasons: Vec<(BlockerReason, u32)> =
+            plan.blockers.iter().map(|b| (b.reason, b.count)).collect();
+        assert_eq!(
+            reasons,
+            [
+                (BlockerReason::AwaitingApproval, 1),
+                (BlockerReason::AwaitingOperations, 2)
+            ]
+        );
+        assert!(!plan.projection.on_track, "a hard hold is off track");
+    }
+
+    #[test]
+    fn a_system_migrating_now_delays_its_dependents_and_the_projection() {
+        let spec = campaign("2026-12-31", vec![window("fri", "0 22 * * 5", "8h", 10)]);
+        let mut busy = system("a/busy", &[]);
+        busy.phase = MigrationPhase::Migrating;
+        busy.busy_until = Some(utc("2026-01-05T00:00:00Z"));
+        let systems = [busy, system("a/next", &["a/busy"])];
+        let plan = plan_campaign(&spec, &systems, day(2026, 1, 1)).expect("plans");
+        assert!(!plan.assignments.contains_key("a/busy"));
+        // Not the Friday 2 January window, which closes before a/busy is done.
+        assert_eq!(
+            plan.assignments["a/next"].start,
+            utc("2026-01-09T14:00:00Z")
+        );
+        assert_eq!(plan.assignments["a/next"].wave, 2);
+        assert!(plan.blockers.is_empty());
     }
 
     /// The case proptest found when systems took the occurrence that opened first: a long
@@ -371,10 +462,10 @@ mod tests {
         let mut more = short.clone();
         more.push(window("sat", "0 16 * * 6", "10h", 1));
         let systems = [system("t0/s0", &[]), system("t1/s1", &["t0/s0"])];
-        let fewer = plan_campaign(&campaign("2027-12-31", short), &systems, date(2026, 1, 1))
+        let fewer = plan_campaign(&campaign("2027-12-31", short), &systems, day(2026, 1, 1))
             .expect("plans");
-        let more = plan_campaign(&campaign("2027-12-31", more), &systems, date(2026, 1, 1))
-            .expect("plans");
+        let more =
+            plan_campaign(&campaign("2027-12-31", more), &systems, day(2026, 1, 1)).expect("plans");
         assert_eq!(
             fewer.projection.completion,
             Some(utc("2026-01-03T17:00:00Z"))

@@ -12,7 +12,7 @@ use proptest::test_runner::FileFailurePersistence;
 use super::graph::{Block, Graph};
 use super::input::SystemInput;
 use super::plan::plan_campaign;
-use super::testing::{campaign, date, system, window};
+use super::testing::{campaign, day, system, window};
 use super::waves;
 
 fn key(i: usize) -> String {
@@ -158,7 +158,7 @@ proptest! {
         let plan = plan_campaign(
             &campaign("2027-12-31", vec![window("w", "0 22 * * 5", "8h", 3)]),
             &systems,
-            date(2026, 1, 1),
+            day(2026, 1, 1),
         ).expect("plans");
         for &m in &members {
             prop_assert_eq!(plan.blocked.get(&key(m)), Some(&Block::Cycle));
@@ -173,7 +173,7 @@ proptest! {
         let concurrency: HashMap<String, u32> =
             windows.iter().map(|w| (w.name.clone(), w.concurrency)).collect();
         let spec = campaign("2026-06-30", windows);
-        let plan = plan_campaign(&spec, &systems, date(2026, 1, 1)).expect("plans");
+        let plan = plan_campaign(&spec, &systems, day(2026, 1, 1)).expect("plans");
         let mut used: BTreeMap<(String, chrono::DateTime<chrono::Utc>), u32> = BTreeMap::new();
         for assignment in plan.assignments.values() {
             *used.entry((assignment.window.clone(), assignment.start)).or_default() += 1;
@@ -214,8 +214,8 @@ proptest! {
             all.push(w);
         }
         let more = campaign("2027-12-31", all);
-        let a = plan_campaign(&fewer, &systems, date(2026, 1, 1)).expect("plans");
-        let b = plan_campaign(&more, &systems, date(2026, 1, 1)).expect("plans");
+        let a = plan_campaign(&fewer, &systems, day(2026, 1, 1)).expect("plans");
+        let b = plan_campaign(&more, &systems, day(2026, 1, 1)).expect("plans");
         prop_assert!(b.blocked.len() <= a.blocked.len());
         if a.blocked.is_empty() {
             prop_assert!(b.projection.completion <= a.projection.completion,

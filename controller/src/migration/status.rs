@@ -113,7 +113,7 @@ pub fn to_status(
 mod tests {
     use super::*;
     use crate::migration::plan::plan_campaign;
-    use crate::migration::testing::{campaign, date, system, window};
+    use crate::migration::testing::{campaign, day, system, window};
 
     fn now(seconds: i64) -> Timestamp {
         Timestamp::from_second(seconds).expect("a valid instant")
@@ -123,7 +123,7 @@ mod tests {
     fn converts_a_plan_and_keeps_transition_times() {
         let spec = campaign("2026-03-31", vec![window("fri", "0 22 * * 5", "8h", 2)]);
         let systems = [system("a/db", &[]), system("b/portal", &["a/db"])];
-        let plan = plan_campaign(&spec, &systems, date(2026, 1, 1)).expect("plans");
+        let plan = plan_campaign(&spec, &systems, day(2026, 1, 1)).expect("plans");
         let status = to_status(&plan, &[], Some(3), now(1_000));
         assert_eq!(status.total_systems, 2);
         assert_eq!(status.wave_count, 2);
@@ -154,7 +154,7 @@ mod tests {
     fn blocked_systems_put_the_campaign_off_track() {
         let spec = campaign("2026-03-31", vec![window("fri", "0 22 * * 5", "8h", 2)]);
         let plan =
-            plan_campaign(&spec, &[system("a/x", &["a/ghost"])], date(2026, 1, 1)).expect("plans");
+            plan_campaign(&spec, &[system("a/x", &["a/ghost"])], day(2026, 1, 1)).expect("plans");
         let status = to_status(&plan, &[], None, now(1_000));
         let on_track = status
             .conditions

@@ -1,6 +1,6 @@
 //! Builders shared by the planner's tests.
 
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, Utc};
 use govcloud_crds::common::{Classification, CronSchedule, Duration, IsoDate};
 use govcloud_crds::migration::plan::{Freeze, MaintenanceWindow, MigrationPlanSpec};
 use govcloud_crds::migration::system::MigrationPhase;
@@ -10,6 +10,11 @@ use super::input::{CampaignSpec, SystemInput};
 /// A date from literal parts.
 pub fn date(y: i32, m: u32, d: u32) -> NaiveDate {
     NaiveDate::from_ymd_opt(y, m, d).expect("a valid test date")
+}
+
+/// Midnight of a date in Asia/Shanghai, the test plans' zone: "now" at the start of that day.
+pub fn day(y: i32, m: u32, d: u32) -> DateTime<Utc> {
+    super::windows::start_of_day(chrono_tz::Asia::Shanghai, date(y, m, d))
 }
 
 /// A pending unclassified system `ns/name` of tenant `ns` depending on `deps`.
@@ -22,6 +27,8 @@ pub fn system(key: &str, deps: &[&str]) -> SystemInput {
         phase: MigrationPhase::Pending,
         depends_on: deps.iter().map(|d| (*d).to_owned()).collect(),
         not_before: None,
+        hold: None,
+        busy_until: None,
     }
 }
 

@@ -94,6 +94,8 @@ struct Lane {
     /// For each occurrence, a later (or the same) occurrence that may be free.
     next_free: Vec<usize>,
     exhausted: bool,
+    /// Occurrences closing at or before this instant are over.
+    closes_after: DateTime<Utc>,
 }
 
 impl Lane {
@@ -114,7 +116,7 @@ impl Lane {
                 break;
             };
             let end = start + self.duration;
-            if frozen(spec, start, end) {
+            if end <= self.closes_after || frozen(spec, start, end) {
                 continue;
             }
             self.next_free.push(self.occurrences.len());
@@ -177,8 +179,9 @@ pub struct Calendar<'a> {
 }
 
 impl<'a> Calendar<'a> {
-    /// The windows of `spec` from `first_day` (inclusive) on.
-    pub fn new(spec: &'a CampaignSpec, first_day: NaiveDate) -> Self {
+    /// The windows of `spec` from `first_day` (inclusive) on, leaving out occurrences that
+    /// closed by `now` (an occurrence open at `now` is kept).
+    pub fn new(spec: &'a CampaignSpec, first_day: NaiveDate, now: DateTime<Utc>) -> Self {
         let zone = spec.time_zone;
         let from = start_of_day(zone, first_day).with_timezone(&zone);
         let lanes = spec
@@ -193,6 +196,7 @@ impl<'a> Calendar<'a> {
                 occurrences: Vec::new(),
                 next_free: Vec::new(),
                 exhausted: false,
+                closes_after: now,
             })
             .collect();
         let last_day = spec.deadline.max(first_day);
@@ -241,7 +245,7 @@ impl<'a> Calendar<'a> {
 mod tests {
     use super::*;
     use crate::migration::input::CampaignSpec;
-    use crate::migration::testing::{date, freeze, plan_spec, window};
+    use crate::migration::testing::{date, day, freeze, plan_spec, window};
 
     fn utc(text: &str) -> DateTime<Utc> {
         text.parse().expect("an RFC 3339 instant")
@@ -258,7 +262,7 @@ mod tests {
     #[test]
     fn expands_in_the_plan_time_zone_with_posix_weekdays() {
         let spec = weekly(2);
-        let mut calendar = Calendar::new(&spec, date(2026, 1, 1));
+        let mut calendar = Calendar::new(&spec, date(2026, 1, 1), day(2026, 1, 1));
         // Friday 2 January 22:00 in Shanghai is 14:00 UTC.
         let first = calendar.place(utc("2026-01-01T00:00:00Z")).expect("a slot");
         assert_eq!(first.start, utc("2026-01-02T14:00:00Z"));
@@ -273,7 +277,7 @@ mod tests {
     #[test]
     fn never_places_before_the_instant_asked() {
         let spec = weekly(5);
-        let mut calendar = Calendar::new(&spec, date(2026, 1, 1));
+        let mut calendar = Calendar::new(&spec, date(2026, 1, 1), day(2026, 1, 1));
         let slot = calendar.place(utc("2026-01-02T22:00:00Z")).expect("a slot");
         assert_eq!(slot.start, utc("2026-01-09T14:00:00Z"));
     }
@@ -284,7 +288,7 @@ mod tests {
         // The window of Friday 9 January runs into Saturday 10 January, which is frozen.
         spec.freezes.push(freeze("2026-01-10", "2026-01-20"));
         let spec = CampaignSpec::from_spec(&spec).expect("valid");
-        let mut calendar = Calendar::new(&spec, date(2026, 1, 1));
+        let mut calendar = Calendar::new(&spec, date(2026, 1, 1), day(2026, 1, 1));
         let starts: Vec<_> = (0..3)
             .map(|_| {
                 calendar
@@ -313,7 +317,7 @@ mod tests {
             ],
         ))
         .expect("valid");
-        let mut calendar = Calendar::new(&spec, date(2026, 1, 1));
+        let mut calendar = Calendar::new(&spec, date(2026, 1, 1), day(2026, 1, 1));
         let windows: Vec<_> = (0..4)
             .filter_map(|_| calendar.place(utc("2026-01-01T00:00:00Z")))
             .map(|o| o.window)
@@ -333,7 +337,7 @@ mod tests {
             ],
         ))
         .expect("valid");
-        let mut calendar = Calendar::new(&spec, date(2026, 1, 1));
+        let mut calendar = Calendar::new(&spec, date(2026, 1, 1), day(2026, 1, 1));
         let first = calendar.place(utc("2026-01-01T00:00:00Z")).expect("a slot");
         assert_eq!((first.window, first.end), (1, utc("2026-01-03T17:00:00Z")));
     }
@@ -341,7 +345,7 @@ mod tests {
     #[test]
     fn stops_at_the_horizon() {
         let spec = weekly(1);
-        let mut calendar = Calendar::new(&spec, date(2026, 1, 1));
+        let mut calendar = Calendar::new(&spec, date(2026, 1, 1), day(2026, 1, 1));
         let placed = (0..400)
             .filter(|_| calendar.place(utc("2026-01-01T00:00:00Z")).is_some())
             .count();

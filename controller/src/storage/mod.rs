@@ -24,6 +24,7 @@ mod error;
 mod ipam;
 mod migrate;
 mod outbox;
+mod reservations;
 mod reviews;
 mod telemetry;
 mod tokens;
@@ -36,6 +37,9 @@ pub use drills::{DrillEvidence, Drills, NewDrillEvidence};
 pub use error::StorageError;
 pub use ipam::{Ipam, IpamAllocation, NewIpamAllocation, canonical_prefix};
 pub use outbox::{Outbox, OutboxMessage};
+pub use reservations::{
+    NewReservation, Reservation, Reservations, ReserveOutcome, ReservedAmounts,
+};
 pub use reviews::{Decision, NewReviewDecision, ReviewDecision, ReviewRun, Reviews};
 pub use telemetry::{Telemetry, TelemetrySample};
 pub use tokens::{ApiToken, NewApiToken, Role, Tokens, hash_token_secret};

@@ -164,6 +164,8 @@ pub enum BlockerReason {
     QuotaExceeded,
     /// Operations have not approved the system.
     AwaitingApproval,
+    /// The system's migration failed or was rolled back and waits for operations.
+    AwaitingOperations,
     /// The windows before the deadline cannot hold all systems.
     NoWindowBeforeDeadline,
 }

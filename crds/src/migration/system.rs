@@ -186,6 +186,14 @@ pub struct StepStatus {
     /// The Job created for it, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub job_name: Option<String>,
+    /// For a `Webhook` step with a `statusUrl`: when the tool accepted the call (the status URL
+    /// is polled from then on).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub accepted_at: Option<Time>,
+    /// When the next call or poll of a `Webhook` step is due (after a retryable failure, or
+    /// between polls).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_attempt_at: Option<Time>,
 }
 
 /// What the controller knows of a system's migration.
@@ -207,6 +215,10 @@ pub struct SystemMigrationStatus {
     /// Start of the maintenance window the system is scheduled in.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub window_start: Option<Time>,
+    /// Close of that maintenance window: a system not started by then waits for its campaign
+    /// to place it in a later window.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub window_end: Option<Time>,
     /// Resources reserved from the tenant's quota for this system.
     #[serde(default, skip_serializing_if = "ResourceList::is_empty")]
     #[schemars(schema_with = "resource_list_schema")]

@@ -1,0 +1,16 @@
+-- govcloud storage, version 2 (SQLite). Kept in step with ../postgres/0002_quota_reservations.sql.
+
+-- Quota reserved by scheduled systems (issue 5): one row per system, checked against the
+-- tenant's free quota in the transaction that inserts it, so two systems cannot both claim the
+-- same headroom. Amounts are thousandths of the unit (millicores, millibytes), as exact as
+-- Kubernetes quantities.
+CREATE TABLE quota_reservations (
+    system        TEXT PRIMARY KEY,
+    system_uid    TEXT NOT NULL,
+    tenant        TEXT NOT NULL,
+    cpu_milli     INTEGER NOT NULL CHECK (cpu_milli >= 0),
+    memory_milli  INTEGER NOT NULL CHECK (memory_milli >= 0),
+    storage_milli INTEGER NOT NULL CHECK (storage_milli >= 0),
+    reserved_at   TEXT NOT NULL
+);
+CREATE INDEX quota_reservations_tenant_idx ON quota_reservations (tenant);

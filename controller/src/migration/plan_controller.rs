@@ -1,0 +1,407 @@
+//! The `MigrationPlan` reconciler, the kube glue around the pure planner: fetch (the selected
+//! systems from the cache, each reduced to a [`SystemInput`] with what it waits for) → plan
+//! ([`plan_campaign`], pure) → status (the campaign's, and each selected system's plan, wave,
+//! window and blockers, server-side applied under [`FIELD_MANAGER`] only where they changed)
+//! → metrics. A system selected by several plans belongs to the first by name.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use govcloud_crds::migration::plan::{BlockerReason, MigrationPlanStatus};
+use govcloud_crds::migration::system::{MigrationPhase, SystemMigrationStatus};
+use govcloud_crds::{MigrationPlan, SystemMigration};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+use k8s_openapi::jiff::Timestamp;
+use kube::api::{Api, Patch, PatchParams};
+use kube::core::{Selector, SelectorExt as _};
+use kube::runtime::controller::{Action, Controller};
+use kube::runtime::reflector::ObjectRef;
+use kube::runtime::watcher;
+use kube::{Client, ResourceExt as _};
+
+use super::gate::QUOTA_EXCEEDED;
+use super::input::{CampaignSpec, Hold, SystemInput};
+use super::plan::{CampaignPlan, plan_campaign};
+use super::reconcile_error::Error;
+use super::status::to_status;
+use super::system_controller::key_of;
+use crate::conditions;
+use crate::runtime::Context;
+
+/// The controller's name in metrics and logs.
+pub const CONTROLLER: &str = "migration-plan";
+/// The field manager of what the plan controller writes (its status, and the campaign's
+/// fields of each system's status).
+pub const FIELD_MANAGER: &str = "govcloud-migration-plan-controller";
+/// How often a plan is replanned without a change: windows open and close with time.
+pub const RESYNC: Duration = Duration::from_secs(5 * 60);
+
+/// The controller of `MigrationPlan`s, replanning every plan when a system changes.
+pub fn controller(client: &Client) -> Controller<MigrationPlan> {
+    let plans: Api<MigrationPlan> = Api::all(client.clone());
+    let controller = Controller::new(plans, watcher::Config::default());
+    let store = controller.store();
+    controller.watches(
+        Api::<SystemMigration>::all(client.clone()),
+        watcher::Config::default(),
+        move |_| {
+            store
+                .state()
+                .iter()
+                .map(|p| ObjectRef::from_obj(p.as_ref()))
+                .collect::<Vec<_>>()
+        },
+    )
+}
+
+/// Counts the error, then waits for a change (permanent) or retries with backoff (transient).
+#[allow(clippy::needless_pass_by_value)] // the signature kube-runtime calls
+pub fn error_policy(plan: Arc<MigrationPlan>, error: &Error, ctx: Arc<Context>) -> Action {
+    ctx.after_failure(CONTROLLER, &plan.name_any(), error)
+}
+
+fn selector(plan: &MigrationPlan) -> Option<Selector> {
+    match &plan.spec.system_selector {
+        None => Some(Selector::default()),
+        Some(selector) => Selector::try_from(selector.clone()).ok(),
+    }
+}
+
+/// What a system waits for, from its phase and conditions.
+fn hold_and_busy(
+    status: &SystemMigrationStatus,
+    now: DateTime<Utc>,
+) -> (Option<Hold>, Option<DateTime<Utc>>) {
+    let quota = conditions::status_of(&status.conditions, QUOTA_EXCEEDED) == Some("True");
+    match status.phase {
+        MigrationPhase::Pending | MigrationPhase::Assessed | MigrationPhase::Approved if quota => {
+            (Some(Hold::Soft(BlockerReason::QuotaExceeded)), None)
+        }
+        MigrationPhase::Pending | MigrationPhase::Assessed => {
+            (Some(Hold::Soft(BlockerReason::AwaitingApproval)), None)
+        }
+        MigrationPhase::Migrating | MigrationPhase::Verifying => {
+            let end = status
+                .window_end
+                .as_ref()
+                .and_then(|t| DateTime::from_timestamp(t.0.as_second(), 0))
+                .unwrap_or(now);
+            (None, Some(end.max(now)))
+        }
+        MigrationPhase::Failed | MigrationPhase::RollingBack | MigrationPhase::RolledBack => {
+            (Some(Hold::Hard(BlockerReason::AwaitingOperations)), None)
+        }
+        MigrationPhase::Rejected
+            if status
+                .reason
+                .as_deref()
+                .is_some_and(|r| r.starts_with("denied")) =>
+        {
+            (Some(Hold::Hard(BlockerReason::AwaitingOperations)), None)
+        }
+        _ => (None, None),
+    }
+}
+
+/// The tenant owning each namespace, from the tenants' status.
+fn tenant_of_namespace(ctx: &Context) -> BTreeMap<String, String> {
+    ctx.tenants
+        .state()
+        .iter()
+        .filter_map(|t| Some((t.name_any(), t.status.as_ref()?.namespaces.clone())))
+        .flat_map(|(tenant, namespaces)| namespaces.into_iter().map(move |ns| (ns, tenant.clone())))
+        .collect()
+}
+
+/// Reconciles one campaign.
+pub async fn reconcile(plan: Arc<MigrationPlan>, ctx: Arc<Context>) -> Result<Action, Error> {
+    let started = Instant::now();
+    let result = reconcile_plan(&plan, &ctx).await;
+    ctx.metrics.reconciled(CONTROLLER, started.elapsed());
+    if result.is_ok() {
+        ctx.backoff
+            .reset(&format!("{CONTROLLER}/{}", plan.name_any()));
+    }
+    result
+}
+
+async fn reconcile_plan(plan: &MigrationPlan, ctx: &Context) -> Result<Action, Error> {
+    let name = plan.name_any();
+    let (utc_now, _) = super::system_controller::now();
+    let now = crate::tenancy::controller::now();
+    let spec = match CampaignSpec::from_spec(&plan.spec) {
+        Ok(spec) => spec,
+        Err(source) => {
+            let error = Error::InvalidPlan {
+                plan: name.clone(),
+                source,
+            };
+            record_invalid(ctx, plan, &error, now).await?;
+            return Err(error);
+        }
+    };
+    let plans = ctx.plans.state();
+    // The first plan by name selecting a system owns it (this one, even before the cache
+    // holds it).
+    let selectors: Vec<(String, Option<Selector>)> = plans
+        .iter()
+        .filter(|p| p.name_any() != name)
+        .map(|p| (p.name_any(), selector(p)))
+        .chain(std::iter::once((name.clone(), selector(plan))))
+        .collect();
+    let own = |system: &SystemMigration| -> bool {
+        let labels = system.labels();
+        selectors
+            .iter()
+            .filter(|(_, s)| s.as_ref().is_some_and(|s| s.matches(labels)))
+            .map(|(plan, _)| plan)
+            .min()
+            == Some(&name)
+    };
+    let tenants = tenant_of_namespace(ctx);
+    let all = ctx.systems.state();
+    let selected: Vec<Arc<SystemMigration>> = all.iter().filter(|s| own(s)).cloned().collect();
+    let mut inputs = Vec::with_capacity(selected.len());
+    let mut invalid: BTreeMap<String, String> = BTreeMap::new();
+    for system in &selected {
+        let namespace = system.metadata.namespace.clone().unwrap_or_default();
+        let status = system.status.clone().unwrap_or_default();
+        let tenant = tenants.get(&namespace).unwrap_or(&namespace);
+        match SystemInput::from_spec(
+            &namespace,
+            &system.name_any(),
+            tenant,
+            &system.spec,
+            status.phase,
+        ) {
+            Ok(mut input) => {
+                (input.hold, input.busy_until) = hold_and_busy(&status, utc_now);
+                inputs.push(input);
+            }
+            Err(error) => {
+                invalid.insert(key_of(system), error.to_string());
+            }
+        }
+    }
+    let campaign = plan_campaign(&spec, &inputs, utc_now).map_err(|source| Error::InvalidPlan {
+        plan: name.clone(),
+        source,
+    })?;
+    let previous = plan.status.clone().unwrap_or_default();
+    let desired = to_status(
+        &campaign,
+        &previous.conditions,
+        plan.metadata.generation,
+        now,
+    );
+    write_plan_status(ctx, &name, &previous, &desired).await?;
+    for system in &selected {
+        assign(ctx, system, &name, &campaign, invalid.get(&key_of(system))).await?;
+    }
+    // Systems this plan no longer selects lose its assignment.
+    for system in all.iter().filter(|s| {
+        s.status.as_ref().and_then(|st| st.plan.as_deref()) == Some(name.as_str()) && !own(s)
+    }) {
+        apply_assignment(ctx, system, &serde_json::json!({})).await?;
+    }
+    record_metrics(ctx, &name, &campaign, &selected, &all);
+    Ok(Action::requeue(RESYNC))
+}
+
+async fn record_invalid(
+    ctx: &Context,
+    plan: &MigrationPlan,
+    error: &Error,
+    now: Timestamp,
+) -> Result<(), Error> {
+    let previous = plan.status.clone().unwrap_or_default();
+    let mut desired = previous.clone();
+    let message = match error {
+        Error::InvalidPlan { source, .. } => source.to_string(),
+        other => other.to_string(),
+    };
+    conditions::set(
+        &mut desired.conditions,
+        &conditions::Desired {
+            kind: super::status::ON_TRACK,
+            status: "Unknown",
+            reason: error.category(),
+            message,
+        },
+        plan.metadata.generation,
+        now,
+    );
+    desired.observed_generation = plan.metadata.generation;
+    write_plan_status(ctx, &plan.name_any(), &previous, &desired).await
+}
+
+async fn write_plan_status(
+    ctx: &Context,
+    name: &str,
+    previous: &MigrationPlanStatus,
+    desired: &MigrationPlanStatus,
+) -> Result<(), Error> {
+    if previous == desired {
+        return Ok(());
+    }
+    let patch = serde_json::json!({
+        "apiVersion": format!("{}/{}", govcloud_crds::GROUP, govcloud_crds::VERSION),
+        "kind": "MigrationPlan",
+        "status": desired,
+    });
+    Api::<MigrationPlan>::all(ctx.client.clone())
+        .patch_status(
+            name,
+            &PatchParams::apply(FIELD_MANAGER).force(),
+            &Patch::Apply(&patch),
+        )
+        .await
+        .map_err(Error::kube("update the status of migration plan", name))?;
+    Ok(())
+}
+
+fn time(at: DateTime<Utc>) -> Option<Time> {
+    Timestamp::from_second(at.timestamp()).ok().map(Time)
+}
+
+/// Writes the campaign's fields of one system's status when they changed.
+async fn assign(
+    ctx: &Context,
+    system: &SystemMigration,
+    plan: &str,
+    campaign: &CampaignPlan,
+    invalid: Option<&String>,
+) -> Result<(), Error> {
+    let key = key_of(system);
+    let current = system.status.clone().unwrap_or_default();
+    let mut desired = SystemMigrationStatus {
+        plan: Some(plan.to_owned()),
+        ..SystemMigrationStatus::default()
+    };
+    let busy = matches!(
+        current.phase,
+        MigrationPhase::Migrating | MigrationPhase::Verifying
+    );
+    if busy {
+        // A system migrating keeps the window it started in.
+        desired.window_start.clone_from(&current.window_start);
+        desired.window_end.clone_from(&current.window_end);
+    } else if let Some(assignment) = campaign.assignments.get(&key) {
+        desired.window_start = time(assignment.start);
+        desired.window_end = time(assignment.end);
+    }
+    desired.wave =
+        campaign
+            .assignments
+            .get(&key)
+            .map(|a| a.wave)
+            .or(if busy { current.wave } else { None });
+    if let Some(block) = campaign.blocked.get(&key) {
+        desired.blockers = vec![block.to_string()];
+    }
+    if let Some(message) = invalid {
+        desired.blockers = vec![message.clone()];
+    }
+    let unchanged = current.plan == desired.plan
+        && current.wave == desired.wave
+        && current.window_start == desired.window_start
+        && current.window_end == desired.window_end
+        && current.blockers == desired.blockers;
+    if unchanged {
+        return Ok(());
+    }
+    let mut fields = serde_json::Map::new();
+    fields.insert("plan".into(), serde_json::json!(plan));
+    if let Some(wave) = desired.wave {
+        fields.insert("wave".into(), serde_json::json!(wave));
+    }
+    if let Some(start) = &desired.window_start {
+        fields.insert("windowStart".into(), serde_json::json!(start));
+    }
+    if let Some(end) = &desired.window_end {
+        fields.insert("windowEnd".into(), serde_json::json!(end));
+    }
+    if !desired.blockers.is_empty() {
+        fields.insert("blockers".into(), serde_json::json!(desired.blockers));
+    }
+    apply_assignment(ctx, system, &serde_json::Value::Object(fields)).await
+}
+
+async fn apply_assignment(
+    ctx: &Context,
+    system: &SystemMigration,
+    fields: &serde_json::Value,
+) -> Result<(), Error> {
+    let namespace = system.metadata.namespace.clone().unwrap_or_default();
+    let patch = serde_json::json!({
+        "apiVersion": format!("{}/{}", govcloud_crds::GROUP, govcloud_crds::VERSION),
+        "kind": "SystemMigration",
+        "status": fields,
+    });
+    match Api::<SystemMigration>::namespaced(ctx.client.clone(), &namespace)
+        .patch_status(
+            &system.name_any(),
+            &PatchParams::apply(FIELD_MANAGER).force(),
+            &Patch::Apply(&patch),
+        )
+        .await
+    {
+        // Deleted since the cache saw it: nothing to assign.
+        Err(kube::Error::Api(status)) if status.code == 404 => Ok(()),
+        other => other
+            .map(drop)
+            .map_err(Error::kube("assign a window to system", key_of(system))),
+    }
+}
+
+fn record_metrics(
+    ctx: &Context,
+    name: &str,
+    campaign: &CampaignPlan,
+    selected: &[Arc<SystemMigration>],
+    all: &[Arc<SystemMigration>],
+) {
+    let rejected = selected
+        .iter()
+        .filter(|s| {
+            s.status
+                .as_ref()
+                .is_some_and(|st| st.phase == MigrationPhase::Rejected)
+        })
+        .count();
+    let to_migrate = selected.len().saturating_sub(rejected);
+    #[allow(clippy::cast_precision_loss)] // counts far below 2^52
+    let ratio = if to_migrate == 0 {
+        1.0
+    } else {
+        f64::from(campaign.completed_systems) / to_migrate as f64
+    };
+    ctx.metrics.set_campaign(
+        name,
+        ratio,
+        campaign.projection.days_late,
+        campaign.projection.on_track,
+    );
+    let existing: BTreeSet<String> = ctx.plans.state().iter().map(|p| p.name_any()).collect();
+    ctx.metrics.retain_campaigns(&existing);
+    // Every system, whichever plan it is in.
+    let tenants = tenant_of_namespace(ctx);
+    let mut by_phase: BTreeMap<(String, String), i64> = BTreeMap::new();
+    let mut failed: BTreeMap<String, i64> = BTreeMap::new();
+    for system in all {
+        let namespace = system.metadata.namespace.clone().unwrap_or_default();
+        let tenant = tenants.get(&namespace).cloned().unwrap_or(namespace);
+        let status = system.status.clone().unwrap_or_default();
+        *by_phase
+            .entry((tenant.clone(), format!("{:?}", status.phase)))
+            .or_default() += 1;
+        let entry = failed.entry(tenant).or_default();
+        if status.phase == MigrationPhase::Failed && status.point_of_no_return_passed {
+            *entry += 1;
+        }
+    }
+    ctx.metrics.set_migration_systems(&by_phase);
+    ctx.metrics.set_failed_after_point_of_no_return(&failed);
+}
