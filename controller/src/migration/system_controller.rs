@@ -49,6 +49,7 @@ pub fn controller(client: &Client) -> Controller<SystemMigration> {
     let systems: Api<SystemMigration> = Api::all(client.clone());
     let controller = Controller::new(systems, watcher::Config::default());
     let store = controller.store();
+    let waiting = store.clone();
     controller
         .owns(
             Api::<Job>::all(client.clone()),
@@ -59,6 +60,39 @@ pub fn controller(client: &Client) -> Controller<SystemMigration> {
             watcher::Config::default(),
             move |tenant| systems_of_tenant(&store, &tenant),
         )
+        .watches(
+            Api::<SystemMigration>::all(client.clone()),
+            watcher::Config::default(),
+            move |system| waiting_for_quota(&waiting, &system),
+        )
+}
+
+/// When `system` gives its reservation back (done, rolled back, rejected or being deleted),
+/// the systems waiting for quota are weighed again.
+fn waiting_for_quota(
+    store: &Store<SystemMigration>,
+    system: &SystemMigration,
+) -> Vec<ObjectRef<SystemMigration>> {
+    let releases = system.metadata.deletion_timestamp.is_some()
+        || system.status.as_ref().is_some_and(|s| {
+            matches!(
+                s.phase,
+                MigrationPhase::Completed | MigrationPhase::RolledBack | MigrationPhase::Rejected
+            )
+        });
+    if !releases {
+        return Vec::new();
+    }
+    store
+        .state()
+        .iter()
+        .filter(|s| {
+            s.status.as_ref().is_some_and(|st| {
+                crate::conditions::status_of(&st.conditions, gate::QUOTA_EXCEEDED) == Some("True")
+            })
+        })
+        .map(|s| ObjectRef::from_obj(s.as_ref()))
+        .collect()
 }
 
 fn systems_of_tenant(

@@ -17,7 +17,7 @@
 //!   retryable.
 //!
 //! Only `https://` is used; redirects are never followed; without a `ca.crt` in the step's
-//! credentials Mozilla's roots (webpki-roots) are trusted, with one only that CA. Messages are
+//! credentials Mozilla's roots (webpki-roots) are trusted, with one only that CA is. Messages are
 //! short, cap any echoed response text and never contain the token.
 
 use std::collections::{BTreeMap, HashMap};
