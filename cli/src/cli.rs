@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use clap::builder::NonEmptyStringValueParser;
 use clap::{ArgGroup, Args, Parser, Subcommand, ValueEnum};
 use govcloud_crds::api::Role;
+use govcloud_crds::migration::system::MigrationPhase;
 use govcloud_crds::quantity::Amount;
 
 use crate::settings::Secret;
@@ -24,7 +25,8 @@ Exit codes:
   6  server error (HTTP 5xx), or the server cannot be reached";
 
 /// Self-service for the municipal government cloud: your tenant's quota and usage, quota
-/// requests, API tokens and the audit log, over the controller's HTTPS API.
+/// requests, migration onto the cloud, API tokens and the audit log, over the controller's
+/// HTTPS API.
 ///
 /// Settings come from flags, then environment variables, then the settings file written by
 /// `govctl login` (or by local mode as DATA/govctl.toml).
@@ -41,7 +43,7 @@ pub struct Cli {
 #[derive(Debug, Args)]
 #[command(next_help_heading = "Global options")]
 pub struct GlobalOptions {
-    /// Settings file: TOML with `server`, `ca` and `token`
+    /// Settings file: TOML with `server`, `ca`, `token` and optionally `namespace`
     /// [default: $XDG_CONFIG_HOME/govctl/config.toml, or ~/.config/govctl/config.toml].
     #[arg(long, global = true, env = "GOVCTL_CONFIG", value_name = "FILE")]
     pub config: Option<PathBuf>,
@@ -110,6 +112,10 @@ pub enum Command {
     /// API tokens: issue, list and revoke them (operations).
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Migration onto the cloud: submit your systems, follow them, confirm manual steps, see
+    /// the campaign; approve or deny systems (operations).
+    #[command(subcommand)]
+    Migration(MigrationCommand),
     /// The tamper-evident audit log: verify its chain, export it (auditors, operations).
     #[command(subcommand)]
     Audit(AuditCommand),
@@ -264,6 +270,118 @@ impl From<RoleArg> for Role {
     }
 }
 
+/// What `govctl migration submit --help` says about inventories.
+pub const INVENTORY_HELP: &str = "\
+Inventories (-f FILE.csv): one system per row, a header row first (line 1). Columns:
+  required: name, displayName, classification (Unclassified|Classified), site,
+            platform (PhysicalServer|VirtualMachine|Container|Other), hosts, cpu, memory
+  optional: namespace, sensitivity (Public|Internal|Sensitive), maintainer, storage,
+            dependsOn (`;`-separated `name` or `namespace/name`), notBefore (YYYY-MM-DD)
+Every system gets the steps of --runbook, or one Manual step `migrate`. Errors name the line
+and column; a file with any bad row submits nothing.
+
+Examples:
+  govctl migration submit -f systems.yaml
+  govctl migration submit -f inventory.csv -n city-finance --runbook runbook.yaml";
+
+/// `govctl migration …`
+#[derive(Debug, Subcommand)]
+pub enum MigrationCommand {
+    /// Submit systems for migration, all or nothing: SystemMigration manifests (YAML, `---`
+    /// between documents) or an inventory (a `.csv` file, one system per row).
+    #[command(after_help = INVENTORY_HELP)]
+    Submit(SubmitArgs),
+    /// List the systems you see: phase, wave, current step, window.
+    List(MigrationListArgs),
+    /// Show a system: steps and their progress, wave, window, blockers, manual instructions.
+    Show(SystemArgs),
+    /// Confirm that a manual step (or, with --rollback, its manual rollback) is done.
+    Confirm(ConfirmArgs),
+    /// Approve a system so that its campaign schedules it (operations).
+    Approve(MigrationDecisionArgs),
+    /// Deny a system; it is not migrated (operations).
+    Deny(MigrationDecisionArgs),
+    /// Show a campaign: deadline and projection, waves and windows, blockers, counts per tenant,
+    /// and your systems in it; without NAME, list the campaigns.
+    Plan {
+        /// The campaign (see `govctl migration plan`).
+        name: Option<String>,
+    },
+}
+
+/// The namespace of a system.
+#[derive(Debug, Args)]
+pub struct NamespaceOption {
+    /// The system's namespace (for `submit`, of the systems that name none) [default:
+    /// `namespace` in the settings file, else your token's tenant].
+    #[arg(short, long, env = "GOVCTL_NAMESPACE", value_name = "NAMESPACE")]
+    pub namespace: Option<String>,
+}
+
+/// `govctl migration submit`
+#[derive(Debug, Args)]
+pub struct SubmitArgs {
+    /// The systems: YAML manifests, or an inventory when the name ends in `.csv`.
+    #[arg(short, long, value_name = "FILE")]
+    pub file: PathBuf,
+    /// For an inventory: the steps of every system, a YAML list of steps as in a
+    /// SystemMigration's `spec.steps` [default: one Manual step `migrate`].
+    #[arg(long, value_name = "FILE")]
+    pub runbook: Option<PathBuf>,
+    /// A label for every system, e.g. `govcloud.io/campaign=ankang-2025` (repeatable).
+    #[arg(short, long = "label", value_name = "KEY=VALUE", value_parser = parse_label)]
+    pub labels: Vec<(String, String)>,
+    #[command(flatten)]
+    pub namespace: NamespaceOption,
+}
+
+/// `govctl migration list`
+#[derive(Debug, Args)]
+pub struct MigrationListArgs {
+    /// Only this tenant's systems.
+    #[arg(long, value_name = "NAME")]
+    pub tenant: Option<String>,
+    /// Only the systems in this phase (Pending, Assessed, Approved, Scheduled, Migrating,
+    /// Verifying, Completed, Rejected, Failed, RollingBack, RolledBack).
+    #[arg(long, value_name = "PHASE", value_parser = parse_phase)]
+    pub phase: Option<MigrationPhase>,
+}
+
+/// A system: `NAME` with `-n NAMESPACE`, or `NAMESPACE/NAME`.
+#[derive(Debug, Args)]
+pub struct SystemArgs {
+    /// The system, as `NAME` or `NAMESPACE/NAME` (see `govctl migration list`).
+    pub name: String,
+    #[command(flatten)]
+    pub namespace: NamespaceOption,
+}
+
+/// `govctl migration confirm`
+#[derive(Debug, Args)]
+pub struct ConfirmArgs {
+    /// The system, as `NAME` or `NAMESPACE/NAME`.
+    pub name: String,
+    /// The step waiting for confirmation (see `govctl migration show`).
+    pub step: String,
+    /// Confirm the step's manual rollback instead of the step.
+    #[arg(long)]
+    pub rollback: bool,
+    #[command(flatten)]
+    pub namespace: NamespaceOption,
+}
+
+/// `govctl migration approve|deny`
+#[derive(Debug, Args)]
+pub struct MigrationDecisionArgs {
+    /// The system, as `NAME` or `NAMESPACE/NAME`.
+    pub name: String,
+    /// Why; shown to the department and kept in the audit log.
+    #[arg(long, value_name = "TEXT", value_parser = NonEmptyStringValueParser::new())]
+    pub reason: String,
+    #[command(flatten)]
+    pub namespace: NamespaceOption,
+}
+
 /// `govctl audit …`
 #[derive(Debug, Subcommand)]
 pub enum AuditCommand {
@@ -299,6 +417,26 @@ pub fn parse_quantity(text: &str) -> Result<Amount, String> {
         return Err(format!("quantity \"{text}\" is negative"));
     }
     Ok(amount)
+}
+
+/// A label, `KEY=VALUE`.
+pub fn parse_label(text: &str) -> Result<(String, String), String> {
+    match text.split_once('=') {
+        Some((key, value)) if !key.trim().is_empty() && !text.contains(char::is_whitespace) => {
+            Ok((key.to_owned(), value.to_owned()))
+        }
+        _ => Err(format!("label \"{text}\" is not KEY=VALUE")),
+    }
+}
+
+/// A phase of a system's migration (`Scheduled`, `Migrating`, …).
+pub fn parse_phase(text: &str) -> Result<MigrationPhase, String> {
+    serde_json::from_value(serde_json::Value::from(text)).map_err(|_| {
+        format!(
+            "\"{text}\" is not a phase: Pending, Assessed, Approved, Scheduled, Migrating, \
+             Verifying, Completed, Rejected, Failed, RollingBack or RolledBack"
+        )
+    })
 }
 
 /// A duration in Go notation (`720h`, `1h30m`, `90s`), as the API takes it.

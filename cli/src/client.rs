@@ -24,6 +24,8 @@ use ureq::{Agent, Body};
 use crate::exit::Exit;
 use crate::settings::Secret;
 
+mod migration;
+
 /// Time allowed to open a connection (TCP and TLS).
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// Time allowed for the server to start answering once the request is sent (verifying a long
@@ -415,6 +417,7 @@ mod tests {
             detail: "quantity must not be negative".to_owned(),
             instance: None,
             field: Some("requested.cpu".to_owned()),
+            errors: Vec::new(),
         };
         assert_eq!(
             status_message(422, Some(&problem), ""),

@@ -20,6 +20,8 @@ use crate::exit::UsageError;
 use crate::output::{self, QuotaView, emit};
 use crate::settings::{ConfigFile, Secret, Settings, SettingsError};
 
+mod migration;
+
 /// Runs one parsed command line: reads standard input only for `login` without a token, and
 /// writes its results to `out` (diagnostics go to standard error through the returned error).
 pub fn run(cli: Cli, stdin: &mut dyn BufRead, out: &mut dyn Write) -> anyhow::Result<()> {
@@ -53,6 +55,10 @@ pub fn run(cli: Cli, stdin: &mut dyn BufRead, out: &mut dyn Write) -> anyhow::Re
         Command::Token(command) => {
             let settings = settings(false)?;
             token(&connect(&settings)?, command, settings.output, out)
+        }
+        Command::Migration(command) => {
+            let settings = settings(false)?;
+            migration::migration(&connect(&settings)?, &settings, command, out)
         }
         Command::Audit(command) => {
             let settings = settings(false)?;
@@ -131,6 +137,7 @@ fn login(
         server: Some(server.clone()),
         ca,
         token: Some(token),
+        namespace: source.namespace.clone(),
     };
     file.save(&settings.config_path)?;
     emit(out, settings.output, &me, || {

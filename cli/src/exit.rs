@@ -109,6 +109,7 @@ mod tests {
             detail: "details".to_owned(),
             instance: None,
             field: None,
+            errors: Vec::new(),
         };
         anyhow::Error::new(ApiError::Status {
             status: code,

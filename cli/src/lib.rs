@@ -3,11 +3,15 @@
 //!
 //! [`cli`] holds the clap types alone; [`settings`] resolves flags, environment and the settings
 //! file after parsing; [`client`] is the API, one typed method per endpoint; [`output`] renders
-//! the API's views; [`commands`] ties them together; [`exit`] maps errors to exit codes.
+//! the API's views; [`inventory`] (CSV) and [`manifests`] (YAML) read the systems that
+//! `govctl migration submit` sends; [`commands`] ties them together; [`exit`] maps errors to
+//! exit codes.
 
 pub mod cli;
 pub mod client;
 pub mod commands;
 pub mod exit;
+pub mod inventory;
+pub mod manifests;
 pub mod output;
 pub mod settings;

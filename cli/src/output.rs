@@ -16,6 +16,8 @@ use unicode_width::UnicodeWidthStr;
 
 use crate::cli::OutputFormat;
 
+pub mod migration;
+
 /// Shown for a value that is absent.
 const NONE: &str = "-";
 

@@ -48,7 +48,7 @@ impl FromStr for Secret {
     }
 }
 
-/// The settings file: `server`, `ca` and `token`, each optional.
+/// The settings file: `server`, `ca`, `token` and `namespace`, each optional.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ConfigFile {
@@ -61,6 +61,9 @@ pub struct ConfigFile {
     /// API token.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub token: Option<Secret>,
+    /// Namespace of the `govctl migration` commands that name none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
 }
 
 impl ConfigFile {
@@ -69,9 +72,10 @@ impl ConfigFile {
         toml::from_str(text)
     }
 
-    /// The file's text: `server = "…"`, `ca = "…"`, `token = "…"`, one per line.
+    /// The file's text: `server = "…"`, `ca = "…"`, `token = "…"`, `namespace = "…"`, one
+    /// per line.
     pub fn to_toml(&self) -> String {
-        // Three optional strings always serialise.
+        // Optional strings always serialise.
         toml::to_string(self).unwrap_or_default()
     }
 
@@ -214,6 +218,8 @@ pub struct Settings {
     pub ca: Option<PathBuf>,
     /// API token.
     pub token: Option<Secret>,
+    /// Default namespace of the migration commands (from the settings file).
+    pub namespace: Option<String>,
     /// Output format.
     pub output: OutputFormat,
 }
@@ -258,6 +264,7 @@ impl Settings {
             server: global.server.clone().or(file.server),
             ca: global.ca.clone().or(file_ca),
             token: global.token.clone().or(file.token),
+            namespace: file.namespace,
             output: global.output,
             config_path,
         }
@@ -361,6 +368,26 @@ mod tests {
     }
 
     #[test]
+    fn the_file_may_name_the_migration_namespace() {
+        let file = ConfigFile::parse("server = \"https://a\"\nnamespace = \"finance-data\"\n")
+            .expect("parse");
+        let settings = Settings::merge(&global(&[]), file, PathBuf::from("c"));
+        assert_eq!(settings.namespace.as_deref(), Some("finance-data"));
+        assert_eq!(file_round_trip("finance-data"), "finance-data");
+    }
+
+    fn file_round_trip(namespace: &str) -> String {
+        let file = ConfigFile {
+            namespace: Some(namespace.to_owned()),
+            ..ConfigFile::default()
+        };
+        ConfigFile::parse(&file.to_toml())
+            .expect("parse")
+            .namespace
+            .unwrap_or_default()
+    }
+
+    #[test]
     fn an_absolute_ca_in_the_file_is_kept() {
         let file = ConfigFile {
             ca: Some(PathBuf::from("/data/ca.crt")),
@@ -432,6 +459,7 @@ mod tests {
             server: Some("https://127.0.0.1:8443".to_owned()),
             ca: Some(PathBuf::from("/path/ca.crt")),
             token: Some("s3cr3t".parse().expect("token")),
+            namespace: None,
         };
         let text = file.to_toml();
         assert_eq!(

@@ -1,5 +1,5 @@
 //! The controller's HTTPS API under `/v1` (axum + rustls): who-am-I, tenants, quota requests,
-//! token administration and the audit log, for `govctl` and auditors.
+//! migrations and campaigns, token administration and the audit log, for `govctl` and auditors.
 //!
 //! - **TLS only**: [`serve`] speaks HTTPS on its port and nothing else.
 //! - **Tokens**: bearer tokens scoped to one tenant and one role, stored as SHA-256 hashes
@@ -20,6 +20,7 @@ pub mod audit;
 pub mod auth;
 pub mod duration;
 pub mod input;
+pub mod migrations;
 pub mod openapi;
 pub mod problem;
 pub mod quota_requests;
@@ -149,6 +150,19 @@ fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(quota_requests::deny_quota_request))
         .routes(routes!(tokens::list_tokens, tokens::issue_token))
         .routes(routes!(tokens::revoke_token))
+        .merge(
+            OpenApiRouter::new()
+                .routes(routes!(
+                    migrations::read::list_migrations,
+                    migrations::submit::submit_migrations
+                ))
+                .layer(DefaultBodyLimit::max(migrations::MAX_SUBMISSION_BYTES)),
+        )
+        .routes(routes!(migrations::read::get_migration))
+        .routes(routes!(migrations::decisions::decide_migration))
+        .routes(routes!(migrations::confirmations::confirm_step))
+        .routes(routes!(migrations::plans::list_migration_plans))
+        .routes(routes!(migrations::plans::get_migration_plan))
         .routes(routes!(audit::export_audit))
         .routes(routes!(audit::verify_audit))
         .routes(routes!(openapi::openapi_json))

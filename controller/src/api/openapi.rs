@@ -109,6 +109,8 @@ impl Modify for BearerScheme {
     tags(
         (name = "tenants", description = "Tenants: quota, usage, namespaces"),
         (name = "quota requests", description = "Requests for a different quota and their decisions"),
+        (name = "migrations", description = "Systems migrating onto the cloud: submission, approval, step confirmations"),
+        (name = "migration plans", description = "Migration campaigns: waves, windows, projection; other tenants' systems as counts only"),
         (name = "tokens", description = "The caller's token, and token administration for operations"),
         (name = "audit", description = "The hash-chained audit log"),
         (name = "meta", description = "This document"),

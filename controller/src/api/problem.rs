@@ -9,7 +9,7 @@ use axum::extract::Request;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use govcloud_crds::api::{PROBLEM_JSON, Problem};
+use govcloud_crds::api::{PROBLEM_JSON, Problem, ProblemItem};
 
 /// Where the problem types live: `{PROBLEM_BASE}/{slug}`.
 pub const PROBLEM_BASE: &str = "https://govcloud.example.org/problems";
@@ -110,6 +110,7 @@ pub struct ApiProblem {
     kind: ProblemKind,
     detail: String,
     field: Option<String>,
+    errors: Vec<ProblemItem>,
     challenge: Option<&'static str>,
 }
 
@@ -120,8 +121,15 @@ impl ApiProblem {
             kind,
             detail: detail.into(),
             field: None,
+            errors: Vec::new(),
             challenge: None,
         }
+    }
+
+    /// The problem with what is wrong with each item of a request that lists several.
+    #[must_use]
+    pub fn with_errors(self, errors: Vec<ProblemItem>) -> Self {
+        Self { errors, ..self }
     }
 
     /// A 422 naming the field at fault (`requested.cpu`).
@@ -183,6 +191,11 @@ impl ApiProblem {
         self.field.as_deref()
     }
 
+    /// What is wrong with each item at fault, for a request that lists several.
+    pub fn errors(&self) -> &[ProblemItem] {
+        &self.errors
+    }
+
     /// The body, with `instance` when given.
     pub fn to_problem(&self, instance: Option<&str>) -> Problem {
         Problem {
@@ -192,6 +205,7 @@ impl ApiProblem {
             detail: self.detail.clone(),
             instance: instance.map(str::to_owned),
             field: self.field.clone(),
+            errors: self.errors.clone(),
         }
     }
 

@@ -152,7 +152,8 @@ pub fn generate_name(tenant: &str, now: DateTime<Utc>) -> Result<String, ApiProb
     Ok(format!("{tenant}-{}-{suffix}", now.format("%Y%m%d")))
 }
 
-fn chrono_time(time: &Time) -> Option<DateTime<Utc>> {
+/// A Kubernetes time as a `chrono` time (`None` only for times chrono cannot hold).
+pub fn chrono_time(time: &Time) -> Option<DateTime<Utc>> {
     let nanos = u32::try_from(time.0.subsec_nanosecond()).ok()?;
     DateTime::from_timestamp(time.0.as_second(), nanos)
 }

@@ -2,13 +2,24 @@
 //! them, and `govctl`, which reads them. Errors are RFC 9457 `application/problem+json`.
 
 mod audit;
+mod migration;
+mod migration_plan;
 mod problem;
 mod quota;
+#[cfg(feature = "openapi")]
+pub mod schemas;
 mod tenant;
 mod token;
 
 pub use audit::{AuditRecordView, AuditVerification};
-pub use problem::{PROBLEM_JSON, Problem};
+pub use migration::{
+    ConditionView, ConfirmationView, MigrationDecision, MigrationSummary, MigrationView,
+    NewConfirmation, SourceView, StepView,
+};
+pub use migration_plan::{
+    BlockerView, MigrationPlanView, PlannedSystem, TenantCounts, WaveView, WindowView,
+};
+pub use problem::{PROBLEM_JSON, Problem, ProblemItem};
 pub use quota::{DecisionRequest, NewQuotaRequest, QuotaRequestView};
 pub use tenant::{ResourceFigures, TenantView};
 pub use token::{IssuedToken, NewToken, Role, TokenView, WhoAmI};
