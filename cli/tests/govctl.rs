@@ -4,24 +4,33 @@
 //! its own, so that the tests may run in any order and at the same time; the one test that
 //! breaks its server (a database gone: HTTP 500) starts a local mode of its own.
 
-use std::fs::File;
+/// Support shared with govctl's other test files.
+mod support {
+    pub mod audit;
+    pub mod command;
+    pub mod local;
+    pub mod process;
+}
+
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::OnceLock;
 use std::time::Duration;
 
-use govcloud_controller::local::{self, LocalControlPlane, LocalOptions};
 use govcloud_crds::QuotaRequest;
 use govcloud_crds::api::{
     AuditRecordView, AuditVerification, IssuedToken, Role, TokenView, WhoAmI,
 };
 use govcloud_crds::tenancy::quota_request::QuotaRequestPhase;
-use govcloud_tests::workspace_root;
 use k8s_openapi::api::core::v1::ResourceQuota;
 use kube::Api;
 use kube::api::{Patch, PatchParams};
 use serde_json::{Value, json};
+use support::audit::tamper_with_the_audit_log;
+use support::command::{govctl, issue_token, json, ok, outcome, run};
+use support::local::start_local;
+use support::process::{self, runtime};
 
 /// A token of the right shape that no server issued.
 const TOKEN: &str = "gct_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
@@ -30,40 +39,6 @@ const PIPE_BUFFER: usize = 64 * 1024;
 
 // ---------------------------------------------------------------------------------------------
 // Running govctl
-
-/// `govctl` with no settings from the machine: no `GOVCTL_*` variables, `HOME` and
-/// `XDG_CONFIG_HOME` inside `home` (so the default settings file is `home/.config/govctl/…`).
-fn govctl(home: &Path) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_govctl"));
-    for name in [
-        "GOVCTL_CONFIG",
-        "GOVCTL_SERVER",
-        "GOVCTL_TOKEN",
-        "GOVCTL_CA",
-    ] {
-        command.env_remove(name);
-    }
-    command
-        .env("HOME", home)
-        .env("XDG_CONFIG_HOME", home.join(".config"))
-        .env("NO_COLOR", "1")
-        .stdin(Stdio::null());
-    command
-}
-
-/// Runs `command`, returning its exit code, standard output and standard error.
-fn run(command: &mut Command) -> (i32, String, String) {
-    let Output {
-        status,
-        stdout,
-        stderr,
-    } = command.output().expect("run govctl");
-    (
-        status.code().expect("exit code"),
-        String::from_utf8(stdout).expect("utf-8 stdout"),
-        String::from_utf8(stderr).expect("utf-8 stderr"),
-    )
-}
 
 /// Runs `command` with `input` on standard input.
 fn run_with_input(command: &mut Command, input: &str) -> (i32, String, String) {
@@ -79,25 +54,7 @@ fn run_with_input(command: &mut Command, input: &str) -> (i32, String, String) {
         .expect("stdin")
         .write_all(input.as_bytes())
         .expect("write stdin");
-    let output = child.wait_with_output().expect("wait");
-    (
-        output.status.code().expect("exit code"),
-        String::from_utf8(output.stdout).expect("utf-8 stdout"),
-        String::from_utf8(output.stderr).expect("utf-8 stderr"),
-    )
-}
-
-/// Runs `command`, which must succeed, and returns its standard output.
-fn ok(command: &mut Command) -> String {
-    let (code, stdout, stderr) = run(command);
-    assert_eq!(code, 0, "govctl failed: {stderr}\n{stdout}");
-    stdout
-}
-
-/// Runs `command` with `-o json` and reads its output as `T`.
-fn json<T: serde::de::DeserializeOwned>(command: &mut Command) -> T {
-    let stdout = ok(command.args(["-o", "json"]));
-    serde_json::from_str(&stdout).unwrap_or_else(|error| panic!("{error}: {stdout}"))
+    outcome(child.wait_with_output().expect("wait"))
 }
 
 /// A loopback URL on which nothing listens.
@@ -124,69 +81,17 @@ fn eventually<T>(what: &str, mut check: impl FnMut() -> Result<T, String>) -> T 
 // ---------------------------------------------------------------------------------------------
 // Local mode
 
-/// Starts local mode in `data_dir` on free loopback ports, with the Ankang seed or none.
-async fn start_local(data_dir: &Path, seed: bool) -> LocalControlPlane {
-    local::start(&LocalOptions {
-        data_dir: data_dir.to_path_buf(),
-        seed: seed.then(|| workspace_root().join("examples/ankang")),
-        api_address: "127.0.0.1:0".parse().expect("address"),
-        controller_api_address: "127.0.0.1:0".parse().expect("address"),
-        metrics_address: "127.0.0.1:0".parse().expect("address"),
-        operations_tenant: None,
-    })
-    .await
-    .expect("start local mode")
-}
-
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .expect("tokio runtime")
-}
-
-/// Name of the lock file that marks a data directory in use.
-const LOCK: &str = "in-use.lock";
-
-/// A data directory for this process's local mode under the target's temporary directory, and
-/// the lock on it, held until the process ends. No code runs after a test binary's last test,
-/// so each run first removes the directories of runs that have ended (whose locks are free).
-fn data_dir() -> (PathBuf, File) {
-    let root = Path::new(env!("CARGO_TARGET_TMPDIR")).join("govctl-tests");
-    std::fs::create_dir_all(&root).expect("create the tests' directory");
-    for entry in std::fs::read_dir(&root).expect("list the tests' directory") {
-        let dir = entry.expect("directory entry").path();
-        let ended = File::open(dir.join(LOCK)).is_ok_and(|lock| lock.try_lock().is_ok());
-        if ended {
-            // Another run may be removing it too.
-            let _ = std::fs::remove_dir_all(&dir);
-        }
-    }
-    let dir = tempfile::Builder::new()
-        .prefix("plane-")
-        .tempdir_in(&root)
-        .expect("data directory")
-        .keep();
-    // Locked before it gets its name, so that no other run ever sees it unlocked.
-    let partial = dir.join("lock.partial");
-    let lock = File::create(&partial).expect("lock file");
-    lock.lock().expect("lock");
-    std::fs::rename(&partial, dir.join(LOCK)).expect("name the lock file");
-    (dir, lock)
-}
-
 /// Local mode with the Ankang seed, shared by every test of this file, on a runtime that lives
 /// as long as the test process.
 struct Plane {
-    runtime: tokio::runtime::Runtime,
-    local: LocalControlPlane,
+    /// Local mode and its runtime.
+    shared: process::Plane,
     /// Local mode's data directory: the controller's database is `govcloud.db` in it.
     data: PathBuf,
     /// `https://127.0.0.1:PORT`: the controller's API.
     url: String,
     /// The CA that signed the API's certificate (`DATA/pki/ca.crt`).
     ca: PathBuf,
-    _lock: File,
 }
 
 /// The settings file local mode writes, as read here.
@@ -199,18 +104,14 @@ struct LocalSettings {
 fn plane() -> &'static Plane {
     static PLANE: OnceLock<Plane> = OnceLock::new();
     PLANE.get_or_init(|| {
-        let (data, lock) = data_dir();
-        let runtime = runtime();
-        let local = runtime.block_on(start_local(&data, true));
-        let text = std::fs::read_to_string(&local.govctl_config).expect("govctl.toml");
+        let (shared, data) = process::Plane::start("govctl-tests");
+        let text = std::fs::read_to_string(&shared.local.govctl_config).expect("govctl.toml");
         let settings: LocalSettings = toml::from_str(&text).expect("local mode's settings");
         Plane {
-            runtime,
-            local,
+            shared,
             data,
             url: settings.server,
             ca: settings.ca,
-            _lock: lock,
         }
     })
 }
@@ -230,29 +131,22 @@ impl Plane {
     /// `ankang`.
     fn operations(&self, home: &Path) -> Command {
         let mut command = govctl(home);
-        command.arg("--config").arg(&self.local.govctl_config);
+        command
+            .arg("--config")
+            .arg(&self.shared.local.govctl_config);
         command
     }
 
     /// A new token of `tenant` with `role`, issued by operations.
     fn issue(&self, tenant: &str, role: &str, description: &str) -> IssuedToken {
         let home = tempfile::tempdir().expect("home");
-        json(self.operations(home.path()).args([
-            "token",
-            "issue",
-            "--tenant",
-            tenant,
-            "--role",
-            role,
-            "--description",
-            description,
-        ]))
+        issue_token(&mut self.operations(home.path()), tenant, role, description)
     }
 
     /// Waits until the controller has recorded quota request `name` as pending. A decision
     /// made before that may find the object changed meanwhile (409), as the API documents.
     fn wait_until_pending(&self, name: &str) {
-        let requests: Api<QuotaRequest> = Api::all(self.local.client.clone());
+        let requests: Api<QuotaRequest> = Api::all(self.shared.local.client.clone());
         eventually(&format!("quota request {name} to be pending"), || {
             let request = self
                 .block_on(requests.get(name))
@@ -270,7 +164,7 @@ impl Plane {
     }
 
     fn block_on<F: Future>(&self, future: F) -> F::Output {
-        self.runtime.block_on(future)
+        self.shared.block_on(future)
     }
 }
 
@@ -651,7 +545,7 @@ fn login_from_a_local_mode_settings_file() {
     let data = home.path().join("data");
     std::fs::create_dir_all(&data).expect("mkdir");
     std::fs::copy(&plane.ca, data.join("ca.crt")).expect("CA");
-    let written = std::fs::read_to_string(&plane.local.govctl_config).expect("govctl.toml");
+    let written = std::fs::read_to_string(&plane.shared.local.govctl_config).expect("govctl.toml");
     let absolute = format!("ca = \"{}\"", plane.ca.display());
     assert!(written.contains(&absolute), "{written}");
     std::fs::write(
@@ -691,7 +585,8 @@ fn quota_show_prints_units_and_free() {
     let viewer = plane.issue("city-archives", "viewer", "archives viewer");
     // Local mode runs no pods; report usage as Kubernetes' quota controller would, in the
     // status of the tenant's ResourceQuota, and let the tenant controller sum it up.
-    let quotas: Api<ResourceQuota> = Api::namespaced(plane.local.client.clone(), "city-archives");
+    let quotas: Api<ResourceQuota> =
+        Api::namespaced(plane.shared.local.client.clone(), "city-archives");
     eventually("the quota of city-archives", || {
         match plane.block_on(quotas.get_opt("govcloud-quota")) {
             Ok(Some(quota)) => Ok(quota),
@@ -779,7 +674,7 @@ fn quota_request_sends_validated_quantities() {
     assert!(stdout.contains("cpu 96 cores, memory 384 GiB"), "{stdout}");
 
     // What the API made of it, as stored in Kubernetes.
-    let requests: Api<QuotaRequest> = Api::all(plane.local.client.clone());
+    let requests: Api<QuotaRequest> = Api::all(plane.shared.local.client.clone());
     let object = plane
         .block_on(requests.get(name))
         .expect("the QuotaRequest");
@@ -951,25 +846,6 @@ fn token_revoke_deletes_by_id() {
 // ---------------------------------------------------------------------------------------------
 // The audit log
 
-/// Edits audit record `seq` directly in the database, as an intruder would (dropping the
-/// trigger that keeps the table append-only first).
-async fn tamper_with_the_audit_log(data: &Path, seq: i64) {
-    let database = format!("sqlite://{}", data.join("govcloud.db").display());
-    let pool = sqlx::SqlitePool::connect(&database)
-        .await
-        .expect("open the database");
-    sqlx::query("DROP TRIGGER audit_log_no_update")
-        .execute(&pool)
-        .await
-        .expect("drop the guard");
-    sqlx::query("UPDATE audit_log SET detail = '{\"role\":\"operations\"}' WHERE seq = ?")
-        .bind(seq)
-        .execute(&pool)
-        .await
-        .expect("tamper");
-    pool.close().await;
-}
-
 /// The whole audit log as the root's operations see it, as text and as records.
 fn export_all(plane: &Plane, home: &Path) -> (String, Vec<AuditRecordView>) {
     let text = ok(plane.operations(home).args(["audit", "export"]));
@@ -999,7 +875,11 @@ fn a_broken_audit_chain_exits_1_naming_the_record() {
         .find(|r| r.action == "token.issue" && r.object == object)
         .expect("the record of the token")
         .seq;
-    plane.block_on(tamper_with_the_audit_log(&plane.data, seq));
+    plane.block_on(tamper_with_the_audit_log(
+        &plane.data,
+        seq,
+        r#"{"role":"operations"}"#,
+    ));
 
     let (code, stdout, stderr) = run(plane
         .govctl(home.path(), &auditor.token)

@@ -4,13 +4,18 @@
 //! `.govcloud` is local mode's data directory and `examples` the project's, with `kubectl` and
 //! the freshly built `govctl` on PATH and a private HOME.
 
+/// Support shared with govctl's other test files.
+mod support {
+    pub mod local;
+}
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use govcloud_controller::local::{self, LocalOptions};
 use govcloud_tests::local::kubectl_or_skip;
 use govcloud_tests::workspace_root;
+use support::local::start_local;
 
 /// How long a command that streams (`--watch`) runs before it is stopped.
 const STREAM_FOR: Duration = Duration::from_secs(3);
@@ -61,16 +66,7 @@ async fn every_command_of_every_guide_runs() {
     };
     let dir = tempfile::tempdir().expect("tempdir");
     let data_dir = dir.path().join("state");
-    let plane = local::start(&LocalOptions {
-        data_dir: data_dir.clone(),
-        seed: Some(workspace_root().join("examples/ankang")),
-        api_address: "127.0.0.1:0".parse().expect("address"),
-        controller_api_address: "127.0.0.1:0".parse().expect("address"),
-        metrics_address: "127.0.0.1:0".parse().expect("address"),
-        operations_tenant: None,
-    })
-    .await
-    .expect("start local mode");
+    let plane = start_local(&data_dir, true).await;
     let work = dir.path().join("work");
     std::fs::create_dir(&work).expect("work dir");
     symlink(&data_dir, &work.join(".govcloud"));

@@ -4,137 +4,49 @@
 //! and the campaign view, in tables and as JSON. The controllers move the systems' phases on
 //! their own; these tests assert only what the API itself does.
 
-use std::fs::File;
+/// Support shared with govctl's other test files.
+mod support {
+    pub mod command;
+    pub mod local;
+    pub mod process;
+}
+
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::sync::OnceLock;
 
-use govcloud_controller::local::{self, LocalControlPlane, LocalOptions};
 use govcloud_crds::SystemMigration;
-use govcloud_crds::api::{IssuedToken, MigrationPlanView, MigrationSummary, MigrationView};
+use govcloud_crds::api::{MigrationPlanView, MigrationSummary, MigrationView};
 use govcloud_crds::migration::system::{MigrationPhase, StepPhase};
-use govcloud_tests::workspace_root;
 use kube::Api;
+use support::command::{issue_token, json, ok, run};
+use support::process::Plane;
 
 /// The columns of an inventory, as the guide documents them.
 const HEADER: &str = "name,namespace,displayName,classification,sensitivity,site,platform,hosts,maintainer,cpu,memory,storage,dependsOn,notBefore";
 
-/// Local mode with the Ankang seed, on a runtime that lives as long as the test process.
-struct Plane {
-    runtime: tokio::runtime::Runtime,
-    local: LocalControlPlane,
-    _lock: File,
-}
-
-/// A data directory under the target's temporary directory, locked while this process runs;
-/// directories of runs that have ended (their locks free) are removed first.
-fn data_dir() -> (PathBuf, File) {
-    let root = Path::new(env!("CARGO_TARGET_TMPDIR")).join("govctl-migration-tests");
-    std::fs::create_dir_all(&root).expect("create the tests' directory");
-    for entry in std::fs::read_dir(&root).expect("list the tests' directory") {
-        let dir = entry.expect("directory entry").path();
-        if File::open(dir.join("in-use.lock")).is_ok_and(|lock| lock.try_lock().is_ok()) {
-            let _ = std::fs::remove_dir_all(&dir);
-        }
-    }
-    let dir = tempfile::Builder::new()
-        .prefix("plane-")
-        .tempdir_in(&root)
-        .expect("data directory")
-        .keep();
-    let partial = dir.join("lock.partial");
-    let lock = File::create(&partial).expect("lock file");
-    lock.lock().expect("lock");
-    std::fs::rename(&partial, dir.join("in-use.lock")).expect("name the lock file");
-    (dir, lock)
-}
-
+/// Local mode with the Ankang seed, started once for the whole file.
 fn plane() -> &'static Plane {
     static PLANE: OnceLock<Plane> = OnceLock::new();
-    PLANE.get_or_init(|| {
-        let (data, lock) = data_dir();
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .enable_all()
-            .build()
-            .expect("tokio runtime");
-        let local = runtime
-            .block_on(local::start(&LocalOptions {
-                data_dir: data,
-                seed: Some(workspace_root().join("examples/ankang")),
-                api_address: "127.0.0.1:0".parse().expect("address"),
-                controller_api_address: "127.0.0.1:0".parse().expect("address"),
-                metrics_address: "127.0.0.1:0".parse().expect("address"),
-                operations_tenant: None,
-            }))
-            .expect("start local mode");
-        Plane {
-            runtime,
-            local,
-            _lock: lock,
-        }
-    })
+    PLANE.get_or_init(|| Plane::start("govctl-migration-tests").0)
 }
 
 /// `govctl` with local mode's settings (server, CA, the root operations token), and `token`
 /// instead of that token when given.
 fn govctl(home: &Path, token: Option<&str>) -> Command {
     let plane = plane();
-    let mut command = Command::new(env!("CARGO_BIN_EXE_govctl"));
-    for name in [
-        "GOVCTL_CONFIG",
-        "GOVCTL_SERVER",
-        "GOVCTL_TOKEN",
-        "GOVCTL_CA",
-        "GOVCTL_NAMESPACE",
-    ] {
-        command.env_remove(name);
-    }
-    command
-        .arg("--config")
-        .arg(&plane.local.govctl_config)
-        .env("HOME", home)
-        .env("XDG_CONFIG_HOME", home.join(".config"))
-        .stdin(Stdio::null());
+    let mut command = support::command::govctl(home);
+    command.arg("--config").arg(&plane.local.govctl_config);
     if let Some(token) = token {
         command.env("GOVCTL_TOKEN", token);
     }
     command
 }
 
-/// Exit code, standard output and standard error.
-fn run(command: &mut Command) -> (i32, String, String) {
-    let output = command.output().expect("run govctl");
-    (
-        output.status.code().expect("exit code"),
-        String::from_utf8(output.stdout).expect("utf-8"),
-        String::from_utf8(output.stderr).expect("utf-8"),
-    )
-}
-
-fn ok(command: &mut Command) -> String {
-    let (code, stdout, stderr) = run(command);
-    assert_eq!(code, 0, "govctl failed: {stderr}\n{stdout}");
-    stdout
-}
-
-fn json<T: serde::de::DeserializeOwned>(command: &mut Command) -> T {
-    let stdout = ok(command.args(["-o", "json"]));
-    serde_json::from_str(&stdout).unwrap_or_else(|error| panic!("{error}: {stdout}"))
-}
-
 /// A new token of `tenant` with `role`.
 fn issue(home: &Path, tenant: &str, role: &str) -> String {
-    let issued: IssuedToken = json(govctl(home, None).args([
-        "token",
-        "issue",
-        "--tenant",
-        tenant,
-        "--role",
-        role,
-        "--description",
-        &format!("{role} of {tenant}"),
-    ]));
-    issued.token
+    let description = format!("{role} of {tenant}");
+    issue_token(&mut govctl(home, None), tenant, role, &description).token
 }
 
 /// Whether system `namespace/name` exists in Kubernetes.
@@ -142,7 +54,6 @@ fn exists(namespace: &str, name: &str) -> bool {
     let plane = plane();
     let api: Api<SystemMigration> = Api::namespaced(plane.local.client.clone(), namespace);
     plane
-        .runtime
         .block_on(api.get_opt(name))
         .expect("read the system")
         .is_some()
@@ -411,7 +322,6 @@ fn always_open_plan(name: &str, label: &str) {
     .expect("a plan");
     let api: Api<govcloud_crds::MigrationPlan> = Api::all(plane.local.client.clone());
     plane
-        .runtime
         .block_on(api.create(&kube::api::PostParams::default(), &plan))
         .expect("create the plan");
 }

@@ -4,17 +4,24 @@
 //! quota changes; `govctl audit verify` passes — then fails, naming the record, after a row of
 //! the audit table is edited directly.
 
+/// Support shared with govctl's other test files.
+mod support {
+    pub mod audit;
+    pub mod local;
+}
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::Duration;
 
-use govcloud_controller::local::{self, LocalControlPlane, LocalOptions};
+use govcloud_controller::local::LocalControlPlane;
 use govcloud_crds::{QuotaRequest, Tenant};
-use govcloud_tests::workspace_root;
 use k8s_openapi::api::core::v1::ResourceQuota;
 use kube::Api;
 use kube::api::ListParams;
 use serde_json::Value;
+use support::audit::tamper_with_the_audit_log;
+use support::local::start_local;
 
 /// The words of a command line; double quotes group words.
 fn words(line: &str) -> Vec<String> {
@@ -60,19 +67,6 @@ fn ok(output: &Output) -> String {
     stdout
 }
 
-async fn start(dir: &Path) -> LocalControlPlane {
-    local::start(&LocalOptions {
-        data_dir: dir.to_path_buf(),
-        seed: Some(workspace_root().join("examples/ankang")),
-        api_address: "127.0.0.1:0".parse().expect("address"),
-        controller_api_address: "127.0.0.1:0".parse().expect("address"),
-        metrics_address: "127.0.0.1:0".parse().expect("address"),
-        operations_tenant: None,
-    })
-    .await
-    .expect("start local mode")
-}
-
 async fn eventually<T>(what: &str, mut check: impl AsyncFnMut() -> Option<T>) -> T {
     for _ in 0..300 {
         if let Some(value) = check().await {
@@ -102,29 +96,11 @@ async fn every_tenant_has_its_quota_objects(plane: &LocalControlPlane) {
     }
 }
 
-/// Edits an audit record directly in the database, as an intruder would (dropping the trigger
-/// that keeps the table append-only first).
-async fn tamper_with_the_audit_log(data: &Path) {
-    let database = format!("sqlite://{}", data.join("govcloud.db").display());
-    let pool = sqlx::SqlitePool::connect(&database)
-        .await
-        .expect("open the database");
-    sqlx::query("DROP TRIGGER audit_log_no_update")
-        .execute(&pool)
-        .await
-        .expect("drop the guard");
-    sqlx::query("UPDATE audit_log SET detail = '{\"cpu\":\"9999\"}' WHERE seq = 2")
-        .execute(&pool)
-        .await
-        .expect("tamper");
-    pool.close().await;
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn a_department_requests_quota_operations_approve_and_the_audit_chain_holds() {
     let dir = tempfile::tempdir().expect("tempdir");
     let data: PathBuf = dir.path().join("state");
-    let plane = start(&data).await;
+    let plane = start_local(&data, true).await;
     let config = plane.govctl_config.clone();
     let tenants: Api<Tenant> = Api::all(plane.client.clone());
 
@@ -210,7 +186,7 @@ async fn a_department_requests_quota_operations_approve_and_the_audit_chain_hold
     }
 
     // …until someone edits a row behind the API's back.
-    tamper_with_the_audit_log(&data).await;
+    tamper_with_the_audit_log(&data, 2, r#"{"cpu":"9999"}"#).await;
     let broken = govctl(&config, None, "audit verify");
     assert_eq!(broken.status.code(), Some(1));
     let message = String::from_utf8_lossy(&broken.stderr);

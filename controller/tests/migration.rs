@@ -7,72 +7,25 @@
 
 #![allow(clippy::too_many_lines, clippy::missing_panics_doc)]
 
-use std::future::Future;
+mod controllers_support;
+
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::post;
-use govcloud_apiserver::server::{self, RunningServer, ServerConfig};
+use controllers_support::{Harness, eventually};
 use govcloud_apiserver::tls::{load_or_create, rustls_config};
-use govcloud_controller::metrics::Metrics;
-use govcloud_controller::migration::webhook::WebhookClient;
-use govcloud_controller::runtime::run_controllers;
-use govcloud_controller::storage::Storage;
 use govcloud_crds::migration::system::{MigrationPhase, StepPhase};
 use govcloud_crds::{MigrationPlan, SystemMigration, Tenant};
 use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::api::core::v1::{Namespace, Secret};
+use kube::ResourceExt as _;
 use kube::api::{Api, Patch, PatchParams, PostParams};
-use kube::{Client, ResourceExt as _};
 use serde_json::{Value, json};
-use tokio::sync::oneshot;
-use tokio::task::JoinHandle;
-
-/// An API server with the CRDs, a tenant `police` (10 cores) and a plan whose window is always
-/// open, a SQLite storage and, while running, the controllers.
-struct Harness {
-    server: Option<RunningServer>,
-    client: Client,
-    storage: Storage,
-    running: Option<(oneshot::Sender<()>, JoinHandle<()>)>,
-    dir: tempfile::TempDir,
-}
 
 impl Harness {
-    async fn start() -> Self {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let server = server::start(ServerConfig {
-            data_dir: dir.path().join("api"),
-            address: "127.0.0.1:0".parse().expect("address"),
-        })
-        .await
-        .expect("start the API server");
-        let client = govcloud_controller::local::client_for(&server)
-            .await
-            .expect("client");
-        govcloud_controller::local::install_crds(&client)
-            .await
-            .expect("install CRDs");
-        let url = format!("sqlite://{}", dir.path().join("govcloud.db").display());
-        let storage = Storage::open(&url).await.expect("storage");
-        let harness = Self {
-            server: Some(server),
-            client,
-            storage,
-            running: None,
-            dir,
-        };
-        harness
-            .create(Api::<Tenant>::all(harness.client.clone()), tenant())
-            .await;
-        harness
-            .create(Api::<MigrationPlan>::all(harness.client.clone()), plan())
-            .await;
-        harness
-    }
-
     async fn create<K>(&self, api: Api<K>, object: Value) -> K
     where
         K: kube::Resource
@@ -86,37 +39,6 @@ impl Harness {
         api.create(&PostParams::default(), &object)
             .await
             .expect("create")
-    }
-
-    fn run(&mut self) {
-        let (stop, stopped) = oneshot::channel::<()>();
-        let task = tokio::spawn(run_controllers(
-            self.client.clone(),
-            self.storage.clone(),
-            Arc::new(Metrics::new().expect("metrics")),
-            WebhookClient::new().expect("an HTTPS client"),
-            async move {
-                let _ = stopped.await;
-            },
-        ));
-        self.running = Some((stop, task));
-    }
-
-    async fn stop(&mut self) {
-        if let Some((stop, task)) = self.running.take() {
-            let _ = stop.send(());
-            tokio::time::timeout(Duration::from_secs(30), task)
-                .await
-                .expect("the controllers stop within 30 s")
-                .expect("the controllers did not panic");
-        }
-    }
-
-    async fn shutdown(mut self) {
-        self.stop().await;
-        if let Some(server) = self.server.take() {
-            server.shutdown().await;
-        }
     }
 
     fn systems(&self) -> Api<SystemMigration> {
@@ -187,6 +109,26 @@ impl Harness {
             .await
             .expect("confirm");
     }
+
+    /// Serves `tool` over HTTPS with a CA of its own and creates the Secret `tool` in `police`
+    /// with that CA and, when given, a bearer token; returns the tool's URL.
+    async fn serve_tool(&self, tool: &Tool, token: Option<&str>) -> String {
+        let url = serve(tool.clone(), self.dir.path()).await;
+        let mut data = json!({ "ca.crt": b64(&tool_ca(self.dir.path())) });
+        if let Some(token) = token {
+            data["token"] = json!(b64(token));
+        }
+        self.create(
+            Api::<Secret>::namespaced(self.client.clone(), "police"),
+            json!({
+                "apiVersion": "v1", "kind": "Secret",
+                "metadata": { "name": "tool", "namespace": "police" },
+                "data": data,
+            }),
+        )
+        .await;
+        url
+    }
 }
 
 fn tenant() -> Value {
@@ -239,24 +181,6 @@ fn system(name: &str, classification: &str, cpu: &str, steps: &[Value]) -> Value
     })
 }
 
-async fn eventually<T, F, Fut>(what: &str, seconds: u64, mut check: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = Option<T>>,
-{
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(seconds);
-    loop {
-        if let Some(value) = check().await {
-            return value;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "timed out after {seconds} s waiting for {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
 fn step_phase(system: &SystemMigration, step: &str) -> Option<StepPhase> {
     system
         .status
@@ -267,8 +191,16 @@ fn step_phase(system: &SystemMigration, step: &str) -> Option<StepPhase> {
         .map(|s| s.phase)
 }
 
+/// A fresh server with the CRDs, a tenant `police` (10 cores) and a plan whose window is always
+/// open, and the controllers running.
 async fn started_harness() -> Harness {
     let mut harness = Harness::start().await;
+    harness
+        .create(Api::<Tenant>::all(harness.client.clone()), tenant())
+        .await;
+    harness
+        .create(Api::<MigrationPlan>::all(harness.client.clone()), plan())
+        .await;
     harness.run();
     // The tenant controller creates the namespace systems go into.
     let namespaces: Api<Namespace> = Api::all(harness.client.clone());
@@ -362,16 +294,7 @@ async fn classified_systems_are_rejected_and_the_last_quota_goes_to_one_system()
 async fn a_job_webhook_and_manual_runbook_completes() {
     let h = started_harness().await;
     let tool = Tool::default();
-    let url = serve(tool.clone(), h.dir.path()).await;
-    h.create(
-        Api::<Secret>::namespaced(h.client.clone(), "police"),
-        json!({
-            "apiVersion": "v1", "kind": "Secret",
-            "metadata": { "name": "tool", "namespace": "police" },
-            "data": { "token": b64("s3cret-token"), "ca.crt": b64(&tool_ca(h.dir.path())) },
-        }),
-    )
-    .await;
+    let url = h.serve_tool(&tool, Some("s3cret-token")).await;
     let steps = [
         job_step("copy"),
         json!({ "name": "switch", "pointOfNoReturn": true, "run": { "type": "Webhook", "webhook": {
@@ -548,16 +471,7 @@ async fn a_restart_mid_runbook_neither_repeats_nor_skips_a_step() {
 async fn a_webhook_step_retries_after_a_timeout_and_a_server_error() {
     let h = started_harness().await;
     let tool = Tool::default();
-    let url = serve(tool.clone(), h.dir.path()).await;
-    h.create(
-        Api::<Secret>::namespaced(h.client.clone(), "police"),
-        json!({
-            "apiVersion": "v1", "kind": "Secret",
-            "metadata": { "name": "tool", "namespace": "police" },
-            "data": { "ca.crt": b64(&tool_ca(h.dir.path())) },
-        }),
-    )
-    .await;
+    let url = h.serve_tool(&tool, None).await;
     let steps = [
         json!({ "name": "cutover", "run": { "type": "Webhook", "webhook": {
         "url": format!("{url}/flaky"), "timeoutSeconds": 1, "retries": 3, "credentialsSecret": "tool" } } }),

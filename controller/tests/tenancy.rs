@@ -8,18 +8,16 @@
 
 #![allow(clippy::too_many_lines, clippy::missing_panics_doc)]
 
+mod controllers_support;
+
 use std::collections::BTreeMap;
 use std::future::Future;
 use std::path::Path;
-use std::sync::Arc;
 use std::time::Duration;
 
-use govcloud_apiserver::server::{self, RunningServer, ServerConfig};
-use govcloud_controller::metrics::Metrics;
-use govcloud_controller::migration::webhook::WebhookClient;
-use govcloud_controller::runtime::run_controllers;
+use controllers_support::{Harness, eventually};
 use govcloud_controller::storage::{
-    AuditRecord, NewApiToken, NewAuditRecord, Role, Storage, hash_token_secret,
+    AuditRecord, NewApiToken, NewAuditRecord, Role, hash_token_secret,
 };
 use govcloud_crds::quantity::{Amount, ResourceKind};
 use govcloud_crds::tenancy::quota_request::QuotaRequestPhase;
@@ -30,10 +28,8 @@ use k8s_openapi::api::networking::v1::NetworkPolicy;
 use k8s_openapi::api::rbac::v1::{ClusterRole, RoleBinding};
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, PostParams};
-use kube::{Client, Resource, ResourceExt as _};
+use kube::{Resource, ResourceExt as _};
 use serde_json::json;
-use tokio::sync::oneshot;
-use tokio::task::JoinHandle;
 
 fn workspace_root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -41,49 +37,19 @@ fn workspace_root() -> &'static Path {
         .expect("workspace root")
 }
 
-/// An API server with the CRDs, a SQLite storage and, while running, the controllers.
-struct Harness {
-    server: Option<RunningServer>,
-    client: Client,
-    storage: Storage,
-    metrics: Arc<Metrics>,
-    running: Option<(oneshot::Sender<()>, JoinHandle<()>)>,
-    _dir: tempfile::TempDir,
-}
-
 impl Harness {
     /// A fresh server with the CRDs installed, the `default` namespace (which kube-apiserver
     /// creates at start) and the given files of `examples/ankang/` applied.
-    async fn start(seed: &[&str]) -> Self {
-        // `RUST_LOG=govcloud_controller=debug cargo test --test tenancy` shows what they do.
-        let _ = tracing_subscriber::fmt()
-            .with_env_filter(
-                tracing_subscriber::EnvFilter::try_from_default_env()
-                    .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
-            )
-            .with_test_writer()
-            .try_init();
-        let dir = tempfile::tempdir().expect("tempdir");
-        let server = server::start(ServerConfig {
-            data_dir: dir.path().join("api"),
-            address: "127.0.0.1:0".parse().expect("address"),
-        })
-        .await
-        .expect("start the API server");
-        let client = govcloud_controller::local::client_for(&server)
-            .await
-            .expect("client");
-        govcloud_controller::local::install_crds(&client)
-            .await
-            .expect("install CRDs");
+    async fn seeded(seed: &[&str]) -> Self {
+        let harness = Self::start().await;
         // The server starts with `default`, where events about cluster-scoped objects go.
-        let namespaces: Api<Namespace> = Api::all(client.clone());
+        let namespaces: Api<Namespace> = Api::all(harness.client.clone());
         namespaces
             .get("default")
             .await
             .expect("the default namespace exists from the start");
         if !seed.is_empty() {
-            let seed_dir = dir.path().join("seed");
+            let seed_dir = harness.dir.path().join("seed");
             std::fs::create_dir_all(&seed_dir).expect("seed dir");
             for file in seed {
                 std::fs::copy(
@@ -92,55 +58,11 @@ impl Harness {
                 )
                 .expect("copy seed file");
             }
-            govcloud_controller::local::apply_seed(&client, &seed_dir, "test-seed")
+            govcloud_controller::local::apply_seed(&harness.client, &seed_dir, "test-seed")
                 .await
                 .expect("apply the seed");
         }
-        let url = format!("sqlite://{}", dir.path().join("govcloud.db").display());
-        let storage = Storage::open(&url).await.expect("storage");
-        Self {
-            server: Some(server),
-            client,
-            storage,
-            metrics: Arc::new(Metrics::new().expect("metrics")),
-            running: None,
-            _dir: dir,
-        }
-    }
-
-    /// Starts the controllers with fresh metrics.
-    fn run(&mut self) {
-        assert!(self.running.is_none(), "already running");
-        self.metrics = Arc::new(Metrics::new().expect("metrics"));
-        let (stop, stopped) = oneshot::channel::<()>();
-        let task = tokio::spawn(run_controllers(
-            self.client.clone(),
-            self.storage.clone(),
-            self.metrics.clone(),
-            WebhookClient::new().expect("an HTTPS client"),
-            async move {
-                let _ = stopped.await;
-            },
-        ));
-        self.running = Some((stop, task));
-    }
-
-    /// Stops the controllers and waits for them.
-    async fn stop(&mut self) {
-        if let Some((stop, task)) = self.running.take() {
-            let _ = stop.send(());
-            tokio::time::timeout(Duration::from_secs(30), task)
-                .await
-                .expect("the controllers stop within 30 s")
-                .expect("the controllers did not panic");
-        }
-    }
-
-    async fn shutdown(mut self) {
-        self.stop().await;
-        if let Some(server) = self.server.take() {
-            server.shutdown().await;
-        }
+        harness
     }
 
     fn tenants(&self) -> Api<Tenant> {
@@ -161,25 +83,6 @@ impl Harness {
 
     async fn audit(&self) -> Vec<AuditRecord> {
         self.storage.audit().list(..).await.expect("audit log")
-    }
-}
-
-/// Polls `check` until it returns `Some` or `seconds` pass.
-async fn eventually<T, F, Fut>(what: &str, seconds: u64, mut check: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = Option<T>>,
-{
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(seconds);
-    loop {
-        if let Some(value) = check().await {
-            return value;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "timed out after {seconds} s waiting for {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
 
@@ -291,7 +194,7 @@ async fn set_used(h: &Harness, namespace: &str, cpu: &str, memory: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn ankang_tenants_get_namespaces_quotas_policies_and_bindings() {
-    let mut h = Harness::start(&["00-namespaces.yaml", "10-tenants.yaml"]).await;
+    let mut h = Harness::seeded(&["00-namespaces.yaml", "10-tenants.yaml"]).await;
     h.run();
     let tenants = wait_all_ready(&h, 30).await;
     let by_name: BTreeMap<String, Tenant> =
@@ -679,7 +582,7 @@ fn tenant(name: &str, parent: Option<&str>, cpu: &str) -> Tenant {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn hierarchy_and_share_errors_become_conditions() {
-    let mut h = Harness::start(&[]).await;
+    let mut h = Harness::seeded(&[]).await;
     let tenants = h.tenants();
     let create = |t: Tenant| {
         let tenants = tenants.clone();
@@ -883,7 +786,7 @@ fn approval(decision: &str) -> serde_json::Value {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn quota_requests_are_applied_once_denied_and_expired() {
-    let mut h = Harness::start(&["10-tenants.yaml", "20-quota-requests.yaml"]).await;
+    let mut h = Harness::seeded(&["10-tenants.yaml", "20-quota-requests.yaml"]).await;
     h.run();
 
     // The seed's approved request: the tenant's quota changes, the request records it.

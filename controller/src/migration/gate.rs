@@ -74,8 +74,9 @@ pub struct Facts<'a> {
     pub now: DateTime<Utc>,
 }
 
-/// The shortfall of `free` for `request`, for people (`cpu: needs 8 cores, 2 cores free`).
-fn shortfall(request: Quota, free: Quota) -> Option<String> {
+/// The shortfall of `free` for `request`, for people (`cpu: needs 8 cores, 2 cores free`);
+/// `None` when it fits.
+pub fn shortfall(request: Quota, free: Quota) -> Option<String> {
     let short: Vec<String> = ResourceKind::ALL
         .iter()
         .filter(|&&r| request.get(r) > free.get(r))

@@ -397,30 +397,12 @@ async fn reserve(
         }
         ReserveOutcome::Insufficient { free } => Gate::QuotaExceeded {
             approved: true,
-            shortfall: shortfall_text(request, from_reserved(free)),
+            shortfall: gate::shortfall(request, from_reserved(free)).map_or_else(
+                || "other systems reserved the tenant's free quota meanwhile".to_owned(),
+                |short| format!("{short} after other reservations"),
+            ),
         },
     })
-}
-
-fn shortfall_text(request: Quota, free: Quota) -> String {
-    ResourceKind::ALL
-        .iter()
-        .filter(|&&r| request.get(r) > free.get(r))
-        .map(|&r| {
-            let free = free.get(r);
-            let free = if free.is_negative() {
-                govcloud_crds::quantity::Amount::ZERO
-            } else {
-                free
-            };
-            format!(
-                "{r}: needs {}, {} free after other reservations",
-                request.get(r).human(r),
-                free.human(r)
-            )
-        })
-        .collect::<Vec<_>>()
-        .join("; ")
 }
 
 async fn announce_gate(

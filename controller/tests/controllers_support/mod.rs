@@ -1,0 +1,125 @@
+//! The harness of the controller suites (`tenancy.rs`, `migration.rs`): the embedded Kubernetes
+//! API server with the CRDs, storage on a fresh SQLite file, and the controllers, which can be
+//! stopped and started again as a restart or a crash would; and `eventually`, which polls until a
+//! check passes. Each suite adds its own setup and helpers in `impl Harness` blocks of its own.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use govcloud_apiserver::server::{self, RunningServer, ServerConfig};
+use govcloud_controller::metrics::Metrics;
+use govcloud_controller::migration::webhook::WebhookClient;
+use govcloud_controller::runtime::run_controllers;
+use govcloud_controller::storage::Storage;
+use kube::Client;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+/// An API server with the CRDs, a SQLite storage and, while running, the controllers.
+pub struct Harness {
+    server: Option<RunningServer>,
+    /// A client of the API server.
+    pub client: Client,
+    /// The controllers' storage (`govcloud.db` in `dir`).
+    pub storage: Storage,
+    /// The metrics of the controllers' latest run.
+    pub metrics: Arc<Metrics>,
+    running: Option<(oneshot::Sender<()>, JoinHandle<()>)>,
+    /// The temporary directory of the API server's data and the storage, removed at the end.
+    pub dir: tempfile::TempDir,
+}
+
+impl Harness {
+    /// A fresh API server with the CRDs installed, and a fresh storage; the controllers are not
+    /// running yet.
+    pub async fn start() -> Self {
+        // `RUST_LOG=govcloud_controller=debug cargo test --test tenancy` (or `--test migration`)
+        // shows what the controllers do.
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(
+                tracing_subscriber::EnvFilter::try_from_default_env()
+                    .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+            )
+            .with_test_writer()
+            .try_init();
+        let dir = tempfile::tempdir().expect("tempdir");
+        let server = server::start(ServerConfig {
+            data_dir: dir.path().join("api"),
+            address: "127.0.0.1:0".parse().expect("address"),
+        })
+        .await
+        .expect("start the API server");
+        let client = govcloud_controller::local::client_for(&server)
+            .await
+            .expect("client");
+        govcloud_controller::local::install_crds(&client)
+            .await
+            .expect("install CRDs");
+        let url = format!("sqlite://{}", dir.path().join("govcloud.db").display());
+        let storage = Storage::open(&url).await.expect("storage");
+        Self {
+            server: Some(server),
+            client,
+            storage,
+            metrics: Arc::new(Metrics::new().expect("metrics")),
+            running: None,
+            dir,
+        }
+    }
+
+    /// Starts the controllers with fresh metrics.
+    pub fn run(&mut self) {
+        assert!(self.running.is_none(), "already running");
+        self.metrics = Arc::new(Metrics::new().expect("metrics"));
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(run_controllers(
+            self.client.clone(),
+            self.storage.clone(),
+            self.metrics.clone(),
+            WebhookClient::new().expect("an HTTPS client"),
+            async move {
+                let _ = stopped.await;
+            },
+        ));
+        self.running = Some((stop, task));
+    }
+
+    /// Stops the controllers and waits for them.
+    pub async fn stop(&mut self) {
+        if let Some((stop, task)) = self.running.take() {
+            let _ = stop.send(());
+            tokio::time::timeout(Duration::from_secs(30), task)
+                .await
+                .expect("the controllers stop within 30 s")
+                .expect("the controllers did not panic");
+        }
+    }
+
+    /// Stops the controllers, then the API server.
+    pub async fn shutdown(mut self) {
+        self.stop().await;
+        if let Some(server) = self.server.take() {
+            server.shutdown().await;
+        }
+    }
+}
+
+/// Polls `check` until it returns `Some` or `seconds` pass.
+pub async fn eventually<T, F, Fut>(what: &str, seconds: u64, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Option<T>>,
+{
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(seconds);
+    loop {
+        if let Some(value) = check().await {
+            return value;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out after {seconds} s waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
