@@ -3,7 +3,8 @@
 //! cannot both be scheduled; a Job + Webhook + Manual runbook completes (the test completes
 //! the Job as Kubernetes' job controller would); a failing step rolls back the completed steps
 //! in reverse order; stopping and restarting the controllers mid-runbook neither repeats nor
-//! skips a step; a webhook step retries after a timeout and a 503 against a local HTTPS tool.
+//! skips a step; a webhook step retries after a timeout and a 503 against a local HTTPS tool; a
+//! plan that cannot be planned names the field, and a missing dependency names the system.
 
 #![allow(clippy::too_many_lines, clippy::missing_panics_doc)]
 
@@ -494,6 +495,74 @@ async fn a_webhook_step_retries_after_a_timeout_and_a_server_error() {
             .all(|k| k == &keys[0] && k.ends_with("/cutover/run")),
         "{keys:?}"
     );
+    h.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unplannable_plans_and_missing_dependencies_are_reported_naming_the_field_and_system() {
+    let h = started_harness().await;
+    let plans: Api<MigrationPlan> = Api::all(h.client.clone());
+    // Hour 25 passes the schema's shape but no cron parser.
+    let window = json!({ "spec": { "maintenanceWindows": [
+        { "name": "always", "schedule": "0 25 * * *", "duration": "24h", "concurrency": 100 }
+    ] } });
+    plans
+        .patch("campaign", &PatchParams::default(), &Patch::Merge(&window))
+        .await
+        .expect("patch the plan");
+    let refused = eventually("the plan to say why it cannot plan", 60, || async {
+        let plan = plans.get("campaign").await.ok()?;
+        let status = plan.status?;
+        let condition = status
+            .conditions
+            .into_iter()
+            .find(|c| c.type_ == "OnTrack")?;
+        (condition.reason == "InvalidSchedule").then_some(condition)
+    })
+    .await;
+    assert_eq!(refused.status, "Unknown");
+    assert!(
+        refused
+            .message
+            .starts_with("spec.maintenanceWindows[0].schedule: cannot parse \"0 25 * * *\""),
+        "{}",
+        refused.message
+    );
+    plans
+        .patch(
+            "campaign",
+            &PatchParams::default(),
+            &Patch::Merge(&json!({ "spec": plan()["spec"] })),
+        )
+        .await
+        .expect("restore the plan");
+    let mut orphan = system("orphan", "Unclassified", "1", &[manual("move")]);
+    orphan["spec"]["dependsOn"] = json!([{ "name": "ghost" }]);
+    h.create(h.systems(), orphan).await;
+    let blocked = h
+        .wait_for("orphan", "the missing dependency to be named", |s| {
+            s.status
+                .as_ref()
+                .is_some_and(|st| st.blockers == ["dependency police/ghost does not exist"])
+        })
+        .await;
+    assert!(blocked.status.expect("status").window_start.is_none());
+    let plan = eventually("the plan to list the blocker", 60, || async {
+        let plan = plans.get("campaign").await.ok()?;
+        let status = plan.status?;
+        status
+            .blockers
+            .iter()
+            .any(|b| b.examples == ["police/orphan"])
+            .then_some(status)
+    })
+    .await;
+    let on_track = plan
+        .conditions
+        .iter()
+        .find(|c| c.type_ == "OnTrack")
+        .expect("OnTrack");
+    assert_eq!(on_track.status, "False");
     h.shutdown().await;
 }
 
