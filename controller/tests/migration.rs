@@ -344,6 +344,14 @@ async fn a_job_webhook_and_manual_runbook_completes() {
     );
     assert!(status.reserved.is_empty());
     assert!(
+        status
+            .conditions
+            .iter()
+            .any(|c| c.type_ == "Ready" && c.status == "True" && c.reason == "Completed"),
+        "{:?}",
+        status.conditions
+    );
+    assert!(
         h.storage
             .reservations()
             .find("police/portal")
@@ -395,6 +403,14 @@ async fn a_failing_step_rolls_back_completed_steps_in_reverse_order() {
     h.finish_job("tax-first-rollback", true).await;
     let rolled = h.wait_for_phase("tax", MigrationPhase::RolledBack).await;
     let status = rolled.status.expect("status");
+    assert!(
+        status
+            .conditions
+            .iter()
+            .any(|c| c.type_ == "Ready" && c.status == "False" && c.reason == "RolledBack"),
+        "{:?}",
+        status.conditions
+    );
     let phases: Vec<StepPhase> = status.steps.iter().map(|s| s.phase).collect();
     assert_eq!(
         phases,

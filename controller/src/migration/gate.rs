@@ -199,7 +199,8 @@ pub fn status(
             )),
             ("True", "Scheduled"),
         ),
-        Gate::WindowMissed | Gate::Start => (
+        Gate::Start => (MigrationPhase::Migrating, None, ("True", "Migrating")),
+        Gate::WindowMissed => (
             MigrationPhase::Scheduled,
             Some(
                 "the window closed before the migration started; waiting for the next one"
@@ -215,6 +216,43 @@ pub fn status(
     set_conditions(&mut next, gate, reason, ready, generation, now);
     next.observed_generation = generation;
     next
+}
+
+/// `Ready` for a system whose runbook runs or ran, from its phase and reason; the rest of
+/// the conditions stay as the gates left them.
+pub fn set_runbook_ready(
+    status: &mut SystemMigrationStatus,
+    generation: Option<i64>,
+    now: Timestamp,
+) {
+    let (state, reason, message) = match status.phase {
+        MigrationPhase::Completed => ("True", "Completed", "every step succeeded".to_owned()),
+        MigrationPhase::Failed => ("False", "Failed", status.reason.clone().unwrap_or_default()),
+        MigrationPhase::RollingBack => (
+            "False",
+            "RollingBack",
+            status.reason.clone().unwrap_or_default(),
+        ),
+        MigrationPhase::RolledBack => (
+            "False",
+            "RolledBack",
+            status.reason.clone().unwrap_or_default(),
+        ),
+        MigrationPhase::Verifying => (
+            "True",
+            "Verifying",
+            "the runbook verifies the cut-over".to_owned(),
+        ),
+        _ => ("True", "Migrating", "the runbook runs".to_owned()),
+    };
+    let ready = Desired {
+        kind: READY,
+        status: state,
+        reason,
+        message,
+    };
+    conditions::set(&mut status.conditions, &ready, generation, now);
+    status.observed_generation = generation;
 }
 
 /// `Assessed`, `QuotaExceeded` and `Ready` for `gate`.

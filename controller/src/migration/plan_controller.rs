@@ -9,6 +9,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
+use govcloud_crds::common::Decision;
 use govcloud_crds::migration::plan::{BlockerReason, MigrationPlanStatus};
 use govcloud_crds::migration::system::{MigrationPhase, SystemMigrationStatus};
 use govcloud_crds::{MigrationPlan, SystemMigration};
@@ -71,9 +72,15 @@ fn selector(plan: &MigrationPlan) -> Option<Selector> {
 
 /// What a system waits for, from its phase and conditions.
 fn hold_and_busy(
+    system: &SystemMigration,
     status: &SystemMigrationStatus,
     now: DateTime<Utc>,
 ) -> (Option<Hold>, Option<DateTime<Utc>>) {
+    let denied = system
+        .spec
+        .approval
+        .as_ref()
+        .is_some_and(|a| a.decision == Decision::Denied);
     let quota = conditions::status_of(&status.conditions, QUOTA_EXCEEDED) == Some("True");
     match status.phase {
         MigrationPhase::Pending | MigrationPhase::Assessed | MigrationPhase::Approved if quota => {
@@ -93,12 +100,7 @@ fn hold_and_busy(
         MigrationPhase::Failed | MigrationPhase::RollingBack | MigrationPhase::RolledBack => {
             (Some(Hold::Hard(BlockerReason::AwaitingOperations)), None)
         }
-        MigrationPhase::Rejected
-            if status
-                .reason
-                .as_deref()
-                .is_some_and(|r| r.starts_with("denied")) =>
-        {
+        MigrationPhase::Rejected if denied => {
             (Some(Hold::Hard(BlockerReason::AwaitingOperations)), None)
         }
         _ => (None, None),
@@ -177,7 +179,7 @@ async fn reconcile_plan(plan: &MigrationPlan, ctx: &Context) -> Result<Action, E
             status.phase,
         ) {
             Ok(mut input) => {
-                (input.hold, input.busy_until) = hold_and_busy(&status, utc_now);
+                (input.hold, input.busy_until) = hold_and_busy(system, &status, utc_now);
                 inputs.push(input);
             }
             Err(error) => {

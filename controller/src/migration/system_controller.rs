@@ -183,7 +183,19 @@ pub(crate) fn now() -> (DateTime<Utc>, Time) {
     (utc, Time(stamp))
 }
 
-async fn reconcile_system(system: &SystemMigration, ctx: &Context) -> Result<Action, Error> {
+async fn reconcile_system(cached: &SystemMigration, ctx: &Context) -> Result<Action, Error> {
+    // The cache may not hold this controller's last write yet, and acting on an older status
+    // would repeat a step (call a webhook again, start the runbook over): read it afresh.
+    let key = key_of(cached);
+    let namespace = cached.metadata.namespace.clone().unwrap_or_default();
+    let Some(fresh) = Api::<SystemMigration>::namespaced(ctx.client.clone(), &namespace)
+        .get_opt(&cached.name_any())
+        .await
+        .map_err(Error::kube("read system", key))?
+    else {
+        return Ok(Action::await_change());
+    };
+    let system = &fresh;
     let status = system.status.clone().unwrap_or_default();
     match status.phase {
         MigrationPhase::Migrating
@@ -344,9 +356,7 @@ async fn pass_gates(
     };
     let generation = system.metadata.generation;
     if decision == Gate::Start {
-        let mut started = gate::status(&status, &Gate::WindowMissed, reserved, generation, now.0);
-        started.phase = MigrationPhase::Migrating;
-        started.reason = None;
+        let mut started = gate::status(&status, &Gate::Start, reserved, generation, now.0);
         started.steps = runbook::initial_steps(&system.spec.steps);
         started.point_of_no_return_passed = false;
         write_status(ctx, system, &status, &started).await?;
@@ -437,13 +447,15 @@ async fn run_runbook(
 ) -> Result<Action, Error> {
     let steps_spec = &system.spec.steps;
     let tenant = system.metadata.namespace.clone().unwrap_or_default();
+    let generation = system.metadata.generation;
     for _ in 0..MAX_ACTIONS_PER_RECONCILE {
         let (utc_now, now) = now();
         match runbook::next(steps_spec, &status) {
             Next::Start(cursor) => {
                 let job_name = steps::job_name_for(system, cursor);
                 let message = steps::starting_message(steps_spec, cursor);
-                let next = runbook::start(steps_spec, &status, cursor, &now, job_name, message);
+                let mut next = runbook::start(steps_spec, &status, cursor, &now, job_name, message);
+                gate::set_runbook_ready(&mut next, generation, now.0);
                 write_status(ctx, system, &status, &next).await?;
                 status = next;
             }
@@ -451,8 +463,9 @@ async fn run_runbook(
                 let mut observed = status.clone();
                 let observation =
                     steps::observe(ctx, system, &mut observed, cursor, utc_now).await?;
-                let (next, transition) =
+                let (mut next, transition) =
                     runbook::finish(steps_spec, &observed, cursor, &observation.outcome, &now);
+                gate::set_runbook_ready(&mut next, generation, now.0);
                 write_status(ctx, system, &status, &next).await?;
                 if let Some(transition) = &transition {
                     record_transition(ctx, system, &next, cursor, transition, utc_now).await;
@@ -472,6 +485,7 @@ async fn run_runbook(
                 };
                 next.current_step = None;
                 next.reserved = ResourceList::new();
+                gate::set_runbook_ready(&mut next, generation, now.0);
                 ctx.storage
                     .reservations()
                     .release(&key_of(system))
