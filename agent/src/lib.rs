@@ -1,3 +1,15 @@
 //! `govcloud-agent`: runs on each Linux router of the government extranet, observes links,
 //! addresses and routes through netlink, reports telemetry to the controller over mutual TLS,
 //! and converges the kernel to the configuration the controller derives (issues 6 and 7).
+
+pub mod config;
+pub mod metrics;
+pub mod netns;
+pub mod report;
+pub mod run;
+pub mod spool;
+
+// Observation (issue 6): the netlink adapter, what it observes, and `inventory`.
+pub mod inventory;
+pub mod netlink;
+pub mod observe;

@@ -8,6 +8,7 @@ use clap::builder::NonEmptyStringValueParser;
 use clap::{ArgGroup, Args, Parser, Subcommand, ValueEnum};
 use govcloud_crds::api::Role;
 use govcloud_crds::migration::system::MigrationPhase;
+use govcloud_crds::network::extranet_link::Compliance;
 use govcloud_crds::quantity::Amount;
 
 use crate::settings::Secret;
@@ -116,6 +117,14 @@ pub enum Command {
     /// the campaign; approve or deny systems (operations).
     #[command(subcommand)]
     Migration(MigrationCommand),
+    /// Routers of the extranet: list and show them with their agents (tokens of the city);
+    /// enroll their agents (client certificates), revoke them (operations of the root tenant).
+    #[command(subcommand)]
+    Router(RouterCommand),
+    /// Extranet links (双千兆 city–county, 双百兆 county–township): compliance, members,
+    /// utilisation (tokens of the city).
+    #[command(subcommand)]
+    Link(LinkCommand),
     /// The tamper-evident audit log: verify its chain, export it (auditors, operations).
     #[command(subcommand)]
     Audit(AuditCommand),
@@ -382,6 +391,77 @@ pub struct MigrationDecisionArgs {
     pub namespace: NamespaceOption,
 }
 
+/// `govctl router …`
+#[derive(Debug, Subcommand)]
+pub enum RouterCommand {
+    /// Issue a client certificate for a router's agent: writes NAME.crt, NAME.key (mode 0600,
+    /// unless --csr) and ca.crt into --out, and prints their paths and the serial.
+    #[command(
+        after_help = "Examples:\n  govctl router enroll hanyin-core --out /etc/govcloud-agent\n  \
+                            govctl router enroll hanyin-core --csr hanyin-core.csr"
+    )]
+    Enroll(RouterEnrollArgs),
+    /// List a router's certificates: serial, issued, expiry, revocation.
+    Certificates {
+        /// The router (a Router object).
+        name: String,
+    },
+    /// Revoke a router's certificate; the agent listener refuses it from its next request.
+    Revoke {
+        /// The router.
+        name: String,
+        /// The certificate's serial number (see `govctl router certificates NAME`).
+        serial: String,
+    },
+    /// List the routers: site, upstream, whether the agent reports, its version, last report.
+    List,
+    /// Show a router: site, interfaces (declared and reported), agent, links, conditions.
+    Show {
+        /// The router.
+        name: String,
+    },
+}
+
+/// `govctl link …`
+#[derive(Debug, Subcommand)]
+pub enum LinkCommand {
+    /// List the links: tier, ends, members up, compliance, utilisation p95.
+    List(LinkListArgs),
+    /// Show a link: contract, each member at each end, why it is not compliant, conditions.
+    Show {
+        /// The link (an ExtranetLink object).
+        name: String,
+    },
+}
+
+/// `govctl link list`
+#[derive(Debug, Args)]
+pub struct LinkListArgs {
+    /// Only the links with this compliance (Compliant, Degraded, Down, Unknown).
+    #[arg(long, value_name = "COMPLIANCE", value_parser = parse_compliance)]
+    pub compliance: Option<Compliance>,
+    /// Only the links with an end at this router.
+    #[arg(long, value_name = "ROUTER")]
+    pub router: Option<String>,
+}
+
+/// `govctl router enroll`
+#[derive(Debug, Args)]
+pub struct RouterEnrollArgs {
+    /// The router (a Router object); the certificate's subject.
+    pub name: String,
+    /// Directory to write the files into (created if missing).
+    #[arg(long, value_name = "DIR", default_value = ".")]
+    pub out: PathBuf,
+    /// A certificate signing request (PEM) made on the router, so that its key never leaves
+    /// it; only NAME.crt and ca.crt are written then.
+    #[arg(long, value_name = "FILE")]
+    pub csr: Option<PathBuf>,
+    /// Replace NAME.crt, NAME.key and ca.crt if they exist.
+    #[arg(long)]
+    pub force: bool,
+}
+
 /// `govctl audit …`
 #[derive(Debug, Subcommand)]
 pub enum AuditCommand {
@@ -436,6 +516,13 @@ pub fn parse_phase(text: &str) -> Result<MigrationPhase, String> {
             "\"{text}\" is not a phase: Pending, Assessed, Approved, Scheduled, Migrating, \
              Verifying, Completed, Rejected, Failed, RollingBack or RolledBack"
         )
+    })
+}
+
+/// A link's compliance (`Compliant`, `Degraded`, `Down`, `Unknown`).
+pub fn parse_compliance(text: &str) -> Result<Compliance, String> {
+    serde_json::from_value(serde_json::Value::from(text)).map_err(|_| {
+        format!("\"{text}\" is not a compliance: Compliant, Degraded, Down or Unknown")
     })
 }
 

@@ -25,6 +25,8 @@ use crate::exit::Exit;
 use crate::settings::Secret;
 
 mod migration;
+mod network;
+mod router_certificates;
 
 /// Time allowed to open a connection (TCP and TLS).
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);

@@ -13,14 +13,17 @@ use serde::Serialize;
 
 use crate::cli::{
     AuditCommand, AuditExportArgs, Cli, Command, DecisionArgs, GlobalOptions, OutputFormat,
-    QuotaCommand, QuotaRequestArgs, TenantCommand, TokenCommand, TokenIssueArgs,
+    QuotaCommand, QuotaRequestArgs, RouterCommand, TenantCommand, TokenCommand, TokenIssueArgs,
 };
 use crate::client::{ApiError, Client};
 use crate::exit::UsageError;
 use crate::output::{self, QuotaView, emit};
 use crate::settings::{ConfigFile, Secret, Settings, SettingsError};
 
+mod link;
 mod migration;
+mod router_enrollment;
+mod router_view;
 
 /// Runs one parsed command line: reads standard input only for `login` without a token, and
 /// writes its results to `out` (diagnostics go to standard error through the returned error).
@@ -59,6 +62,28 @@ pub fn run(cli: Cli, stdin: &mut dyn BufRead, out: &mut dyn Write) -> anyhow::Re
         Command::Migration(command) => {
             let settings = settings(false)?;
             migration::migration(&connect(&settings)?, &settings, command, out)
+        }
+        Command::Router(command) => {
+            let settings = settings(false)?;
+            let client = connect(&settings)?;
+            let format = settings.output;
+            match command {
+                RouterCommand::Enroll(args) => {
+                    router_enrollment::enroll(&client, args, format, out)
+                }
+                RouterCommand::Certificates { name } => {
+                    router_enrollment::certificates(&client, &name, format, out)
+                }
+                RouterCommand::Revoke { name, serial } => {
+                    router_enrollment::revoke(&client, &name, &serial, format, out)
+                }
+                RouterCommand::List => router_view::list(&client, format, out),
+                RouterCommand::Show { name } => router_view::show(&client, &name, format, out),
+            }
+        }
+        Command::Link(command) => {
+            let settings = settings(false)?;
+            link::link(&connect(&settings)?, command, settings.output, out)
         }
         Command::Audit(command) => {
             let settings = settings(false)?;

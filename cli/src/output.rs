@@ -17,6 +17,7 @@ use unicode_width::UnicodeWidthStr;
 use crate::cli::OutputFormat;
 
 pub mod migration;
+pub mod network;
 
 /// Shown for a value that is absent.
 const NONE: &str = "-";

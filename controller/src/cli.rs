@@ -53,6 +53,14 @@ pub struct LocalArgs {
     /// Address of the metrics endpoint (`/metrics`, `/healthz`).
     #[arg(long, default_value = "127.0.0.1:9464")]
     pub metrics_address: std::net::SocketAddr,
+    /// Address of the agent listener (HTTPS with client certificates of the agent CA,
+    /// `DATA_DIR/pki/agents-ca.crt`), which router agents report telemetry to.
+    #[arg(long, default_value = "127.0.0.1:8444")]
+    pub agent_api_address: std::net::SocketAddr,
+    /// How long link telemetry samples are kept: days (`7d`) or a Go duration (`168h`); at
+    /// least an hour. Cover the longest `utilisationWindow` of the extranet links.
+    #[arg(long, default_value = "7d", value_parser = govcloud_controller::network::retention::parse_retention)]
+    pub telemetry_retention: std::time::Duration,
     /// Tenant of the operations token written into `DATA_DIR/govctl.toml`; by default the
     /// single tenant without a parent (the city).
     #[arg(long)]
@@ -116,5 +124,6 @@ mod local_tests {
         assert_eq!(args.data_dir, std::path::PathBuf::from(".govcloud"));
         assert!(args.api_address.ip().is_loopback());
         assert!(args.metrics_address.ip().is_loopback());
+        assert!(args.agent_api_address.ip().is_loopback());
     }
 }

@@ -1,12 +1,14 @@
 //! govcloud's operator: reconcilers for the `govcloud.io` custom resources, the HTTPS API for
 //! departments and agents, storage (SQLite or PostgreSQL), metrics and the provincial reporter.
 
+pub mod agents;
 pub mod api;
 pub mod conditions;
 pub mod local;
 pub mod manifests;
 pub mod metrics;
 pub mod migration;
+pub mod network;
 pub mod report;
 pub mod runtime;
 pub mod storage;

@@ -76,6 +76,8 @@ async fn local(args: LocalArgs) -> anyhow::Result<()> {
         api_address: args.api_address,
         controller_api_address: args.controller_api_address,
         metrics_address: args.metrics_address,
+        agent_api_address: args.agent_api_address,
+        telemetry_retention: args.telemetry_retention,
         operations_tenant: args.operations_tenant,
     };
     let plane = local::start(&options).await?;

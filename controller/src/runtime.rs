@@ -199,8 +199,9 @@ impl Context {
     }
 }
 
-/// Runs the `Tenant`, `QuotaRequest`, `SystemMigration` and `MigrationPlan` controllers
-/// against `client` until `shutdown` completes; reconciles in flight then finish. No leader
+/// Runs the `Tenant`, `QuotaRequest`, `SystemMigration` and `MigrationPlan` controllers, and
+/// the `Router` and `ExtranetLink` ones ([`crate::network::run`]), against `client` until
+/// `shutdown` completes; reconciles in flight then finish. No leader
 /// election: run one replica.
 pub async fn run_controllers(
     client: Client,
@@ -227,6 +228,8 @@ pub async fn run_controllers(
         plans.store(),
         webhooks,
     ));
+    // Routers and links: independent of the tenants.
+    let network = crate::network::run(ctx.clone(), shutdown.clone());
     let tenants = tenants
         .graceful_shutdown_on(shutdown.clone())
         .run(
@@ -292,7 +295,7 @@ pub async fn run_controllers(
             });
         futures::join!(requests, systems, plans);
     };
-    futures::join!(tenants, dependents);
+    futures::join!(tenants, dependents, network);
 }
 
 #[cfg(test)]

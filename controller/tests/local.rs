@@ -50,6 +50,8 @@ fn start(data_dir: &Path, seed: bool) -> Local {
             "127.0.0.1:0",
             "--metrics-address",
             "127.0.0.1:0",
+            "--agent-api-address",
+            "127.0.0.1:0",
         ])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
@@ -210,6 +212,8 @@ fn a_crash_while_seeding_leaves_a_state_that_starts_and_converges() {
             "--controller-api-address",
             "127.0.0.1:0",
             "--metrics-address",
+            "127.0.0.1:0",
+            "--agent-api-address",
             "127.0.0.1:0",
             "--seed",
         ])

@@ -12,10 +12,12 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use govcloud_controller::report::error_chain;
 use govcloud_controller::storage::{
-    Backend, ChainBreak, ChainStatus, DbPool, Decision, GENESIS_HASH, NewApiToken, NewAuditRecord,
-    NewDrillEvidence, NewIpamAllocation, NewReservation, NewReviewDecision, ReserveOutcome,
-    ReservedAmounts, Role, Storage, StorageError, TelemetrySample, hash_token_secret,
+    Backend, ChainBreak, ChainStatus, DbPool, Decision, GENESIS_HASH, KeyOrigin, NewApiToken,
+    NewAuditRecord, NewDrillEvidence, NewIpamAllocation, NewReservation, NewReviewDecision,
+    NewRouterCertificate, ReserveOutcome, ReservedAmounts, Role, Storage, StorageError,
+    TelemetrySample, hash_token_secret,
 };
+use govcloud_crds::api::{LinkCounters, LinkObservation, RouteSummary, TelemetryReport};
 use serde_json::json;
 use sqlx::{AssertSqlSafe, Connection, PgConnection};
 
@@ -156,6 +158,8 @@ on_both_backends! {
     reservations_race_for_the_last_headroom(storage),
     outbox_order_and_attempts(storage),
     telemetry_window_and_retention(storage),
+    router_certificates_are_recorded_and_revoked(storage),
+    telemetry_reports_are_stored_once_and_the_latest_kept(storage),
     reviews_runs_and_decisions(storage),
     drill_evidence_is_kept_in_order(storage),
 }
@@ -219,7 +223,7 @@ fn migration_files(backend: &str) -> Vec<(i64, String)> {
     files
 }
 
-const TABLES: [&str; 9] = [
+const TABLES: [&str; 12] = [
     "api_tokens",
     "audit_log",
     "telemetry_samples",
@@ -229,6 +233,9 @@ const TABLES: [&str; 9] = [
     "drill_evidence",
     "provincial_outbox",
     "quota_reservations",
+    "router_certificates",
+    "telemetry_reports",
+    "telemetry_latest",
 ];
 
 fn token(tenant: &str, secret: &str, role: Role) -> NewApiToken {
@@ -392,7 +399,7 @@ async fn migrations_are_applied(storage: &Storage) {
         Backend::Postgres => "postgres",
     });
     let latest = files.last().map(|(version, _)| *version);
-    assert_eq!(latest, Some(2));
+    assert_eq!(latest, Some(3));
     assert_eq!(storage.schema_version().await.unwrap(), latest);
     assert_eq!(storage.expected_schema_version(), latest);
     assert_eq!(
@@ -1112,6 +1119,250 @@ async fn telemetry_window_and_retention(storage: &Storage) {
         .await
         .unwrap();
     assert_eq!(eth1, vec![batch[12].clone()]);
+}
+
+fn router_certificate(serial: &str, router: &str) -> NewRouterCertificate {
+    NewRouterCertificate {
+        serial: serial.to_owned(),
+        router: router.to_owned(),
+        fingerprint: "ab".repeat(32),
+        key_origin: KeyOrigin::Server,
+        issued_by: "network operations (token 1)".to_owned(),
+        issued_at: t0(),
+        not_after: t0() + Duration::days(365),
+    }
+}
+
+async fn router_certificates_are_recorded_and_revoked(storage: &Storage) {
+    let certificates = storage.router_certificates();
+    let first = certificates
+        .insert(&router_certificate("7f01", "hanyin-r1"))
+        .await
+        .unwrap();
+    assert_eq!(first.issued_at, t0());
+    assert_eq!(
+        (first.revoked_at, first.revoked_by.as_deref()),
+        (None, None)
+    );
+    assert!(first.is_active(t0()));
+    assert!(!first.is_active(t0() + Duration::days(366)));
+    let second = NewRouterCertificate {
+        key_origin: KeyOrigin::Csr,
+        issued_at: t0() + Duration::minutes(1),
+        ..router_certificate("7f02", "hanyin-r1")
+    };
+    certificates.insert(&second).await.unwrap();
+    certificates
+        .insert(&router_certificate("6a", "shiquan-r1"))
+        .await
+        .unwrap();
+    let error = certificates
+        .insert(&router_certificate("7f01", "other"))
+        .await
+        .unwrap_err();
+    assert_eq!(error.category(), "conflict");
+    for bad in ["7F01", "7", "zz", &"a".repeat(42)] {
+        let error = certificates
+            .insert(&router_certificate(bad, "x"))
+            .await
+            .unwrap_err();
+        assert_eq!(error.category(), "invalid_input", "{bad}");
+    }
+
+    let listed = certificates.list_by_router("hanyin-r1").await.unwrap();
+    assert_eq!(
+        listed.iter().map(|c| c.serial.as_str()).collect::<Vec<_>>(),
+        ["7f01", "7f02"]
+    );
+    assert_eq!(listed[1].key_origin, KeyOrigin::Csr);
+    assert_eq!(
+        certificates.find("7f02").await.unwrap(),
+        Some(listed[1].clone())
+    );
+    assert_eq!(certificates.find("7f03").await.unwrap(), None);
+
+    let at = t0() + Duration::hours(1);
+    assert!(
+        certificates
+            .revoke("hanyin-r1", "7f01", at, "ops (token 2)")
+            .await
+            .unwrap()
+    );
+    assert!(
+        !certificates
+            .revoke("hanyin-r1", "7f01", at + Duration::hours(1), "again")
+            .await
+            .unwrap()
+    );
+    let revoked = certificates.find("7f01").await.unwrap().unwrap();
+    assert_eq!(revoked.revoked_at, Some(at));
+    assert_eq!(revoked.revoked_by.as_deref(), Some("ops (token 2)"));
+    assert!(!revoked.is_active(t0()));
+    // Another router's serial, and an unknown one, are not found.
+    for (router, serial) in [("hanyin-r1", "6a"), ("hanyin-r1", "99")] {
+        let error = certificates
+            .revoke(router, serial, at, "x")
+            .await
+            .unwrap_err();
+        assert_eq!(error.category(), "not_found", "{router} {serial}");
+    }
+    assert_eq!(
+        certificates.find("6a").await.unwrap().unwrap().revoked_at,
+        None
+    );
+}
+
+fn report(router: &str, sequence: u64, minute: i64) -> TelemetryReport {
+    let link = |name: &str, index: u32| LinkObservation {
+        name: name.to_owned(),
+        index,
+        oper_state: "up".to_owned(),
+        carrier: true,
+        mtu: 1500,
+        speed_mbps: Some(1000),
+        counters: LinkCounters {
+            rx_bytes: 1_000 * u64::try_from(minute).unwrap(),
+            ..LinkCounters::default()
+        },
+        ..LinkObservation::default()
+    };
+    TelemetryReport {
+        router: router.to_owned(),
+        agent_version: format!("0.1.{sequence}"),
+        sequence,
+        observed_at: t0() + Duration::minutes(minute),
+        interval_seconds: 30,
+        links: vec![link("eth0", 2), link("eth1", 3)],
+        routes: vec![RouteSummary {
+            table: 254,
+            family: "inet6".to_owned(),
+            routes: 12,
+            has_default: true,
+            by_protocol: [("kernel".to_owned(), 12)].into(),
+        }],
+    }
+}
+
+fn samples_of(report: &TelemetryReport) -> Vec<TelemetrySample> {
+    report
+        .links
+        .iter()
+        .map(|link| TelemetrySample {
+            router: report.router.clone(),
+            interface: link.name.clone(),
+            at: report.observed_at,
+            rx_bytes: i64::try_from(link.counters.rx_bytes).unwrap(),
+            tx_bytes: 0,
+            rx_errors: 0,
+            tx_errors: 0,
+            oper_up: true,
+            speed_mbps: Some(1000),
+        })
+        .collect()
+}
+
+async fn telemetry_reports_are_stored_once_and_the_latest_kept(storage: &Storage) {
+    let telemetry = storage.telemetry();
+    assert_eq!(telemetry.latest_report("hanyin-r1").await.unwrap(), None);
+    let received = t0() + Duration::hours(1);
+    let first = report("hanyin-r1", 1, 1);
+    assert!(
+        telemetry
+            .store_report(&first, received, &samples_of(&first))
+            .await
+            .unwrap()
+    );
+    // The same report again (a replayed spool) stores nothing.
+    assert!(
+        !telemetry
+            .store_report(&first, received, &samples_of(&first))
+            .await
+            .unwrap()
+    );
+    assert_eq!(count(storage, "telemetry_samples").await, 2);
+    assert_eq!(count(storage, "telemetry_reports").await, 1);
+
+    let third = report("hanyin-r1", 3, 3);
+    assert!(
+        telemetry
+            .store_report(&third, received, &samples_of(&third))
+            .await
+            .unwrap()
+    );
+    // A spooled report observed earlier arrives late: stored, but the latest stays.
+    let second = report("hanyin-r1", 2, 2);
+    assert!(
+        telemetry
+            .store_report(&second, received, &samples_of(&second))
+            .await
+            .unwrap()
+    );
+    let latest = telemetry.latest_report("hanyin-r1").await.unwrap().unwrap();
+    assert_eq!(
+        (latest.sequence, latest.observed_at, latest.received_at),
+        (3, third.observed_at, received)
+    );
+    assert_eq!(latest.agent_version, "0.1.3");
+    assert_eq!(latest.interval_seconds, 30);
+    assert_eq!(
+        (latest.links.clone(), latest.routes.clone()),
+        (third.links.clone(), third.routes.clone())
+    );
+    // An agent that lost its state directory starts again at 1, later: stored, and latest.
+    let restarted = report("hanyin-r1", 1, 10);
+    assert!(
+        telemetry
+            .store_report(&restarted, received, &samples_of(&restarted))
+            .await
+            .unwrap()
+    );
+    let latest = telemetry.latest_report("hanyin-r1").await.unwrap().unwrap();
+    assert_eq!(
+        (latest.sequence, latest.observed_at),
+        (1, restarted.observed_at)
+    );
+
+    let other = report("shiquan-r1", 1, 1);
+    assert!(telemetry.store_report(&other, received, &[]).await.unwrap());
+    let all = telemetry.latest_reports().await.unwrap();
+    assert_eq!(
+        all.iter().map(|r| r.router.as_str()).collect::<Vec<_>>(),
+        ["hanyin-r1", "shiquan-r1"]
+    );
+    assert_eq!(count(storage, "telemetry_samples").await, 8);
+
+    // A sequence that does not fit the column is refused before anything is written.
+    let too_big = TelemetryReport {
+        sequence: u64::MAX,
+        ..report("hanyin-r1", 1, 11)
+    };
+    let error = telemetry
+        .store_report(&too_big, received, &samples_of(&too_big))
+        .await
+        .unwrap_err();
+    assert_eq!(error.category(), "invalid_input");
+    assert_eq!(count(storage, "telemetry_reports").await, 5);
+
+    // Retention prunes samples and report records, never the latest reports.
+    telemetry
+        .delete_older_than(t0() + Duration::minutes(5))
+        .await
+        .unwrap();
+    assert_eq!(count(storage, "telemetry_reports").await, 1);
+    assert_eq!(count(storage, "telemetry_samples").await, 2);
+    assert_eq!(telemetry.latest_reports().await.unwrap().len(), 2);
+
+    // All or nothing: when the last statement fails, neither the record nor the samples stay.
+    execute(storage, "DROP TABLE telemetry_latest")
+        .await
+        .unwrap();
+    let late = report("hanyin-r1", 12, 12);
+    telemetry
+        .store_report(&late, received, &samples_of(&late))
+        .await
+        .unwrap_err();
+    assert_eq!(count(storage, "telemetry_reports").await, 1);
+    assert_eq!(count(storage, "telemetry_samples").await, 2);
 }
 
 async fn reviews_runs_and_decisions(storage: &Storage) {

@@ -14,6 +14,8 @@ pub async fn start_local(data_dir: &Path, seed: bool) -> LocalControlPlane {
         api_address: "127.0.0.1:0".parse().expect("address"),
         controller_api_address: "127.0.0.1:0".parse().expect("address"),
         metrics_address: "127.0.0.1:0".parse().expect("address"),
+        agent_api_address: "127.0.0.1:0".parse().expect("address"),
+        telemetry_retention: govcloud_controller::network::retention::DEFAULT_RETENTION,
         operations_tenant: None,
     })
     .await

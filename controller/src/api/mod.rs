@@ -7,7 +7,11 @@
 //!   the call a `403`.
 //! - **Visibility**: a token sees its tenant and the tenant's descendants, from the `Tenant`
 //!   objects' `spec.parent` (watched); another tenant's object answers the same `404` as a
-//!   missing one ([`scope`]).
+//!   missing one ([`scope`]). Routers and extranet links belong to no tenant: tokens of a
+//!   root tenant read them ([`network`]).
+//! - **Router enrollment**: client certificates of the router agents, issued, listed and revoked
+//!   by tokens of a root tenant ([`crate::agents::enrollment`]); the agents themselves report
+//!   to a separate mutual-TLS listener ([`crate::agents::listener`]).
 //! - **Errors**: every error is `application/problem+json` ([`problem`]).
 //! - **Audit**: every change appends a record to the hash-chained audit log, counted in
 //!   `govcloud_audit_records_total`; `govcloud_audit_chain_intact` holds the last verification.
@@ -21,6 +25,7 @@ pub mod auth;
 pub mod duration;
 pub mod input;
 pub mod migrations;
+pub mod network;
 pub mod openapi;
 pub mod problem;
 pub mod quota_requests;
@@ -70,6 +75,8 @@ pub struct ApiConfig {
     pub address: SocketAddr,
     /// The serving certificate (local mode shares the embedded API server's).
     pub certificates: ServerCertificates,
+    /// The agent CA that signs router certificates; without it, enrollment answers 503.
+    pub agent_ca: Option<crate::agents::AgentCa>,
 }
 
 /// Errors of starting the API or issuing its first token.
@@ -163,6 +170,15 @@ fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(migrations::confirmations::confirm_step))
         .routes(routes!(migrations::plans::list_migration_plans))
         .routes(routes!(migrations::plans::get_migration_plan))
+        .routes(routes!(
+            crate::agents::enrollment::list_certificates,
+            crate::agents::enrollment::issue_certificate
+        ))
+        .routes(routes!(crate::agents::enrollment::revoke_certificate))
+        .routes(routes!(network::list_routers))
+        .routes(routes!(network::get_router))
+        .routes(routes!(network::list_links))
+        .routes(routes!(network::get_link))
         .routes(routes!(audit::export_audit))
         .routes(routes!(audit::verify_audit))
         .routes(routes!(openapi::openapi_json))
@@ -254,7 +270,7 @@ pub async fn serve(
     let watching = tokio::spawn(watch);
     let verifying = tokio::spawn(verify_periodically(storage.clone(), metrics.clone()));
 
-    let state = AppState::new(client, storage, tenants, metrics);
+    let state = AppState::new(client, storage, tenants, metrics, config.agent_ca);
     let server = axum_server::from_tcp_rustls(listener, rustls).map_err(bind_error)?;
     let handle = axum_server::Handle::new();
     let serving = tokio::spawn(

@@ -111,6 +111,8 @@ impl Modify for BearerScheme {
         (name = "quota requests", description = "Requests for a different quota and their decisions"),
         (name = "migrations", description = "Systems migrating onto the cloud: submission, approval, step confirmations"),
         (name = "migration plans", description = "Migration campaigns: waves, windows, projection; other tenants' systems as counts only"),
+        (name = "routers", description = "Routers and their agents (read by any token of a root tenant); enrollment: client certificates of the router agents, for operations of a root tenant"),
+        (name = "extranet links", description = "The redundant extranet links and their compliance, read by any token of a root tenant"),
         (name = "tokens", description = "The caller's token, and token administration for operations"),
         (name = "audit", description = "The hash-chained audit log"),
         (name = "meta", description = "This document"),

@@ -14,6 +14,7 @@ use super::audit::AuditMetrics;
 use super::auth::Caller;
 use super::problem::{ApiProblem, ProblemKind};
 use super::scope::{Hierarchy, Scope};
+use crate::agents::AgentCa;
 use crate::report::error_chain;
 use crate::storage::{NewAuditRecord, Storage, StorageError};
 
@@ -35,6 +36,8 @@ struct Inner {
     /// waits on it and handlers wait on this channel instead.
     tenants_ready: watch::Receiver<bool>,
     metrics: AuditMetrics,
+    /// Signs router certificates (enrollment); `None` where routers are not enrolled.
+    agent_ca: Option<AgentCa>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -67,6 +70,7 @@ impl AppState {
         storage: Storage,
         tenants: Store<Tenant>,
         metrics: AuditMetrics,
+        agent_ca: Option<AgentCa>,
     ) -> Self {
         let (ready, tenants_ready) = watch::channel(false);
         let store = tenants.clone();
@@ -82,6 +86,7 @@ impl AppState {
                 tenants,
                 tenants_ready,
                 metrics,
+                agent_ca,
             }),
         }
     }
@@ -99,6 +104,11 @@ impl AppState {
     /// The audit metrics.
     pub fn metrics(&self) -> &AuditMetrics {
         &self.inner.metrics
+    }
+
+    /// The agent CA, which signs router certificates.
+    pub fn agent_ca(&self) -> Option<&AgentCa> {
+        self.inner.agent_ca.as_ref()
     }
 
     /// The tenants as last seen by the watch, waiting for the first list after a start.

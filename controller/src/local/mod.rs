@@ -23,6 +23,7 @@ use tokio::sync::oneshot;
 pub use govctl_config::GOVCTL_CONFIG_FILE;
 pub use seed::{SeedError, SeedReport, apply_seed};
 
+use crate::agents::{self, AgentApiConfig, AgentCa, RunningAgentApi};
 use crate::api::{self, ApiConfig, RunningApi};
 use crate::metrics::Metrics;
 use crate::migration::webhook::WebhookClient;
@@ -46,6 +47,10 @@ pub struct LocalOptions {
     pub controller_api_address: SocketAddr,
     /// Address of the metrics endpoint.
     pub metrics_address: SocketAddr,
+    /// Address of the agent listener (mutual TLS), which router agents report to.
+    pub agent_api_address: SocketAddr,
+    /// How long link telemetry samples are kept (deleted every hour).
+    pub telemetry_retention: std::time::Duration,
     /// Tenant of the operations token written for `govctl`; the single root tenant when absent.
     pub operations_tenant: Option<String>,
 }
@@ -83,6 +88,12 @@ pub enum LocalError {
     /// The controller's API did not start.
     #[error("failed to start the controller's API")]
     Api(#[source] api::ApiError),
+    /// The agent CA could not be loaded or created.
+    #[error("failed to load the agent CA")]
+    AgentCa(#[source] agents::CaError),
+    /// The agent listener did not start.
+    #[error("failed to start the agent listener")]
+    AgentApi(#[source] agents::AgentApiError),
     /// `govctl.toml` could not be written.
     #[error("failed to write {path}")]
     GovctlConfig {
@@ -108,6 +119,8 @@ pub struct LocalControlPlane {
     pub client: Client,
     /// The controller's HTTPS API.
     pub controller_api: RunningApi,
+    /// The agent listener (mutual TLS, certificates of the agent CA in `pki/agents-ca.crt`).
+    pub agent_api: RunningAgentApi,
     /// Where metrics are served.
     pub metrics_address: SocketAddr,
     /// `govctl`'s settings (server, CA, an operations token).
@@ -117,6 +130,7 @@ pub struct LocalControlPlane {
     /// The controller's database.
     pub storage: Storage,
     stop_controllers: oneshot::Sender<()>,
+    pruning: tokio::task::JoinHandle<()>,
     controllers: tokio::task::JoinHandle<()>,
     metrics: tokio::task::JoinHandle<()>,
 }
@@ -126,6 +140,7 @@ impl std::fmt::Debug for LocalControlPlane {
         f.debug_struct("LocalControlPlane")
             .field("api", &self.api.url)
             .field("controller_api", &self.controller_api.url)
+            .field("agent_api", &self.agent_api.url)
             .field("metrics_address", &self.metrics_address)
             .field("seed", &self.seed)
             .finish_non_exhaustive()
@@ -136,10 +151,11 @@ impl LocalControlPlane {
     /// One line with the addresses, for people and scripts.
     pub fn ready_line(&self) -> String {
         format!(
-            "govcloud local mode ready: api {} kubeconfig {} controller-api {} govctl-config {} metrics http://{}/metrics",
+            "govcloud local mode ready: api {} kubeconfig {} controller-api {} agent-api {} govctl-config {} metrics http://{}/metrics",
             self.api.url,
             self.api.kubeconfig.display(),
             self.controller_api.url,
+            self.agent_api.url,
             self.govctl_config.display(),
             self.metrics_address
         )
@@ -150,7 +166,9 @@ impl LocalControlPlane {
         let _ = self.stop_controllers.send(());
         let _ = self.controllers.await;
         self.controller_api.shutdown().await;
+        self.agent_api.shutdown().await;
         self.metrics.abort();
+        self.pruning.abort();
         self.storage.close().await;
         self.api.shutdown().await;
     }
@@ -193,19 +211,9 @@ pub async fn start(options: &LocalOptions) -> Result<LocalControlPlane, LocalErr
             let _ = stopped.await;
         },
     ));
-    let certificates = tls::load_or_create(&options.data_dir, &["127.0.0.1", "localhost"])
-        .map_err(LocalError::Certificates)?;
-    let controller_api = api::serve(
-        ApiConfig {
-            address: options.controller_api_address,
-            certificates,
-        },
-        client.clone(),
-        storage.clone(),
-        metrics.registry(),
-    )
-    .await
-    .map_err(LocalError::Api)?;
+    let pruning = crate::network::retention::spawn(storage.clone(), options.telemetry_retention);
+    let (controller_api, agent_api) =
+        serve_apis(options, &client, &storage, metrics.registry()).await?;
     let operations_tenant = match &options.operations_tenant {
         Some(tenant) => tenant.clone(),
         None => root_tenant(&client).await?,
@@ -233,14 +241,55 @@ pub async fn start(options: &LocalOptions) -> Result<LocalControlPlane, LocalErr
         api,
         client,
         controller_api,
+        agent_api,
         metrics_address,
         govctl_config,
         seed,
         storage,
         stop_controllers,
+        pruning,
         controllers,
         metrics,
     })
+}
+
+/// Starts the controller's API (for `govctl`, with the embedded API server's CA) and the agent
+/// listener (mutual TLS, with the agent CA of `DATA_DIR/pki/agents-ca.{crt,key}`).
+async fn serve_apis(
+    options: &LocalOptions,
+    client: &Client,
+    storage: &Storage,
+    registry: &prometheus::Registry,
+) -> Result<(RunningApi, RunningAgentApi), LocalError> {
+    let certificates = tls::load_or_create(&options.data_dir, &["127.0.0.1", "localhost"])
+        .map_err(LocalError::Certificates)?;
+    let agent_ca = AgentCa::load_or_create(&options.data_dir.join(tls::PKI_DIR))
+        .map_err(LocalError::AgentCa)?;
+    let controller_api = api::serve(
+        ApiConfig {
+            address: options.controller_api_address,
+            certificates,
+            agent_ca: Some(agent_ca.clone()),
+        },
+        client.clone(),
+        storage.clone(),
+        registry,
+    )
+    .await
+    .map_err(LocalError::Api)?;
+    let agent_api = agents::serve(
+        AgentApiConfig {
+            address: options.agent_api_address,
+            ca: agent_ca,
+            server_names: Vec::new(),
+        },
+        client.clone(),
+        storage.clone(),
+        registry,
+    )
+    .await
+    .map_err(LocalError::AgentApi)?;
+    Ok((controller_api, agent_api))
 }
 
 /// The tenant without a parent, when there is exactly one (the city); `city` otherwise.

@@ -26,7 +26,9 @@ mod migrate;
 mod outbox;
 mod reservations;
 mod reviews;
+mod router_certificates;
 mod telemetry;
+mod telemetry_reports;
 mod tokens;
 mod url;
 
@@ -41,7 +43,11 @@ pub use reservations::{
     NewReservation, Reservation, Reservations, ReserveOutcome, ReservedAmounts,
 };
 pub use reviews::{Decision, NewReviewDecision, ReviewDecision, ReviewRun, Reviews};
+pub use router_certificates::{
+    KeyOrigin, NewRouterCertificate, RouterCertificate, RouterCertificates, is_serial,
+};
 pub use telemetry::{Telemetry, TelemetrySample};
+pub use telemetry_reports::LatestReport;
 pub use tokens::{ApiToken, NewApiToken, Role, Tokens, hash_token_secret};
 pub use url::{Backend, redacted_url};
 

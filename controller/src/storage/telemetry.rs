@@ -1,4 +1,6 @@
 //! Link telemetry samples from the router agents: batch insert, windows per interface, retention.
+//! The reports they come from (stored once each, the latest kept whole) are in
+//! `telemetry_reports.rs`.
 
 use chrono::{DateTime, Utc};
 
@@ -21,13 +23,14 @@ pub struct TelemetrySample {
     pub speed_mbps: Option<i64>,
 }
 
-const INSERT: &str = "INSERT INTO telemetry_samples \
+pub(super) const INSERT: &str = "INSERT INTO telemetry_samples \
     (router, interface, at, rx_bytes, tx_bytes, rx_errors, tx_errors, oper_up, speed_mbps) \
     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
 const WINDOW: &str = "SELECT router, interface, at, rx_bytes, tx_bytes, rx_errors, tx_errors, \
     oper_up, speed_mbps FROM telemetry_samples \
     WHERE router = $1 AND interface = $2 AND at >= $3 AND at < $4 ORDER BY at, id";
 const PRUNE: &str = "DELETE FROM telemetry_samples WHERE at < $1";
+const PRUNE_REPORTS: &str = "DELETE FROM telemetry_reports WHERE observed_at < $1";
 
 /// Inserts every sample of `$samples` in one transaction begun by `$begin`.
 macro_rules! insert_all {
@@ -57,7 +60,7 @@ macro_rules! insert_all {
 /// The `telemetry_samples` repository.
 #[derive(Debug, Clone, Copy)]
 pub struct Telemetry<'a> {
-    storage: &'a Storage,
+    pub(super) storage: &'a Storage,
 }
 
 impl Storage {
@@ -100,15 +103,26 @@ impl Telemetry<'_> {
         .map_err(|e| self.storage.error("query telemetry window", e))
     }
 
-    /// Deletes every sample older than `cutoff` (retention); returns how many were deleted.
+    /// Deletes every sample older than `cutoff` (retention), and the records of the reports
+    /// observed before it (the latest report of each router stays); returns how many samples
+    /// were deleted.
     pub async fn delete_older_than(&self, cutoff: DateTime<Utc>) -> Result<u64, StorageError> {
-        on_pool!(self.storage, |pool| {
+        let deleted = on_pool!(self.storage, |pool| {
             sqlx::query(PRUNE)
                 .bind(db_time(cutoff))
                 .execute(pool)
                 .await
                 .map(|done| done.rows_affected())
         })
-        .map_err(|e| self.storage.error("delete old telemetry samples", e))
+        .map_err(|e| self.storage.error("delete old telemetry samples", e))?;
+        on_pool!(self.storage, |pool| {
+            sqlx::query(PRUNE_REPORTS)
+                .bind(db_time(cutoff))
+                .execute(pool)
+                .await
+                .map(drop)
+        })
+        .map_err(|e| self.storage.error("delete old telemetry reports", e))?;
+        Ok(deleted)
     }
 }

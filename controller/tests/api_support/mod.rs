@@ -112,6 +112,8 @@ pub struct Env {
     pub http: reqwest::Client,
     pub url: String,
     pub ca_pem: String,
+    /// The agent CA (under the API server's `pki` directory), which enrollment signs with.
+    pub agent_ca: govcloud_controller::agents::AgentCa,
     /// An operations token of the root tenant, from `bootstrap_operations_token`.
     pub root_ops: String,
 }
@@ -165,6 +167,9 @@ impl Env {
             govcloud_apiserver::tls::load_or_create(kube_dir.path(), &["127.0.0.1", "localhost"])
                 .unwrap();
         let ca_pem = certificates.ca_pem.clone();
+        let agent_ca =
+            govcloud_controller::agents::AgentCa::load_or_create(&kube_dir.path().join("pki"))
+                .unwrap();
         let root_ops = api::bootstrap_operations_token(&storage, ROOT)
             .await
             .unwrap();
@@ -173,6 +178,7 @@ impl Env {
             ApiConfig {
                 address: "127.0.0.1:0".parse().unwrap(),
                 certificates,
+                agent_ca: Some(agent_ca.clone()),
             },
             client.clone(),
             storage.clone(),
@@ -194,6 +200,7 @@ impl Env {
             http: https_client(&ca_pem),
             url,
             ca_pem,
+            agent_ca,
             root_ops,
         })
     }

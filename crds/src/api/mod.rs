@@ -4,10 +4,13 @@
 mod audit;
 mod migration;
 mod migration_plan;
+mod network;
 mod problem;
 mod quota;
+mod router_certificate;
 #[cfg(feature = "openapi")]
 pub mod schemas;
+mod telemetry;
 mod tenant;
 mod token;
 
@@ -19,8 +22,17 @@ pub use migration::{
 pub use migration_plan::{
     BlockerView, MigrationPlanView, PlannedSystem, TenantCounts, WaveView, WindowView,
 };
+pub use network::{
+    LinkMemberView, LinkSummary, LinkView, RouterInterfaceView, RouterSummary, RouterView,
+};
 pub use problem::{PROBLEM_JSON, Problem, ProblemItem};
 pub use quota::{DecisionRequest, NewQuotaRequest, QuotaRequestView};
+pub use router_certificate::{
+    IssuedRouterCertificate, KeyOrigin, NewRouterCertificate, RouterCertificateView,
+};
+pub use telemetry::{
+    LinkCounters, LinkObservation, RouteSummary, TelemetryReceipt, TelemetryReport,
+};
 pub use tenant::{ResourceFigures, TenantView};
 pub use token::{IssuedToken, NewToken, Role, TokenView, WhoAmI};
 

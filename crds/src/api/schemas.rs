@@ -108,6 +108,36 @@ enum_schema!(
     "BlockerReason",
     crate::migration::plan::BlockerReason
 );
+enum_schema!(
+    /// `SiteLevel` in the OpenAPI document.
+    SiteLevelSchema,
+    "SiteLevel",
+    crate::common::SiteLevel
+);
+enum_schema!(
+    /// `InterfaceRole` in the OpenAPI document.
+    InterfaceRoleSchema,
+    "InterfaceRole",
+    crate::network::router::InterfaceRole
+);
+enum_schema!(
+    /// `LinkTier` in the OpenAPI document.
+    LinkTierSchema,
+    "LinkTier",
+    crate::network::extranet_link::LinkTier
+);
+enum_schema!(
+    /// `Compliance` in the OpenAPI document.
+    ComplianceSchema,
+    "Compliance",
+    crate::network::extranet_link::Compliance
+);
+enum_schema!(
+    /// `LinkSide` in the OpenAPI document.
+    LinkSideSchema,
+    "LinkSide",
+    crate::network::extranet_link::LinkSide
+);
 
 #[cfg(test)]
 mod tests {

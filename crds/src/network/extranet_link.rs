@@ -181,7 +181,7 @@ pub struct ExtranetLinkStatus {
     /// The verdict.
     #[serde(default)]
     pub compliance: Compliance,
-    /// Members up, counted at the end with fewer.
+    /// Members up at both ends (0 while the telemetry is stale).
     #[serde(default)]
     pub members_up: u32,
     /// Contracted speed per member, in Mbit/s.
@@ -196,7 +196,8 @@ pub struct ExtranetLinkStatus {
     /// Why the link is not compliant, one reason each.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub reasons: Vec<String>,
-    /// When compliance was last evaluated.
+    /// When the status last changed: compliance is evaluated every report interval, and the
+    /// status written only when the verdict or a figure changed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_evaluated: Option<Time>,
     /// `Compliant`, `RedundancyLost`.

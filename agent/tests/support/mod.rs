@@ -1,0 +1,32 @@
+//! Helpers of the agent's namespace tests: network namespaces the test makes and always deletes,
+//! `ip` in them, and the project's skip rule (DESIGN.md §8).
+
+#![allow(dead_code)] // each test binary uses a different part
+
+#[path = "../../../tests/src/require.rs"]
+mod require;
+
+pub mod netns;
+
+pub use netns::Namespace;
+
+/// Whether the test can run: it needs root (to make namespaces) and `ip`. Otherwise it skips with
+/// the reason printed, or fails when `GOVCLOUD_REQUIRE_ALL=1`.
+pub fn can_make_namespaces(test: &str) -> bool {
+    let euid = std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|status| {
+            let line = status.lines().find(|line| line.starts_with("Uid:"))?;
+            line.split_whitespace().nth(2).map(str::to_owned)
+        });
+    if euid.as_deref() != Some("0") {
+        require::skip(test, "making network namespaces needs root");
+        return false;
+    }
+    let ip = std::process::Command::new("ip").arg("-V").output();
+    if !ip.is_ok_and(|output| output.status.success()) {
+        require::skip(test, "the `ip` command (iproute2) is not installed");
+        return false;
+    }
+    true
+}

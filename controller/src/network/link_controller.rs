@@ -1,0 +1,241 @@
+//! The `ExtranetLink` reconciler, the kube glue around [`super::compliance`]: fetch (the
+//! contract from the spec, each end's newest report and its members' recent samples from
+//! storage, and now and then a window of samples for the utilisation p95) → evaluate (pure) →
+//! status (pure; server-side applied under [`FIELD_MANAGER`] only when it changed) → events
+//! (`RedundancyLost`, `RedundancyRestored`, `LinkDown`, …) → metrics → requeue after one
+//! report interval, or when the telemetry would turn stale if that is sooner.
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use chrono::TimeDelta;
+use govcloud_crds::network::extranet_link::{Compliance, ExtranetLinkStatus, LinkSide};
+use govcloud_crds::{ExtranetLink, Router};
+use kube::api::{Api, Patch, PatchParams};
+use kube::runtime::controller::{Action, Controller};
+use kube::runtime::events::EventType;
+use kube::runtime::reflector::{ObjectRef, Store};
+use kube::runtime::watcher;
+use kube::{Client, Resource as _, ResourceExt as _};
+
+use super::compliance::{self, LinkTelemetry};
+use super::contract::LinkContract;
+use super::error::Error;
+use super::link_fetch::{end_data, utilisation};
+use super::link_status;
+use super::metrics::{LinkFigures, MemberFigures};
+use super::router_controller::now;
+use super::runtime::NetworkContext;
+use super::utilisation::Utilisation;
+use crate::conditions;
+
+/// The controller's name in metrics and logs.
+pub const CONTROLLER: &str = "extranet-link";
+/// The field manager of the links' status.
+pub const FIELD_MANAGER: &str = "govcloud-extranet-link-controller";
+
+/// The controller of `ExtranetLink`s, also triggered when either end's `Router` spec changes
+/// (not its status, which the router controller rewrites at every report).
+pub fn controller(client: &Client) -> Controller<ExtranetLink> {
+    let controller = Controller::new(
+        Api::<ExtranetLink>::all(client.clone()),
+        watcher::Config::default(),
+    );
+    let store = controller.store();
+    let generations: Mutex<HashMap<String, Option<i64>>> = Mutex::new(HashMap::new());
+    controller.watches(
+        Api::<Router>::all(client.clone()),
+        watcher::Config::default(),
+        move |router| {
+            let name = router.name_any();
+            let generation = router.metadata.generation;
+            let mut seen = generations.lock().unwrap_or_else(PoisonError::into_inner);
+            if seen.insert(name.clone(), generation) == Some(generation) {
+                return Vec::new();
+            }
+            links_of(&store, &name)
+        },
+    )
+}
+
+/// The links with an end at `router`.
+fn links_of(store: &Store<ExtranetLink>, router: &str) -> Vec<ObjectRef<ExtranetLink>> {
+    store
+        .state()
+        .iter()
+        .filter(|l| l.spec.upstream.router == router || l.spec.downstream.router == router)
+        .map(|l| ObjectRef::from_obj(l.as_ref()))
+        .collect()
+}
+
+/// Counts the error, then waits for a change (permanent) or retries with backoff (transient).
+#[allow(clippy::needless_pass_by_value)] // the signature kube-runtime calls
+pub fn error_policy(link: Arc<ExtranetLink>, error: &Error, ctx: Arc<NetworkContext>) -> Action {
+    ctx.shared
+        .after_failure(CONTROLLER, &link.name_any(), error)
+}
+
+/// Reconciles one link.
+pub async fn reconcile(link: Arc<ExtranetLink>, ctx: Arc<NetworkContext>) -> Result<Action, Error> {
+    let started = Instant::now();
+    let result = reconcile_link(&link, &ctx).await;
+    ctx.shared.metrics.reconciled(CONTROLLER, started.elapsed());
+    if result.is_ok() {
+        ctx.shared
+            .backoff
+            .reset(&format!("{CONTROLLER}/{}", link.name_any()));
+    }
+    result
+}
+
+async fn reconcile_link(link: &ExtranetLink, ctx: &NetworkContext) -> Result<Action, Error> {
+    let name = link.name_any();
+    let previous = link.status.clone().unwrap_or_default();
+    let contract = match LinkContract::from_spec(&link.spec) {
+        Ok(contract) => contract,
+        Err(source) => {
+            let error = Error::InvalidLink { link: name, source };
+            record_invalid(ctx, link, &previous, &error).await?;
+            return Err(error);
+        }
+    };
+    let now = now();
+    let upstream = end_data(ctx, &contract, LinkSide::Upstream, now).await?;
+    let downstream = end_data(ctx, &contract, LinkSide::Downstream, now).await?;
+    let telemetry = LinkTelemetry {
+        upstream: upstream.telemetry(&contract, LinkSide::Upstream),
+        downstream: downstream.telemetry(&contract, LinkSide::Downstream),
+    };
+    let verdict = compliance::evaluate(&contract, &telemetry, now);
+    let utilisation = utilisation(ctx, &name, &contract, now).await?;
+    let stamp = crate::tenancy::controller::now();
+    let desired = link_status::to_status(
+        &previous,
+        &verdict,
+        Some(&utilisation),
+        contract.member_speed_mbps,
+        link.metadata.generation,
+        stamp,
+    );
+    write_status(ctx, &name, &previous, &desired).await?;
+    for announcement in link_status::announcements(&previous, &desired) {
+        let type_ = if announcement.warning {
+            EventType::Warning
+        } else {
+            EventType::Normal
+        };
+        ctx.shared
+            .publish(
+                &link.object_ref(&()),
+                type_,
+                announcement.reason,
+                &announcement.note,
+                "Evaluate",
+            )
+            .await;
+    }
+    record_metrics(ctx, &name, &contract, &verdict, &utilisation);
+    let interval = telemetry
+        .upstream
+        .interval()
+        .min(telemetry.downstream.interval());
+    let until_stale = verdict
+        .fresh_until
+        .and_then(|until| (until - now + TimeDelta::seconds(1)).to_std().ok())
+        .unwrap_or(interval);
+    Ok(Action::requeue(
+        interval.min(until_stale).max(Duration::from_secs(1)),
+    ))
+}
+
+/// The status of a link whose spec cannot be evaluated: `Compliant` is `Unknown`, naming the
+/// field to fix.
+async fn record_invalid(
+    ctx: &NetworkContext,
+    link: &ExtranetLink,
+    previous: &ExtranetLinkStatus,
+    error: &Error,
+) -> Result<(), Error> {
+    let mut desired = previous.clone();
+    desired.compliance = Compliance::Unknown;
+    let message = match error {
+        Error::InvalidLink { source, .. } => source.to_string(),
+        other => other.to_string(),
+    };
+    conditions::set(
+        &mut desired.conditions,
+        &conditions::Desired {
+            kind: link_status::COMPLIANT,
+            status: "Unknown",
+            reason: error.category(),
+            message,
+        },
+        link.metadata.generation,
+        crate::tenancy::controller::now(),
+    );
+    desired.observed_generation = link.metadata.generation;
+    write_status(ctx, &link.name_any(), previous, &desired).await
+}
+
+async fn write_status(
+    ctx: &NetworkContext,
+    name: &str,
+    previous: &ExtranetLinkStatus,
+    desired: &ExtranetLinkStatus,
+) -> Result<(), Error> {
+    if previous == desired {
+        return Ok(());
+    }
+    let patch = serde_json::json!({
+        "apiVersion": format!("{}/{}", govcloud_crds::GROUP, govcloud_crds::VERSION),
+        "kind": "ExtranetLink",
+        "status": desired,
+    });
+    Api::<ExtranetLink>::all(ctx.shared.client.clone())
+        .patch_status(
+            name,
+            &PatchParams::apply(FIELD_MANAGER).force(),
+            &Patch::Apply(&patch),
+        )
+        .await
+        .map_err(Error::kube("update the status of extranet link", name))?;
+    Ok(())
+}
+
+fn record_metrics(
+    ctx: &NetworkContext,
+    name: &str,
+    contract: &LinkContract,
+    verdict: &compliance::Verdict,
+    utilisation: &Utilisation,
+) {
+    let metrics = ctx.shared.metrics.network();
+    metrics.set_link(
+        name,
+        &LinkFigures {
+            tier: contract.tier,
+            compliance: verdict.compliance,
+            members_up: verdict.members_up,
+            members: verdict
+                .ends
+                .iter()
+                .map(|end| MemberFigures {
+                    member: end.member,
+                    side: end.side,
+                    up: end.up,
+                    speed_mbps: end.speed_mbps,
+                })
+                .collect(),
+            utilisation_p95: utilisation.highest(),
+        },
+    );
+    let existing: BTreeSet<String> = ctx.links.state().iter().map(|l| l.name_any()).collect();
+    if existing.contains(name) {
+        metrics.retain_links(&existing);
+        ctx.utilisation
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .retain(&|link| existing.contains(link));
+    }
+}

@@ -1,0 +1,152 @@
+//! The `Router` reconciler, the kube glue around [`super::router_status`]: fetch (the router's
+//! newest telemetry report from storage) → status (pure) → apply the fields this controller
+//! owns under [`FIELD_MANAGER`] when they changed → events on connection changes → metrics →
+//! requeue at the moment the router would turn stale (or after one interval), since telemetry
+//! arrives in SQL, not as a change of the object.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use govcloud_crds::Router;
+use govcloud_crds::network::router::InterfaceStatus;
+use kube::api::{Api, Patch, PatchParams};
+use kube::runtime::controller::{Action, Controller};
+use kube::runtime::events::EventType;
+use kube::runtime::watcher;
+use kube::{Client, Resource as _, ResourceExt as _};
+
+use super::error::Error;
+use super::router_status::{self, RouterObservation};
+use super::runtime::NetworkContext;
+use crate::storage::LatestReport;
+
+/// The controller's name in metrics and logs.
+pub const CONTROLLER: &str = "router";
+/// The field manager of the status fields this controller writes.
+pub const FIELD_MANAGER: &str = "govcloud-router-controller";
+
+/// The controller of `Router`s.
+pub fn controller(client: &Client) -> Controller<Router> {
+    Controller::new(
+        Api::<Router>::all(client.clone()),
+        watcher::Config::default(),
+    )
+}
+
+/// Counts the error, then waits for a change (permanent) or retries with backoff (transient).
+#[allow(clippy::needless_pass_by_value)] // the signature kube-runtime calls
+pub fn error_policy(router: Arc<Router>, error: &Error, ctx: Arc<NetworkContext>) -> Action {
+    ctx.shared
+        .after_failure(CONTROLLER, &router.name_any(), error)
+}
+
+/// Now, to the second.
+pub(crate) fn now() -> DateTime<Utc> {
+    let stamp = crate::tenancy::controller::now();
+    DateTime::from_timestamp(stamp.as_second(), 0).unwrap_or_else(Utc::now)
+}
+
+/// What a stored report says for the router's status.
+pub fn observation(report: &LatestReport) -> RouterObservation {
+    RouterObservation {
+        agent_version: Some(report.agent_version.clone()),
+        observed_at: report.observed_at,
+        interval: Some(Duration::from_secs(u64::from(report.interval_seconds))),
+        interfaces: report
+            .links
+            .iter()
+            .map(|link| InterfaceStatus {
+                name: link.name.clone(),
+                oper_state: link.oper_state.clone(),
+                carrier: link.carrier,
+                speed_mbps: link.speed_mbps,
+                mtu: link.mtu,
+            })
+            .collect(),
+    }
+}
+
+/// The interval that decides a router's staleness: its agent's own, else the declared one.
+pub fn interval_of(router: &Router, report: Option<&LatestReport>) -> Duration {
+    let seconds = report.map_or(router.spec.report_interval_seconds, |r| r.interval_seconds);
+    Duration::from_secs(u64::from(seconds.max(1)))
+}
+
+/// Reconciles one router.
+pub async fn reconcile(router: Arc<Router>, ctx: Arc<NetworkContext>) -> Result<Action, Error> {
+    let started = Instant::now();
+    let result = reconcile_router(&router, &ctx).await;
+    ctx.shared.metrics.reconciled(CONTROLLER, started.elapsed());
+    if result.is_ok() {
+        ctx.shared
+            .backoff
+            .reset(&format!("{CONTROLLER}/{}", router.name_any()));
+    }
+    result
+}
+
+async fn reconcile_router(router: &Router, ctx: &NetworkContext) -> Result<Action, Error> {
+    let name = router.name_any();
+    let report = ctx
+        .shared
+        .storage
+        .telemetry()
+        .latest_report(&name)
+        .await
+        .map_err(Error::storage(
+            "read the latest telemetry report",
+            format!("router {name}"),
+        ))?;
+    let interval = interval_of(router, report.as_ref());
+    let now = now();
+    let previous = router.status.clone().unwrap_or_default();
+    let (desired, connection) = router_status::to_status(
+        &previous,
+        report.as_ref().map(observation).as_ref(),
+        interval,
+        router.metadata.generation,
+        now,
+    );
+    if router_status::owned_fields_differ(&previous, &desired) {
+        let patch = serde_json::json!({
+            "apiVersion": format!("{}/{}", govcloud_crds::GROUP, govcloud_crds::VERSION),
+            "kind": "Router",
+            "status": router_status::owned_fields(&desired),
+        });
+        Api::<Router>::all(ctx.shared.client.clone())
+            .patch_status(
+                &name,
+                &PatchParams::apply(FIELD_MANAGER).force(),
+                &Patch::Apply(&patch),
+            )
+            .await
+            .map_err(Error::kube("update the status of router", name.clone()))?;
+    }
+    if let Some((warning, reason, note)) = router_status::announcement(&previous, &desired) {
+        let type_ = if warning {
+            EventType::Warning
+        } else {
+            EventType::Normal
+        };
+        ctx.shared
+            .publish(&router.object_ref(&()), type_, reason, &note, "Observe")
+            .await;
+    }
+    let age = report
+        .as_ref()
+        .and_then(|r| (now - r.observed_at).to_std().ok());
+    let age = report
+        .as_ref()
+        .map(|_| age.map_or(0.0, |a| a.as_secs_f64()));
+    let metrics = ctx.shared.metrics.network();
+    metrics.set_agent(&name, age, report.as_ref().map(|_| interval.as_secs()));
+    let existing: BTreeSet<String> = ctx.routers.state().iter().map(|r| r.name_any()).collect();
+    if existing.contains(&name) {
+        metrics.retain_routers(&existing);
+    }
+    Ok(Action::requeue(router_status::next_check(
+        connection, interval, now,
+    )))
+}
