@@ -1321,6 +1321,11 @@ async fn telemetry_reports_are_stored_once_and_the_latest_kept(storage: &Storage
         (latest.sequence, latest.observed_at),
         (1, restarted.observed_at)
     );
+    // In observation order: the late spooled report in its place, the restart last.
+    assert_eq!(
+        telemetry.report_sequences("hanyin-r1").await.unwrap(),
+        [1, 2, 3, 1]
+    );
 
     let other = report("shiquan-r1", 1, 1);
     assert!(telemetry.store_report(&other, received, &[]).await.unwrap());

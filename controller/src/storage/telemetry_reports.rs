@@ -187,6 +187,23 @@ impl Telemetry<'_> {
         rows.into_iter().map(|row| self.decode(row, OP)).collect()
     }
 
+    /// The sequence numbers of `router`'s stored reports, in order: a gap is a report lost
+    /// (or still spooled); an agent that lost its state directory starts again at 1.
+    pub async fn report_sequences(&self, router: &str) -> Result<Vec<u64>, StorageError> {
+        const SQL: &str = "SELECT sequence FROM telemetry_reports WHERE router = $1 ORDER BY observed_at, sequence";
+        let rows: Vec<(i64,)> = on_pool!(self.storage, |pool| {
+            sqlx::query_as(SQL).bind(router).fetch_all(pool).await
+        })
+        .map_err(|e| {
+            self.storage
+                .error("list the sequences of telemetry reports", e)
+        })?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|(sequence,)| u64::try_from(sequence).ok())
+            .collect())
+    }
+
     fn decode(self, row: LatestRow, operation: &'static str) -> Result<LatestReport, StorageError> {
         let corrupt = |detail: String| StorageError::Corrupt {
             operation,

@@ -1,0 +1,342 @@
+//! The network lab end to end (issue 6): five routers as network namespaces joined by veth
+//! pairs, local mode with the Ankang seed, each router enrolled through the controller's API and
+//! one real `govcloud-agent run` per router, observing its namespace and reporting over mutual
+//! TLS. Every link becomes `Compliant`; one member down makes it `Degraded`, both `Down`, both
+//! up again `Compliant`; a stopped agent makes its links `Unknown`; and while the controller is
+//! stopped the agents spool, so no report is missing once it is back. Needs root (skips with a
+//! reason otherwise, fails under `GOVCLOUD_REQUIRE_ALL=1`); touches only its own namespaces.
+
+#![allow(clippy::too_many_lines)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use govcloud_controller::local::{self, LocalControlPlane, LocalOptions};
+use govcloud_crds::api::IssuedRouterCertificate;
+use govcloud_crds::network::extranet_link::Compliance;
+use govcloud_crds::{ExtranetLink, Router};
+use govcloud_tests::lab::{Lab, Topology};
+use govcloud_tests::workspace_root;
+use kube::Api;
+use kube::api::PostParams;
+
+/// The agents' reporting interval in the lab, in seconds.
+const INTERVAL: u64 = 1;
+
+/// Agent processes, killed when dropped.
+struct Agents {
+    children: Vec<(String, Child)>,
+}
+
+impl Agents {
+    fn stop(&mut self, router: &str) {
+        if let Some(position) = self.children.iter().position(|(r, _)| r == router) {
+            let (_, mut child) = self.children.remove(position);
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+impl Drop for Agents {
+    fn drop(&mut self) {
+        for (_, child) in &mut self.children {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+fn is_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+}
+
+async fn start_plane(data: &Path, agent_api: std::net::SocketAddr) -> LocalControlPlane {
+    local::start(&LocalOptions {
+        data_dir: data.to_owned(),
+        seed: Some(workspace_root().join("examples/ankang")),
+        api_address: "127.0.0.1:0".parse().expect("address"),
+        controller_api_address: "127.0.0.1:0".parse().expect("address"),
+        metrics_address: "127.0.0.1:0".parse().expect("address"),
+        agent_api_address: agent_api,
+        telemetry_retention: govcloud_controller::network::retention::DEFAULT_RETENTION,
+        operations_tenant: None,
+    })
+    .await
+    .expect("start local mode")
+}
+
+/// Issues a certificate for `router` through the controller's API with local mode's operations
+/// token, and writes the agent's files and configuration; returns the configuration's path.
+async fn enroll(plane: &LocalControlPlane, dir: &Path, router: &str, netns: &str) -> PathBuf {
+    let settings: toml::Table =
+        toml::from_str(&std::fs::read_to_string(&plane.govctl_config).expect("read govctl.toml"))
+            .expect("parse govctl.toml");
+    let text = |key: &str| settings[key].as_str().expect("a string").to_owned();
+    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    let mut roots = rustls::RootCertStore::empty();
+    for der in rustls_pemfile_certs(&std::fs::read(text("ca")).expect("read the CA")) {
+        roots.add(der).expect("a CA certificate");
+    }
+    let tls = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .expect("TLS versions")
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    let client = reqwest::Client::builder()
+        .tls_backend_preconfigured(tls)
+        .no_proxy()
+        .build()
+        .expect("an HTTPS client");
+    let issued: IssuedRouterCertificate = client
+        .post(format!(
+            "{}/v1/routers/{router}/certificates",
+            text("server")
+        ))
+        .bearer_auth(text("token"))
+        .json(&serde_json::json!({}))
+        .send()
+        .await
+        .expect("enroll")
+        .error_for_status()
+        .expect("enrolled")
+        .json()
+        .await
+        .expect("the issued certificate");
+    let home = dir.join(router);
+    std::fs::create_dir_all(&home).expect("agent directory");
+    std::fs::write(home.join("router.crt"), &issued.certificate).expect("write the certificate");
+    std::fs::write(
+        home.join("router.key"),
+        issued.private_key.expect("a server-generated key"),
+    )
+    .expect("write the key");
+    std::fs::write(home.join("ca.crt"), &issued.ca).expect("write the CA");
+    let config = home.join("agent.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "controller_url = \"{}\"\nrouter = \"{router}\"\ncertificate = \"router.crt\"\nkey = \"router.key\"\nca = \"ca.crt\"\ninterval_seconds = {INTERVAL}\nstate_dir = \"state\"\nnetns = \"/run/netns/{netns}\"\n",
+            plane.agent_api.url
+        ),
+    )
+    .expect("write the configuration");
+    config
+}
+
+/// The certificates of a PEM file.
+fn rustls_pemfile_certs(pem: &[u8]) -> Vec<rustls::pki_types::CertificateDer<'static>> {
+    use rustls::pki_types::pem::PemObject as _;
+    rustls::pki_types::CertificateDer::pem_slice_iter(pem)
+        .collect::<Result<Vec<_>, _>>()
+        .expect("PEM certificates")
+}
+
+fn spawn_agent(config: &Path, log: &Path) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_govcloud-agent"))
+        .args(["run", "--config"])
+        .arg(config)
+        .env("RUST_LOG", "info")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(log).expect("agent log"))
+        .spawn()
+        .expect("start an agent")
+}
+
+/// Waits until every link in `expected` has its compliance; panics after `seconds`, naming what
+/// each link showed last.
+async fn wait_for(
+    links: &Api<ExtranetLink>,
+    expected: &[(&str, Compliance)],
+    seconds: u64,
+    what: &str,
+) -> Duration {
+    let started = Instant::now();
+    let mut last = Vec::new();
+    while started.elapsed() < Duration::from_secs(seconds) {
+        last.clear();
+        let mut all = true;
+        for (name, compliance) in expected {
+            let link = links.get(name).await.expect("the link");
+            let status = link.status.unwrap_or_default();
+            all &= status.compliance == *compliance;
+            last.push(format!(
+                "{name}: {:?} {:?}",
+                status.compliance, status.reasons
+            ));
+        }
+        if all {
+            return started.elapsed();
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    panic!("timed out after {seconds} s waiting for {what}; last seen: {last:#?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn links_follow_their_members_and_no_report_is_lost_while_the_controller_is_away() {
+    if !is_root() {
+        govcloud_tests::require::skip(
+            "links_follow_their_members_and_no_report_is_lost_while_the_controller_is_away",
+            "the lab creates network namespaces, which needs root",
+        );
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("data");
+    let mut plane = start_plane(&data, "127.0.0.1:0".parse().expect("address")).await;
+    let agent_api = plane.agent_api.address;
+    let topology = Topology::ankang();
+    for object in topology.objects(5) {
+        let kind = object["kind"].as_str().expect("a kind").to_owned();
+        if kind == "Router" {
+            let router: Router = serde_json::from_value(object).expect("a Router");
+            Api::<Router>::all(plane.client.clone())
+                .create(&PostParams::default(), &router)
+                .await
+                .expect("create the Router");
+        } else {
+            let link: ExtranetLink = serde_json::from_value(object).expect("a link");
+            Api::<ExtranetLink>::all(plane.client.clone())
+                .create(&PostParams::default(), &link)
+                .await
+                .expect("create the link");
+        }
+    }
+    let lab = Lab::up(topology.clone(), &format!("gcl{}", std::process::id())).expect("the lab");
+    let mut agents = Agents {
+        children: Vec::new(),
+    };
+    for router in &topology.routers {
+        let config = enroll(
+            &plane,
+            dir.path(),
+            &router.name,
+            &lab.namespace_of(&router.name),
+        )
+        .await;
+        let log = dir.path().join(format!("{}.log", router.name));
+        agents
+            .children
+            .push((router.name.clone(), spawn_agent(&config, &log)));
+    }
+    let links: Api<ExtranetLink> = Api::all(plane.client.clone());
+    let names: Vec<String> = topology.links.iter().map(|l| l.name.clone()).collect();
+    let all = |compliance| {
+        names
+            .iter()
+            .map(|n| (n.as_str(), compliance))
+            .collect::<Vec<_>>()
+    };
+    wait_for(
+        &links,
+        &all(Compliance::Compliant),
+        60,
+        "every link to be Compliant",
+    )
+    .await;
+
+    // One member of the city–Hanbin link down at the city: redundancy lost.
+    let link = &topology.links[0];
+    lab.set_link(&link.upstream, &link.upstream_members[0], false)
+        .expect("set a member down");
+    let took = wait_for(
+        &links,
+        &[(link.name.as_str(), Compliance::Degraded)],
+        30,
+        "Degraded",
+    )
+    .await;
+    eprintln!("Degraded {took:?} after the member went down (interval {INTERVAL} s)");
+    // Within three intervals, with a second's grace for the reconcile to run.
+    assert!(
+        took <= Duration::from_secs(3 * INTERVAL + 1),
+        "Degraded only after {took:?}"
+    );
+    lab.set_link(&link.upstream, &link.upstream_members[1], false)
+        .expect("set the other member down");
+    wait_for(
+        &links,
+        &[(link.name.as_str(), Compliance::Down)],
+        30,
+        "Down",
+    )
+    .await;
+    for member in &link.upstream_members {
+        lab.set_link(&link.upstream, member, true)
+            .expect("set a member up");
+    }
+    wait_for(
+        &links,
+        &[(link.name.as_str(), Compliance::Compliant)],
+        30,
+        "Compliant again",
+    )
+    .await;
+
+    // An agent stops: its links are Unknown.
+    let township = &topology.links[3];
+    agents.stop(&township.downstream);
+    wait_for(
+        &links,
+        &[(township.name.as_str(), Compliance::Unknown)],
+        30,
+        "Unknown",
+    )
+    .await;
+
+    // The controller stops for a while; the agents spool, and nothing is missing afterwards.
+    let before = plane
+        .storage
+        .telemetry()
+        .report_sequences("lab-city")
+        .await
+        .expect("sequences");
+    plane.shutdown().await;
+    tokio::time::sleep(Duration::from_secs(4 * INTERVAL)).await;
+    plane = start_plane(&data, agent_api).await;
+    let sequences = {
+        let started = Instant::now();
+        loop {
+            let sequences = plane
+                .storage
+                .telemetry()
+                .report_sequences("lab-city")
+                .await
+                .expect("sequences");
+            // The reports spooled while away (at least three) are all in.
+            if sequences.len() >= before.len() + 3 || started.elapsed() > Duration::from_secs(30) {
+                break sequences;
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    };
+    let expected: Vec<u64> = (1..=sequences.len() as u64).collect();
+    assert_eq!(sequences, expected, "every report, in order, once");
+    assert!(
+        sequences.len() >= before.len() + 3,
+        "{} reports before the stop, {} after",
+        before.len(),
+        sequences.len()
+    );
+    let alive: Vec<(&str, Compliance)> = names[..3]
+        .iter()
+        .map(|n| (n.as_str(), Compliance::Compliant))
+        .collect();
+    let links: Api<ExtranetLink> = Api::all(plane.client.clone());
+    wait_for(
+        &links,
+        &alive,
+        60,
+        "the links with running agents to be Compliant again",
+    )
+    .await;
+    drop(agents);
+    lab.down().expect("tear the lab down");
+    plane.shutdown().await;
+}
