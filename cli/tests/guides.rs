@@ -1,5 +1,5 @@
 //! Every command in the user guides runs. The `$ `-prefixed lines of the guides' `console` blocks
-//! are executed in order — operations, then departments, then auditors — against local mode
+//! are executed in order — operations, network, departments, auditors — against local mode
 //! seeded with the Ankang example (the guides' starting point), from a directory where
 //! `.govcloud` is local mode's data directory and `examples` the project's, with `kubectl` and
 //! the freshly built `govctl` on PATH and a private HOME.
@@ -23,6 +23,7 @@ const STREAM_FOR: Duration = Duration::from_secs(3);
 /// The guides, in the order a newcomer reads them.
 const GUIDES: &[&str] = &[
     "docs/guides/operations.md",
+    "docs/guides/network.md",
     "docs/guides/departments.md",
     "docs/guides/auditors.md",
 ];
@@ -74,6 +75,12 @@ async fn every_command_of_every_guide_runs() {
     let home = dir.path().join("home");
     std::fs::create_dir(&home).expect("home");
     let govctl = PathBuf::from(env!("CARGO_BIN_EXE_govctl"));
+    // The agent is another package's binary, built next to govctl by `cargo test --workspace`.
+    let agent = govctl.with_file_name("govcloud-agent");
+    assert!(
+        agent.exists(),
+        "the network guide runs govcloud-agent: build it first (cargo build -p govcloud-agent, or cargo test --workspace)"
+    );
     let path = format!(
         "{}:{}:{}",
         govctl.parent().expect("dir").display(),
@@ -95,8 +102,10 @@ async fn every_command_of_every_guide_runs() {
                 continue;
             }
             assert!(
-                command.starts_with("kubectl ") || command.starts_with("govctl "),
-                "{guide} runs only kubectl, govctl and cargo: {command}"
+                command.starts_with("kubectl ")
+                    || command.starts_with("govctl ")
+                    || command.starts_with("govcloud-agent "),
+                "{guide} runs only kubectl, govctl, govcloud-agent and cargo: {command}"
             );
             let streams = command.contains("--watch");
             let limit = if streams {

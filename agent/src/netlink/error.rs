@@ -86,3 +86,36 @@ fn hint(errno: Option<i32>) -> &'static str {
         _ => "",
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_name_the_operation_and_what_to_do() {
+        let error = NetlinkError::Kernel {
+            operation: Operation("dump links (RTM_GETLINK)"),
+            errno: libc::EPERM,
+            message: Some("not allowed".to_owned()),
+        };
+        let text = error.to_string();
+        assert!(
+            text.starts_with("netlink: dump links (RTM_GETLINK): the kernel refused it: "),
+            "{text}"
+        );
+        assert!(text.contains("(not allowed)"), "{text}");
+        assert!(text.contains("CAP_NET_ADMIN"), "{text}");
+        assert_eq!(error.errno(), Some(libc::EPERM));
+
+        let error = NetlinkError::Io {
+            operation: Operation("dump IPv6 routes of all tables (RTM_GETROUTE)"),
+            source: io::Error::from_raw_os_error(libc::ENOBUFS),
+        };
+        assert!(
+            error
+                .to_string()
+                .contains("the next observation will retry"),
+            "{error}"
+        );
+    }
+}

@@ -76,7 +76,13 @@ pub fn observe(options: &ObserveOptions) -> Result<Observation, ObserveError> {
         addresses::attach(&mut netlink, &mut links)?;
     }
     if options.speed {
-        SpeedSource::open()?.attach(&mut links, options.interfaces.is_empty());
+        // Speeds are worth less than the rest of the observation: without a generic netlink
+        // socket, fall back to sysfs rather than report nothing.
+        let mut source = SpeedSource::open().unwrap_or_else(|error| {
+            tracing::warn!(%error, "link speeds from sysfs instead of ethtool");
+            SpeedSource::Sysfs
+        });
+        source.attach(&mut links, options.interfaces.is_empty());
     }
     let routes = if options.routes {
         routes::summarise(&mut netlink)?
