@@ -16,9 +16,6 @@ use axum::middleware;
 use axum::routing::post;
 use axum_server::accept::Accept;
 use axum_server::tls_rustls::{RustlsAcceptor, RustlsConfig};
-use futures::StreamExt as _;
-use kube::runtime::WatchStreamExt as _;
-use kube::runtime::{reflector, watcher};
 use rustls::RootCertStore;
 use rustls::pki_types::{PrivateKeyDer, PrivatePkcs8KeyDer};
 use rustls::server::WebPkiClientVerifier;
@@ -31,7 +28,6 @@ use super::state::AgentState;
 use super::telemetry::receive_telemetry;
 use crate::api::problem::{self, ApiProblem, ProblemKind};
 use crate::metrics::TelemetryMetrics;
-use crate::report::error_chain;
 use crate::storage::Storage;
 
 /// The path agents post their reports to.
@@ -84,16 +80,12 @@ pub struct RunningAgentApi {
     pub url: String,
     handle: axum_server::Handle<SocketAddr>,
     serving: JoinHandle<io::Result<()>>,
-    background: Vec<JoinHandle<()>>,
 }
 
 impl RunningAgentApi {
-    /// Stops accepting, lets open requests finish briefly, and stops the router watch.
+    /// Stops accepting and lets open requests finish briefly.
     pub async fn shutdown(self) {
         self.handle.graceful_shutdown(Some(SHUTDOWN_GRACE));
-        for task in &self.background {
-            task.abort();
-        }
         match self.serving.await {
             Ok(Err(error)) => tracing::warn!(%error, "the agent listener stopped with an error"),
             Err(error) if error.is_panic() => tracing::error!("the agent listener panicked"),
@@ -146,17 +138,7 @@ pub async fn serve(
     let tls = server_config(&config.ca, &server_names(address, &config.server_names))?;
 
     let routers = kube::Api::<govcloud_crds::Router>::all(client);
-    let (cache, writer) = reflector::store();
-    let watch = reflector(writer, watcher(routers.clone(), watcher::Config::default()))
-        .default_backoff()
-        .for_each(|event| async move {
-            if let Err(error) = event {
-                tracing::warn!(error = %error_chain(&error), "the watch of routers failed; retrying");
-            }
-        });
-    let watching = tokio::spawn(watch);
-
-    let state = AgentState::new(storage, routers, cache, metrics.clone());
+    let state = AgentState::new(storage, routers, metrics.clone());
     let acceptor = CountingAcceptor {
         inner: RustlsAcceptor::new(tls).handshake_timeout(HANDSHAKE_TIMEOUT),
         metrics,
@@ -174,7 +156,6 @@ pub async fn serve(
         url,
         handle,
         serving,
-        background: vec![watching],
     })
 }
 

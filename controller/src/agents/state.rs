@@ -1,11 +1,11 @@
-//! What the agent listener's handlers share: storage, the `Router` objects (a watched cache,
-//! with a direct read when a router is not in it yet) and the telemetry metrics.
+//! What the agent listener's handlers share: storage, the `Router` objects (read from the API
+//! server for each report: a cache would let a deleted router's reports in for a moment, and
+//! a read per router per interval is cheap) and the telemetry metrics.
 
 use std::sync::Arc;
 
 use govcloud_crds::Router;
 use kube::Api;
-use kube::runtime::reflector::{ObjectRef, Store};
 
 use crate::api::problem::ApiProblem;
 use crate::api::state::kube_problem;
@@ -21,7 +21,6 @@ pub struct AgentState {
 struct Inner {
     storage: Storage,
     routers: Api<Router>,
-    cache: Store<Router>,
     metrics: TelemetryMetrics,
 }
 
@@ -35,17 +34,11 @@ impl std::fmt::Debug for AgentState {
 
 impl AgentState {
     /// The state of a listener.
-    pub fn new(
-        storage: Storage,
-        routers: Api<Router>,
-        cache: Store<Router>,
-        metrics: TelemetryMetrics,
-    ) -> Self {
+    pub fn new(storage: Storage, routers: Api<Router>, metrics: TelemetryMetrics) -> Self {
         Self {
             inner: Arc::new(Inner {
                 storage,
                 routers,
-                cache,
                 metrics,
             }),
         }
@@ -61,12 +54,8 @@ impl AgentState {
         &self.inner.metrics
     }
 
-    /// Whether the `Router` object `name` exists: from the cache, or (for a router created
-    /// since the last watch event, or before the first list) from the API server.
+    /// Whether the `Router` object `name` exists, as the API server says now.
     pub async fn router_exists(&self, name: &str) -> Result<bool, ApiProblem> {
-        if self.inner.cache.get(&ObjectRef::new(name)).is_some() {
-            return Ok(true);
-        }
         self.inner
             .routers
             .get_opt(name)
