@@ -72,7 +72,13 @@ async fn start_plane(data: &Path, agent_api: std::net::SocketAddr) -> LocalContr
 
 /// Issues a certificate for `router` through the controller's API with local mode's operations
 /// token, and writes the agent's files and configuration; returns the configuration's path.
-async fn enroll(plane: &LocalControlPlane, dir: &Path, router: &str, netns: &str) -> PathBuf {
+async fn enroll(
+    plane: &LocalControlPlane,
+    dir: &Path,
+    router: &str,
+    netns: &str,
+    metrics: Option<std::net::SocketAddr>,
+) -> PathBuf {
     let settings: toml::Table =
         toml::from_str(&std::fs::read_to_string(&plane.govctl_config).expect("read govctl.toml"))
             .expect("parse govctl.toml");
@@ -117,14 +123,14 @@ async fn enroll(plane: &LocalControlPlane, dir: &Path, router: &str, netns: &str
     .expect("write the key");
     std::fs::write(home.join("ca.crt"), &issued.ca).expect("write the CA");
     let config = home.join("agent.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "controller_url = \"{}\"\nrouter = \"{router}\"\ncertificate = \"router.crt\"\nkey = \"router.key\"\nca = \"ca.crt\"\ninterval_seconds = {INTERVAL}\nstate_dir = \"state\"\nnetns = \"/run/netns/{netns}\"\n",
-            plane.agent_api.url
-        ),
-    )
-    .expect("write the configuration");
+    let mut text = format!(
+        "controller_url = \"{}\"\nrouter = \"{router}\"\ncertificate = \"router.crt\"\nkey = \"router.key\"\nca = \"ca.crt\"\ninterval_seconds = {INTERVAL}\nstate_dir = \"state\"\nnetns = \"/run/netns/{netns}\"\n",
+        plane.agent_api.url
+    );
+    if let Some(address) = metrics {
+        text = format!("{text}metrics_address = \"{address}\"\n");
+    }
+    std::fs::write(&config, text).expect("write the configuration");
     config
 }
 
@@ -212,12 +218,18 @@ async fn links_follow_their_members_and_no_report_is_lost_while_the_controller_i
     let mut agents = Agents {
         children: Vec::new(),
     };
+    // The city's agent serves its own metrics on a free loopback port.
+    let city_metrics = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port");
     for router in &topology.routers {
+        let metrics = (router.name == "lab-city").then_some(city_metrics);
         let config = enroll(
             &plane,
             dir.path(),
             &router.name,
             &lab.namespace_of(&router.name),
+            metrics,
         )
         .await;
         let log = dir.path().join(format!("{}.log", router.name));
@@ -336,6 +348,22 @@ async fn links_follow_their_members_and_no_report_is_lost_while_the_controller_i
         "the links with running agents to be Compliant again",
     )
     .await;
+    // The agent's own metrics saw the controller go away and come back.
+    let text = reqwest::get(format!("http://{city_metrics}/metrics"))
+        .await
+        .expect("the agent's metrics")
+        .text()
+        .await
+        .expect("a body");
+    let value = |series: &str| -> f64 {
+        text.lines()
+            .find_map(|l| l.strip_prefix(series).map(str::trim))
+            .and_then(|v| v.parse().ok())
+            .unwrap_or_else(|| panic!("{series} missing from {text}"))
+    };
+    assert!(value("govcloud_agent_reports_total{outcome=\"stored\"}") >= 1.0);
+    assert!(value("govcloud_agent_reports_total{outcome=\"unreachable\"}") >= 1.0);
+    assert!(value("govcloud_agent_spool_dropped_total") == 0.0);
     drop(agents);
     lab.down().expect("tear the lab down");
     plane.shutdown().await;
