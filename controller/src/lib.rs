@@ -4,6 +4,7 @@
 pub mod agents;
 pub mod api;
 pub mod conditions;
+pub mod failure;
 pub mod local;
 pub mod manifests;
 pub mod metrics;

@@ -4,6 +4,7 @@
 //! window and blockers, server-side applied under [`FIELD_MANAGER`] only where they changed)
 //! → metrics. A system selected by several plans belongs to the first by name.
 
+use crate::failure::CallFailures as _;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};

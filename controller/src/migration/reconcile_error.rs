@@ -3,7 +3,7 @@
 //! (a condition, then wait for a change) or transient (requeue with backoff).
 
 use super::error::PlanError;
-use crate::storage::StorageError;
+use crate::failure::{KubeCallFailed, StorageCallFailed};
 use crate::tenancy::quota::InvalidAmount;
 
 /// A failed reconcile of a system or a campaign.
@@ -28,21 +28,11 @@ pub enum Error {
     #[error("{object} has no {field}")]
     MissingMetadata { object: String, field: &'static str },
     /// A call to the Kubernetes API failed.
-    #[error("failed to {action} {object}")]
-    Kube {
-        action: &'static str,
-        object: String,
-        #[source]
-        source: Box<kube::Error>,
-    },
+    #[error(transparent)]
+    Kube(#[from] KubeCallFailed),
     /// The SQL storage failed.
-    #[error("failed to {action} for {object}")]
-    Storage {
-        action: &'static str,
-        object: String,
-        #[source]
-        source: Box<StorageError>,
-    },
+    #[error(transparent)]
+    Storage(#[from] StorageCallFailed),
 }
 
 impl Error {
@@ -52,8 +42,8 @@ impl Error {
             Self::InvalidResources { .. } => "InvalidResources",
             Self::InvalidPlan { source, .. } => source.category(),
             Self::MissingMetadata { .. } => "MissingMetadata",
-            Self::Kube { .. } => "KubeApi",
-            Self::Storage { .. } => "Storage",
+            Self::Kube(_) => "KubeApi",
+            Self::Storage(_) => "Storage",
         }
     }
 
@@ -63,32 +53,6 @@ impl Error {
             self,
             Self::InvalidResources { .. } | Self::InvalidPlan { .. } | Self::MissingMetadata { .. }
         )
-    }
-
-    /// A failed Kubernetes call.
-    pub(crate) fn kube(
-        action: &'static str,
-        object: impl Into<String>,
-    ) -> impl FnOnce(kube::Error) -> Self {
-        let object = object.into();
-        move |source| Self::Kube {
-            action,
-            object,
-            source: Box::new(source),
-        }
-    }
-
-    /// A failed storage call.
-    pub(crate) fn storage(
-        action: &'static str,
-        object: impl Into<String>,
-    ) -> impl FnOnce(StorageError) -> Self {
-        let object = object.into();
-        move |source| Self::Storage {
-            action,
-            object,
-            source: Box::new(source),
-        }
     }
 }
 

@@ -4,6 +4,7 @@
 //! observation, retries and polls timed by `nextAttemptAt` in the step's status), and a
 //! `Manual` step (a confirmation in `spec.confirmations`).
 
+use crate::failure::CallFailures as _;
 use std::collections::BTreeMap;
 use std::time::Duration;
 

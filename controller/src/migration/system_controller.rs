@@ -6,6 +6,7 @@
 //! window, blockers — belong to the plan controller). A finalizer releases the reservation of
 //! a deleted system.
 
+use crate::failure::CallFailures as _;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 

@@ -3,7 +3,7 @@
 //! condition, then wait for a change) or transient (requeue with backoff).
 
 use super::contract::ContractError;
-use crate::storage::StorageError;
+use crate::failure::{KubeCallFailed, StorageCallFailed};
 
 /// A failed reconcile of a router or a link.
 #[derive(Debug, thiserror::Error)]
@@ -16,21 +16,11 @@ pub enum Error {
         source: ContractError,
     },
     /// A call to the Kubernetes API failed.
-    #[error("failed to {action} {object}")]
-    Kube {
-        action: &'static str,
-        object: String,
-        #[source]
-        source: Box<kube::Error>,
-    },
+    #[error(transparent)]
+    Kube(#[from] KubeCallFailed),
     /// The SQL storage failed.
-    #[error("failed to {action} of {object}")]
-    Storage {
-        action: &'static str,
-        object: String,
-        #[source]
-        source: Box<StorageError>,
-    },
+    #[error(transparent)]
+    Storage(#[from] StorageCallFailed),
 }
 
 impl Error {
@@ -38,40 +28,14 @@ impl Error {
     pub fn category(&self) -> &'static str {
         match self {
             Self::InvalidLink { source, .. } => source.category(),
-            Self::Kube { .. } => "KubeApi",
-            Self::Storage { .. } => "Storage",
+            Self::Kube(_) => "KubeApi",
+            Self::Storage(_) => "Storage",
         }
     }
 
     /// Whether only a change of the object can fix it.
     pub fn is_permanent(&self) -> bool {
         matches!(self, Self::InvalidLink { .. })
-    }
-
-    /// A failed Kubernetes call.
-    pub(crate) fn kube(
-        action: &'static str,
-        object: impl Into<String>,
-    ) -> impl FnOnce(kube::Error) -> Self {
-        let object = object.into();
-        move |source| Self::Kube {
-            action,
-            object,
-            source: Box::new(source),
-        }
-    }
-
-    /// A failed storage call.
-    pub(crate) fn storage(
-        action: &'static str,
-        object: impl Into<String>,
-    ) -> impl FnOnce(StorageError) -> Self {
-        let object = object.into();
-        move |source| Self::Storage {
-            action,
-            object,
-            source: Box::new(source),
-        }
     }
 }
 

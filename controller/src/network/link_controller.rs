@@ -5,6 +5,7 @@
 //! (`RedundancyLost`, `RedundancyRestored`, `LinkDown`, …) → metrics → requeue after one
 //! report interval, or when the telemetry would turn stale if that is sooner.
 
+use crate::failure::CallFailures as _;
 use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};

@@ -2,6 +2,7 @@
 //! members' recent samples (for error rates), and the utilisation figures, from the cache
 //! while they stand or from the window's samples.
 
+use crate::failure::CallFailures as _;
 use std::sync::PoisonError;
 use std::time::Duration;
 

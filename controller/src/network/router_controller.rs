@@ -4,6 +4,7 @@
 //! requeue at the moment the router would turn stale (or after one interval), since telemetry
 //! arrives in SQL, not as a change of the object.
 
+use crate::failure::CallFailures as _;
 use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::{Duration, Instant};

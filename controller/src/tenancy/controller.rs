@@ -6,6 +6,7 @@
 //! change; transient ones requeue with backoff. A finalizer revokes a deleted tenant's API
 //! tokens, the one piece of its state that lives outside Kubernetes.
 
+use crate::failure::CallFailures as _;
 use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::{Duration, Instant};

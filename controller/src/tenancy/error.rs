@@ -4,7 +4,7 @@
 
 use super::plan::PlanError;
 use super::requests::RequestError;
-use crate::storage::StorageError;
+use crate::failure::{KubeCallFailed, StorageCallFailed};
 
 /// A failed reconcile of a `Tenant` or a `QuotaRequest`.
 #[derive(Debug, thiserror::Error)]
@@ -33,21 +33,11 @@ pub enum Error {
     #[error("{object} has no {field}")]
     MissingMetadata { object: String, field: &'static str },
     /// A call to the Kubernetes API failed.
-    #[error("failed to {action} {object}")]
-    Kube {
-        action: &'static str,
-        object: String,
-        #[source]
-        source: Box<kube::Error>,
-    },
+    #[error(transparent)]
+    Kube(#[from] KubeCallFailed),
     /// The SQL storage failed.
-    #[error("failed to {action} for {object}")]
-    Storage {
-        action: &'static str,
-        object: String,
-        #[source]
-        source: Box<StorageError>,
-    },
+    #[error(transparent)]
+    Storage(#[from] StorageCallFailed),
 }
 
 impl Error {
@@ -59,8 +49,8 @@ impl Error {
             Self::NamespaceConflict { .. } => "NamespaceConflict",
             Self::NamespaceNotReady { .. } => "NamespaceNotReady",
             Self::MissingMetadata { .. } => "MissingMetadata",
-            Self::Kube { .. } => "KubeApi",
-            Self::Storage { .. } => "Storage",
+            Self::Kube(_) => "KubeApi",
+            Self::Storage(_) => "Storage",
         }
     }
 
@@ -72,66 +62,12 @@ impl Error {
             | Self::InvalidRequest { .. }
             | Self::NamespaceConflict { .. }
             | Self::MissingMetadata { .. } => true,
-            Self::NamespaceNotReady { .. } | Self::Kube { .. } | Self::Storage { .. } => false,
+            Self::NamespaceNotReady { .. } | Self::Kube(_) | Self::Storage(_) => false,
         }
     }
 
     /// Whether the API server answered 404 Not Found (the object is gone).
     pub fn is_not_found(&self) -> bool {
-        matches!(self, Self::Kube { source, .. } if matches!(source.as_ref(), kube::Error::Api(status) if status.code == 404))
-    }
-
-    /// A failed Kubernetes call.
-    pub(crate) fn kube(
-        action: &'static str,
-        object: impl Into<String>,
-    ) -> impl FnOnce(kube::Error) -> Self {
-        let object = object.into();
-        move |source| Self::Kube {
-            action,
-            object,
-            source: Box::new(source),
-        }
-    }
-
-    /// A failed storage call.
-    pub(crate) fn storage(
-        action: &'static str,
-        object: impl Into<String>,
-    ) -> impl FnOnce(StorageError) -> Self {
-        let object = object.into();
-        move |source| Self::Storage {
-            action,
-            object,
-            source: Box::new(source),
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn categories_and_permanence() {
-        let invalid = Error::InvalidTenant {
-            tenant: "police".into(),
-            source: PlanError::SharesExceeded {
-                total: 120,
-                shares: "a 60%, b 60%".into(),
-            },
-        };
-        assert_eq!(invalid.category(), "NamespaceSharesExceeded");
-        assert!(invalid.is_permanent());
-        assert_eq!(
-            invalid.to_string(),
-            "tenant police is invalid: spec.namespaces: the quota shares add up to 120%, more than 100% (a 60%, b 60%)"
-        );
-        let waiting = Error::NamespaceNotReady {
-            tenant: "t".into(),
-            reason: "namespace \"t\" is being deleted".into(),
-        };
-        assert!(!waiting.is_permanent());
-        assert_eq!(waiting.category(), "NamespaceNotReady");
+        matches!(self, Self::Kube(failure) if failure.is_not_found())
     }
 }

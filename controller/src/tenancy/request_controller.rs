@@ -7,6 +7,7 @@
 //! server, the audit log searched for this request's record), so a crash or a restart
 //! between steps never repeats one.
 
+use crate::failure::CallFailures as _;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
