@@ -5,6 +5,7 @@ pub mod agents;
 pub mod api;
 pub mod conditions;
 pub mod failure;
+pub mod ipam;
 pub mod local;
 pub mod manifests;
 pub mod metrics;
