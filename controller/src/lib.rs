@@ -6,6 +6,7 @@ pub mod api;
 pub mod conditions;
 pub mod failure;
 pub mod ipam;
+pub mod kube_time;
 pub mod local;
 pub mod manifests;
 pub mod metrics;

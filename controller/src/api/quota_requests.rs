@@ -16,7 +16,6 @@ use govcloud_crds::common::{Approval, Decision, Duration, ResourceAmounts};
 use govcloud_crds::quantity::{Amount, ResourceKind};
 use govcloud_crds::tenancy::quota_request::{QuotaRequestPhase, QuotaRequestSpec};
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use kube::api::{Api, DeleteParams, ListParams, ObjectMeta, Patch, PatchParams, PostParams};
 use serde_json::json;
 
@@ -27,6 +26,7 @@ use super::openapi::{BadRequest, Conflict, Forbidden, InvalidInput, NotFound, Un
 use super::problem::{ApiProblem, ProblemKind};
 use super::scope::Scope;
 use super::state::{AppState, AuditEvent, kube_problem};
+use crate::kube_time::from_kube;
 use crate::storage::Role;
 
 /// The field manager of everything the API writes to Kubernetes.
@@ -152,12 +152,6 @@ pub fn generate_name(tenant: &str, now: DateTime<Utc>) -> Result<String, ApiProb
     Ok(format!("{tenant}-{}-{suffix}", now.format("%Y%m%d")))
 }
 
-/// A Kubernetes time as a `chrono` time (`None` only for times chrono cannot hold).
-pub fn chrono_time(time: &Time) -> Option<DateTime<Utc>> {
-    let nanos = u32::try_from(time.0.subsec_nanosecond()).ok()?;
-    DateTime::from_timestamp(time.0.as_second(), nanos)
-}
-
 /// The view of a request, pure. Until the controller records a phase, a decided request shows
 /// the decision (`Approved` or `Denied`) rather than `Pending`, and the expiry is computed from
 /// `validFor`.
@@ -167,7 +161,7 @@ pub fn quota_request_view(request: &QuotaRequest) -> QuotaRequestView {
         .metadata
         .creation_timestamp
         .as_ref()
-        .and_then(chrono_time);
+        .and_then(from_kube);
     let phase = match (&status.phase, &request.spec.approval) {
         (QuotaRequestPhase::Pending, Some(approval)) => match approval.decision {
             Decision::Approved => QuotaRequestPhase::Approved,
@@ -175,14 +169,10 @@ pub fn quota_request_view(request: &QuotaRequest) -> QuotaRequestView {
         },
         (phase, _) => *phase,
     };
-    let expires_at = status
-        .expires_at
-        .as_ref()
-        .and_then(chrono_time)
-        .or_else(|| {
-            let lifetime = parse_go_duration(request.spec.valid_for.as_str()).ok()?;
-            created_at?.checked_add_signed(lifetime)
-        });
+    let expires_at = status.expires_at.as_ref().and_then(from_kube).or_else(|| {
+        let lifetime = parse_go_duration(request.spec.valid_for.as_str()).ok()?;
+        created_at?.checked_add_signed(lifetime)
+    });
     QuotaRequestView {
         name: request.metadata.name.clone().unwrap_or_default(),
         tenant: request.spec.tenant.clone(),
@@ -192,7 +182,7 @@ pub fn quota_request_view(request: &QuotaRequest) -> QuotaRequestView {
         phase,
         approval: request.spec.approval.clone(),
         created_at,
-        decided_at: status.decided_at.as_ref().and_then(chrono_time),
+        decided_at: status.decided_at.as_ref().and_then(from_kube),
         expires_at,
     }
 }
@@ -684,7 +674,10 @@ mod tests {
                 approval,
             },
         );
-        request.metadata.creation_timestamp = Some(Time(k8s_openapi::jiff::Timestamp::now()));
+        request.metadata.creation_timestamp =
+            Some(k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(
+                k8s_openapi::jiff::Timestamp::now(),
+            ));
         request
     }
 

@@ -14,7 +14,6 @@ use govcloud_crds::common::Decision;
 use govcloud_crds::migration::plan::{BlockerReason, MigrationPlanStatus};
 use govcloud_crds::migration::system::{MigrationPhase, SystemMigrationStatus};
 use govcloud_crds::{MigrationPlan, SystemMigration};
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use k8s_openapi::jiff::Timestamp;
 use kube::api::{Api, Patch, PatchParams};
 use kube::core::{Selector, SelectorExt as _};
@@ -30,7 +29,9 @@ use super::reconcile_error::Error;
 use super::status::to_status;
 use super::system_controller::key_of;
 use crate::conditions;
+use crate::kube_time::{from_kube, to_kube};
 use crate::runtime::Context;
+use crate::tenancy::ownership::Ownership;
 
 /// The controller's name in metrics and logs.
 pub const CONTROLLER: &str = "migration-plan";
@@ -94,7 +95,7 @@ fn hold_and_busy(
             let end = status
                 .window_end
                 .as_ref()
-                .and_then(|t| DateTime::from_timestamp(t.0.as_second(), 0))
+                .and_then(from_kube)
                 .unwrap_or(now);
             (None, Some(end.max(now)))
         }
@@ -106,16 +107,6 @@ fn hold_and_busy(
         }
         _ => (None, None),
     }
-}
-
-/// The tenant owning each namespace, from the tenants' status.
-fn tenant_of_namespace(ctx: &Context) -> BTreeMap<String, String> {
-    ctx.tenants
-        .state()
-        .iter()
-        .filter_map(|t| Some((t.name_any(), t.status.as_ref()?.namespaces.clone())))
-        .flat_map(|(tenant, namespaces)| namespaces.into_iter().map(move |ns| (ns, tenant.clone())))
-        .collect()
 }
 
 /// Reconciles one campaign.
@@ -163,7 +154,7 @@ async fn reconcile_plan(plan: &MigrationPlan, ctx: &Context) -> Result<Action, E
             .min()
             == Some(&name)
     };
-    let tenants = tenant_of_namespace(ctx);
+    let tenants = Ownership::new(&ctx.tenants.state());
     let all = ctx.systems.state();
     let selected: Vec<Arc<SystemMigration>> = all.iter().filter(|s| own(s)).cloned().collect();
     let mut inputs = Vec::with_capacity(selected.len());
@@ -171,7 +162,7 @@ async fn reconcile_plan(plan: &MigrationPlan, ctx: &Context) -> Result<Action, E
     for system in &selected {
         let namespace = system.metadata.namespace.clone().unwrap_or_default();
         let status = system.status.clone().unwrap_or_default();
-        let tenant = tenants.get(&namespace).unwrap_or(&namespace);
+        let tenant = tenants.owner(&namespace).unwrap_or(&namespace);
         match SystemInput::from_spec(
             &namespace,
             &system.name_any(),
@@ -265,10 +256,6 @@ async fn write_plan_status(
     Ok(())
 }
 
-fn time(at: DateTime<Utc>) -> Option<Time> {
-    Timestamp::from_second(at.timestamp()).ok().map(Time)
-}
-
 /// Writes the campaign's fields of one system's status when they changed.
 async fn assign(
     ctx: &Context,
@@ -292,8 +279,8 @@ async fn assign(
         desired.window_start.clone_from(&current.window_start);
         desired.window_end.clone_from(&current.window_end);
     } else if let Some(assignment) = campaign.assignments.get(&key) {
-        desired.window_start = time(assignment.start);
-        desired.window_end = time(assignment.end);
+        desired.window_start = to_kube(assignment.start);
+        desired.window_end = to_kube(assignment.end);
     }
     desired.wave =
         campaign
@@ -390,12 +377,14 @@ fn record_metrics(
     let existing: BTreeSet<String> = ctx.plans.state().iter().map(|p| p.name_any()).collect();
     ctx.metrics.retain_campaigns(&existing);
     // Every system, whichever plan it is in.
-    let tenants = tenant_of_namespace(ctx);
+    let tenants = Ownership::new(&ctx.tenants.state());
     let mut by_phase: BTreeMap<(String, String), i64> = BTreeMap::new();
     let mut failed: BTreeMap<String, i64> = BTreeMap::new();
     for system in all {
         let namespace = system.metadata.namespace.clone().unwrap_or_default();
-        let tenant = tenants.get(&namespace).cloned().unwrap_or(namespace);
+        let tenant = tenants
+            .owner(&namespace)
+            .map_or(namespace.clone(), str::to_owned);
         let status = system.status.clone().unwrap_or_default();
         *by_phase
             .entry((tenant.clone(), format!("{:?}", status.phase)))

@@ -2,23 +2,19 @@
 //! and the `OnTrack` and `Blocked` conditions (whose transition times move only when their
 //! status changes).
 
-use chrono::{DateTime, Utc};
 use govcloud_crds::common::IsoDate;
 use govcloud_crds::migration::plan::{MigrationPlanStatus, WaveSummary};
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
 use k8s_openapi::jiff::Timestamp;
 
 use super::plan::CampaignPlan;
 use crate::conditions::{self, Desired};
+use crate::kube_time::to_kube;
 
 /// Condition: the projection meets the deadline and nothing is blocked.
 pub const ON_TRACK: &str = "OnTrack";
 /// Condition: some systems cannot be scheduled.
 pub const BLOCKED: &str = "Blocked";
-
-fn time(t: DateTime<Utc>) -> Option<Time> {
-    Timestamp::from_second(t.timestamp()).ok().map(Time)
-}
 
 /// The status for `plan`, keeping the transition times of `previous` conditions whose status
 /// did not change; `now` dates the conditions that did.
@@ -35,8 +31,8 @@ pub fn to_status(
             number: w.number,
             systems: w.systems,
             completed: w.completed,
-            first_window: w.first_window.and_then(time),
-            last_window_end: w.last_window_end.and_then(time),
+            first_window: w.first_window.and_then(to_kube),
+            last_window_end: w.last_window_end.and_then(to_kube),
         })
         .collect();
     let blocked: u32 = plan.blockers.iter().map(|b| b.count).sum();

@@ -18,8 +18,7 @@ use k8s_openapi::api::core::v1::{
     Capabilities, Container, EnvFromSource, EnvVar, PodSpec, PodTemplateSpec, SeccompProfile,
     Secret, SecretEnvSource, SecurityContext,
 };
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, Time};
-use k8s_openapi::jiff::Timestamp;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kube::api::{Api, PostParams};
 use kube::{Resource, ResourceExt as _};
 use sha2::{Digest as _, Sha256};
@@ -27,6 +26,7 @@ use sha2::{Digest as _, Sha256};
 use super::reconcile_error::Error;
 use super::runbook::{Cursor, Outcome, Pass};
 use super::webhook::{CallOutcome, CallRequest, Credentials, PollOutcome, retry_delay};
+use crate::kube_time::{from_kube, to_kube};
 use crate::runtime::Context;
 
 /// Label on a step's Job naming its system.
@@ -319,14 +319,6 @@ async fn observe_job(
     })
 }
 
-fn to_time(at: DateTime<Utc>) -> Option<Time> {
-    Timestamp::from_second(at.timestamp()).ok().map(Time)
-}
-
-fn from_time(at: &Time) -> Option<DateTime<Utc>> {
-    DateTime::from_timestamp(at.0.as_second(), 0)
-}
-
 async fn credentials(
     ctx: &Context,
     namespace: &str,
@@ -360,7 +352,7 @@ async fn observe_webhook(
             message: "the step has no status".to_owned(),
         }));
     };
-    if let Some(due) = step.next_attempt_at.as_ref().and_then(from_time)
+    if let Some(due) = step.next_attempt_at.as_ref().and_then(from_kube)
         && due > now
     {
         let wait = (due - now).to_std().unwrap_or(Duration::from_secs(1));
@@ -391,7 +383,7 @@ async fn observe_webhook(
             PollOutcome::Succeeded { message } => Observation::done(Outcome::Succeeded { message }),
             PollOutcome::Failed { message } => Observation::done(Outcome::Failed { message }),
             PollOutcome::Running { message } | PollOutcome::Retryable { message } => {
-                step.next_attempt_at = to_time(now + poll_every);
+                step.next_attempt_at = to_kube(now + poll_every);
                 Observation::in_flight(message, Some(poll_every))
             }
         });
@@ -416,8 +408,8 @@ async fn observe_webhook(
     };
     Ok(match ctx.webhooks.call(&request).await {
         CallOutcome::Succeeded { message } if webhook.status_url.is_some() => {
-            step.accepted_at = to_time(now);
-            step.next_attempt_at = to_time(now + poll_every);
+            step.accepted_at = to_kube(now);
+            step.next_attempt_at = to_kube(now + poll_every);
             Observation::in_flight(
                 format!("accepted ({message}); polling the status URL"),
                 Some(poll_every),
@@ -433,7 +425,7 @@ async fn observe_webhook(
         CallOutcome::Retryable { message } => {
             let delay = retry_delay(step.attempts);
             step.attempts = step.attempts.saturating_add(1);
-            step.next_attempt_at = to_time(now + delay);
+            step.next_attempt_at = to_kube(now + delay);
             Observation::in_flight(
                 format!(
                     "call {} failed: {message}; retrying in {}s",

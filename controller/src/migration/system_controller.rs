@@ -29,6 +29,7 @@ use super::gate::{self, Facts, Gate, TenantRoom};
 use super::reconcile_error::Error;
 use super::runbook::{self, Next, Outcome, Transition};
 use super::steps;
+use crate::kube_time::from_kube;
 use crate::runtime::Context;
 use crate::storage::{NewReservation, ReserveOutcome, ReservedAmounts};
 use crate::tenancy::quota::{Quota, partial_from_amounts, partial_from_list};
@@ -235,10 +236,7 @@ async fn tenant_room(
         return Ok(None);
     };
     // Unreadable amounts in another controller's status count as nothing free.
-    let read = |list, path| {
-        partial_from_list(list, path)
-            .map(|p| Quota::ZERO.map(|r, _| p.get(&r).copied().unwrap_or_default()))
-    };
+    let read = |list, path| partial_from_list(list, path).map(|p| Quota::from_partial(&p));
     let capacity = match (
         read(&status.hard, "status.hard"),
         read(&status.delegated, "status.delegated"),
@@ -289,10 +287,9 @@ fn from_reserved(amounts: ReservedAmounts) -> Quota {
 }
 
 fn window_of(status: &SystemMigrationStatus) -> Option<(DateTime<Utc>, DateTime<Utc>)> {
-    let at = |t: &Time| DateTime::from_timestamp(t.0.as_second(), 0);
     Some((
-        at(status.window_start.as_ref()?)?,
-        at(status.window_end.as_ref()?)?,
+        from_kube(status.window_start.as_ref()?)?,
+        from_kube(status.window_end.as_ref()?)?,
     ))
 }
 
@@ -309,7 +306,7 @@ async fn pass_gates(
         field: "metadata.uid",
     })?;
     let request = partial_from_amounts(&system.spec.resources, "spec.resources")
-        .map(|p| Quota::ZERO.map(|r, _| p.get(&r).copied().unwrap_or_default()))
+        .map(|p| Quota::from_partial(&p))
         .map_err(|source| Error::InvalidResources {
             system: key.clone(),
             source,

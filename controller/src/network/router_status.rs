@@ -11,11 +11,12 @@ use std::time::Duration;
 
 use chrono::{DateTime, TimeDelta, Utc};
 use govcloud_crds::network::router::{InterfaceStatus, RouterStatus};
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
 use k8s_openapi::jiff::Timestamp;
 
 use super::compliance::{STALE_AFTER_INTERVALS, freshness};
 use crate::conditions::{self, Desired};
+use crate::kube_time::to_kube;
 
 /// The condition that says whether the agent reports.
 pub const CONNECTED: &str = "Connected";
@@ -74,11 +75,6 @@ pub fn next_check(connection: Connection, interval: Duration, now: DateTime<Utc>
     }
 }
 
-/// `at` to the second, as Kubernetes keeps times.
-fn time(at: DateTime<Utc>) -> Option<Time> {
-    Timestamp::from_second(at.timestamp()).ok().map(Time)
-}
-
 /// The `Connected` condition for `connection`.
 fn connected(connection: Connection, interval: Duration) -> Desired<'static> {
     let seconds = interval.as_secs();
@@ -121,7 +117,7 @@ pub fn to_status(
     let mut status = previous.clone();
     if let Some(observation) = observation {
         status.agent_version.clone_from(&observation.agent_version);
-        status.last_seen = time(observation.observed_at);
+        status.last_seen = to_kube(observation.observed_at);
         let mut interfaces = observation.interfaces.clone();
         interfaces.sort_by(|a, b| a.name.cmp(&b.name));
         interfaces.dedup_by(|a, b| a.name == b.name);
@@ -237,7 +233,7 @@ mod tests {
         );
         assert_eq!(connection, Connection::Fresh { stale_at: at(90) });
         assert_eq!(status.agent_version.as_deref(), Some("0.1.0"));
-        assert_eq!(status.last_seen, time(at(0)));
+        assert_eq!(status.last_seen, to_kube(at(0)));
         let names: Vec<&str> = status.interfaces.iter().map(|i| i.name.as_str()).collect();
         assert_eq!(names, ["up-a", "up-b"], "sorted, one per name");
         assert_eq!(

@@ -67,6 +67,11 @@ impl Quota {
         storage: Amount::ZERO,
     };
 
+    /// The amounts `partial` gives, zero for the resources it does not name.
+    pub fn from_partial(partial: &Partial) -> Self {
+        Self::ZERO.map(|resource, _| partial.get(&resource).copied().unwrap_or_default())
+    }
+
     /// Reads a tenant's `spec.quota`; `path` prefixes the field names in errors.
     pub fn from_spec(quota: &QuotaAmounts, path: &str) -> Result<Self, InvalidAmount> {
         Ok(Self {

@@ -21,7 +21,7 @@ pub(crate) mod testing;
 use govcloud_crds::SystemMigration;
 use kube::Api;
 
-use self::ownership::Ownership;
+use self::ownership::{Ownership, SeesNamespaces as _};
 use super::auth::Caller;
 use super::input::is_object_name;
 use super::problem::ApiProblem;

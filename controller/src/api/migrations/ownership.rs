@@ -1,68 +1,28 @@
-//! Which tenant owns a namespace, and so who sees the systems in it, pure.
-//!
-//! A tenant owns the namespaces in its `status.namespaces` (what the Tenant controller claimed);
-//! until the controller has reconciled it, those its spec declares: the default namespace named
-//! after the tenant and `spec.namespaces`. A claim in status wins over a declaration in a spec.
-//! A token sees the systems in the namespaces of the tenants it sees; a token of a root tenant
-//! also sees those in namespaces no tenant owns.
+//! Who sees the systems in a namespace, pure: a token sees the systems in the namespaces of
+//! the tenants it sees (ownership: [`Ownership`]); a token of a root tenant also sees those in
+//! namespaces no tenant owns.
 
-use std::collections::BTreeMap;
-use std::sync::Arc;
-
-use govcloud_crds::Tenant;
+pub use crate::tenancy::ownership::Ownership;
 
 use super::super::scope::Scope;
 
-/// Namespaces and the tenants owning them.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Ownership {
-    owners: BTreeMap<String, String>,
+/// What a scope sees of the namespaces an [`Ownership`] maps.
+pub trait SeesNamespaces {
+    /// Whether a token of `scope` sees the systems in `namespace`.
+    fn sees(&self, scope: &Scope, namespace: &str) -> bool;
+    /// Whether a token of `scope` sees the system `namespace/name`, given as such.
+    fn sees_key(&self, scope: &Scope, key: &str) -> bool;
 }
 
-impl Ownership {
-    /// The ownership the tenants describe.
-    pub fn new(tenants: &[Arc<Tenant>]) -> Self {
-        let mut owners = BTreeMap::new();
-        let named = || {
-            tenants
-                .iter()
-                .filter_map(|tenant| Some((tenant.metadata.name.as_deref()?, tenant)))
-        };
-        for (name, tenant) in named() {
-            let claimed = tenant.status.iter().flat_map(|status| &status.namespaces);
-            for namespace in claimed {
-                owners
-                    .entry(namespace.clone())
-                    .or_insert_with(|| name.to_owned());
-            }
-        }
-        for (name, tenant) in named() {
-            let declared = std::iter::once(name)
-                .chain(tenant.spec.namespaces.iter().map(|ns| ns.name.as_str()));
-            for namespace in declared {
-                owners
-                    .entry(namespace.to_owned())
-                    .or_insert_with(|| name.to_owned());
-            }
-        }
-        Self { owners }
-    }
-
-    /// The tenant owning `namespace`, if one does.
-    pub fn owner(&self, namespace: &str) -> Option<&str> {
-        self.owners.get(namespace).map(String::as_str)
-    }
-
-    /// Whether a token of `scope` sees the systems in `namespace`.
-    pub fn sees(&self, scope: &Scope, namespace: &str) -> bool {
+impl SeesNamespaces for Ownership {
+    fn sees(&self, scope: &Scope, namespace: &str) -> bool {
         match self.owner(namespace) {
             Some(tenant) => scope.sees(tenant),
             None => scope.is_root(),
         }
     }
 
-    /// Whether a token of `scope` sees the system `namespace/name`, given as such.
-    pub fn sees_key(&self, scope: &Scope, key: &str) -> bool {
+    fn sees_key(&self, scope: &Scope, key: &str) -> bool {
         key.split_once('/')
             .is_some_and(|(namespace, _)| self.sees(scope, namespace))
     }
@@ -70,6 +30,10 @@ impl Ownership {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::Arc;
+
+    use govcloud_crds::Tenant;
+
     use super::*;
     use crate::api::scope::Hierarchy;
 

@@ -20,12 +20,13 @@ use super::super::auth::Caller;
 use super::super::input::is_object_name;
 use super::super::openapi::{NotFound, Unauthorized};
 use super::super::problem::ApiProblem;
-use super::super::quota_requests::chrono_time;
 use super::super::state::{AppState, kube_problem};
 use super::Visibility;
+use super::ownership::SeesNamespaces as _;
 use super::read::all_systems;
 use super::views::{condition_view, migration_summary};
 use crate::conditions;
+use crate::kube_time::from_kube;
 
 /// The caller's systems that `plan` schedules, by wave then name, pure.
 pub fn planned_systems(
@@ -108,8 +109,8 @@ pub fn plan_view(plan: &MigrationPlan, visibility: &Visibility) -> MigrationPlan
                 number: wave.number,
                 systems: wave.systems,
                 completed: wave.completed,
-                first_window: wave.first_window.as_ref().and_then(chrono_time),
-                last_window_end: wave.last_window_end.as_ref().and_then(chrono_time),
+                first_window: wave.first_window.as_ref().and_then(from_kube),
+                last_window_end: wave.last_window_end.as_ref().and_then(from_kube),
             })
             .collect(),
         blockers: status

@@ -9,8 +9,8 @@ use govcloud_crds::migration::step::StepAction;
 use govcloud_crds::migration::system::StepStatus;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
 
-use super::super::quota_requests::chrono_time;
 use super::ownership::Ownership;
+use crate::kube_time::from_kube;
 
 /// `namespace/name` of a system.
 pub fn system_key(system: &SystemMigration) -> String {
@@ -36,8 +36,8 @@ pub fn migration_summary(system: &SystemMigration, ownership: &Ownership) -> Mig
         decision: system.spec.approval.as_ref().map(|a| a.decision),
         plan: status.plan,
         wave: status.wave,
-        window_start: status.window_start.as_ref().and_then(chrono_time),
-        window_end: status.window_end.as_ref().and_then(chrono_time),
+        window_start: status.window_start.as_ref().and_then(from_kube),
+        window_end: status.window_end.as_ref().and_then(from_kube),
         current_step: status.current_step,
     }
 }
@@ -49,7 +49,7 @@ pub fn condition_view(condition: &Condition) -> ConditionView {
         status: condition.status.clone(),
         reason: condition.reason.clone(),
         message: condition.message.clone(),
-        last_transition_time: chrono_time(&condition.last_transition_time),
+        last_transition_time: from_kube(&condition.last_transition_time),
     }
 }
 
@@ -92,8 +92,8 @@ pub fn migration_view(system: &SystemMigration, ownership: &Ownership) -> Migrat
                 instructions: instructions(&step.run),
                 rollback_instructions: step.rollback.as_ref().and_then(instructions),
                 phase,
-                started_at: started_at.as_ref().and_then(chrono_time),
-                finished_at: finished_at.as_ref().and_then(chrono_time),
+                started_at: started_at.as_ref().and_then(from_kube),
+                finished_at: finished_at.as_ref().and_then(from_kube),
                 attempts,
                 message,
                 job_name,
@@ -139,7 +139,7 @@ pub fn migration_view(system: &SystemMigration, ownership: &Ownership) -> Migrat
             .metadata
             .creation_timestamp
             .as_ref()
-            .and_then(chrono_time),
+            .and_then(from_kube),
     }
 }
 

@@ -9,15 +9,15 @@ use govcloud_crds::network::router::Router;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 
 use super::super::migrations::views::condition_view;
-use super::super::quota_requests::chrono_time;
 use crate::conditions;
+use crate::kube_time::from_kube;
 
 fn name_of(metadata: &kube::api::ObjectMeta) -> String {
     metadata.name.clone().unwrap_or_default()
 }
 
 fn time(time: Option<&Time>) -> Option<chrono::DateTime<chrono::Utc>> {
-    time.and_then(chrono_time)
+    time.and_then(from_kube)
 }
 
 /// A router as lists show it.
