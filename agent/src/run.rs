@@ -126,6 +126,7 @@ async fn observe_once(
         interval_seconds: u32::try_from(config.interval.as_secs()).unwrap_or(u32::MAX),
         links: observation.links,
         routes: observation.routes,
+        config: None,
     })
 }
 

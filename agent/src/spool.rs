@@ -207,6 +207,7 @@ mod tests {
                 family: "x".repeat(padding),
                 ..Default::default()
             }],
+            config: None,
         }
     }
 

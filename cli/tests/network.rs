@@ -65,6 +65,7 @@ fn report(plane: &Plane, router: &str, interfaces: &[&str]) {
             })
             .collect(),
         routes: Vec::new(),
+        config: None,
     };
     let samples = check_report(&report, Utc::now()).expect("a valid report");
     let storage = &plane.local.storage;

@@ -106,6 +106,7 @@ fn report(
             })
             .collect(),
         routes: Vec::new(),
+        config: None,
     }
 }
 

@@ -1240,6 +1240,7 @@ fn report(router: &str, sequence: u64, minute: i64) -> TelemetryReport {
             has_default: true,
             by_protocol: [("kernel".to_owned(), 12)].into(),
         }],
+        config: None,
     }
 }
 

@@ -203,6 +203,7 @@ mod tests {
             interval_seconds: 30,
             links: vec![link("eth0"), link("eth1")],
             routes: Vec::new(),
+            config: None,
         }
     }
 

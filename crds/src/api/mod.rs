@@ -8,6 +8,7 @@ mod network;
 mod problem;
 mod quota;
 mod router_certificate;
+mod router_config;
 #[cfg(feature = "openapi")]
 pub mod schemas;
 mod telemetry;
@@ -29,6 +30,10 @@ pub use problem::{PROBLEM_JSON, Problem, ProblemItem};
 pub use quota::{DecisionRequest, NewQuotaRequest, QuotaRequestView};
 pub use router_certificate::{
     IssuedRouterCertificate, KeyOrigin, NewRouterCertificate, RouterCertificateView,
+};
+pub use router_config::{
+    AddressConfig, ConfigReport, NextHopConfig, ProbeConfig, ProbeResult, RouteConfig, RouterConfig,
+    SegmentConfig, VlanConfig, VrfConfig,
 };
 pub use telemetry::{
     LinkCounters, LinkObservation, RouteSummary, TelemetryReceipt, TelemetryReport,

@@ -28,6 +28,9 @@ pub struct TelemetryReport {
     /// The routes, summarised.
     #[serde(default)]
     pub routes: Vec<RouteSummary>,
+    /// Where the agent stands with its desired configuration (absent before it fetched one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub config: Option<super::ConfigReport>,
 }
 
 /// One network interface as the kernel reports it.
