@@ -13,6 +13,10 @@ use serde::Deserialize;
 pub const MIN_INTERVAL_SECONDS: u32 = 1;
 /// The default bound of the spool (64 MiB).
 pub const DEFAULT_SPOOL_MAX_BYTES: u64 = 64 * 1024 * 1024;
+/// The default wait of a configuration long poll, in seconds.
+pub const DEFAULT_POLL_SECONDS: u32 = 50;
+/// The longest wait of a configuration long poll the controller accepts, in seconds.
+pub const MAX_POLL_SECONDS: u32 = 60;
 
 /// Why the configuration cannot be used.
 #[derive(Debug, thiserror::Error)]
@@ -65,6 +69,48 @@ struct RawConfig {
     spool_max_bytes: u64,
     #[serde(default)]
     netns: Option<PathBuf>,
+    #[serde(default)]
+    config: RawDesired,
+}
+
+/// The `[config]` table as written: fetching and converging to the desired configuration.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawDesired {
+    #[serde(default)]
+    enabled: bool,
+    #[serde(default = "default_poll_seconds")]
+    poll_seconds: u32,
+    #[serde(default = "default_probe_timeout_ms")]
+    probe_timeout_ms: u32,
+    #[serde(default = "default_probe_attempts")]
+    probe_attempts: u32,
+    #[serde(default)]
+    protected_interfaces: Vec<String>,
+}
+
+impl Default for RawDesired {
+    fn default() -> Self {
+        Self {
+            enabled: false,
+            poll_seconds: default_poll_seconds(),
+            probe_timeout_ms: default_probe_timeout_ms(),
+            probe_attempts: default_probe_attempts(),
+            protected_interfaces: Vec::new(),
+        }
+    }
+}
+
+fn default_poll_seconds() -> u32 {
+    DEFAULT_POLL_SECONDS
+}
+
+fn default_probe_timeout_ms() -> u32 {
+    1000
+}
+
+fn default_probe_attempts() -> u32 {
+    2
 }
 
 fn default_interval() -> u32 {
@@ -101,6 +147,38 @@ pub struct Config {
     /// The network namespace to observe (e.g. `/run/netns/router`), when it is not the
     /// agent's own: reports then still travel through the agent's namespace.
     pub netns: Option<PathBuf>,
+    /// Fetching and converging to the desired configuration (the `[config]` table).
+    pub desired: DesiredConfig,
+}
+
+/// The `[config]` table, checked: whether the agent fetches its desired configuration from the
+/// controller and converges the kernel to it, and how.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DesiredConfig {
+    /// Off unless `enabled = true`: an agent changes the kernel only when told to.
+    pub enabled: bool,
+    /// How long one long poll waits for a change (0–60 s).
+    pub poll_wait: Duration,
+    /// How long a probe waits for each echo reply.
+    pub probe_timeout: Duration,
+    /// Echo requests per probe before its target counts as unreachable.
+    pub probe_attempts: u32,
+    /// Interfaces the agent never changes, in addition to those the controller names (the
+    /// management interface that reaches the controller).
+    pub protected_interfaces: Vec<String>,
+}
+
+impl Default for DesiredConfig {
+    fn default() -> Self {
+        let raw = RawDesired::default();
+        Self {
+            enabled: raw.enabled,
+            poll_wait: Duration::from_secs(u64::from(raw.poll_seconds)),
+            probe_timeout: Duration::from_millis(u64::from(raw.probe_timeout_ms)),
+            probe_attempts: raw.probe_attempts,
+            protected_interfaces: raw.protected_interfaces,
+        }
+    }
 }
 
 impl Config {
@@ -162,6 +240,7 @@ impl Config {
                 "must be at least 65536".to_owned(),
             ));
         }
+        let desired = check_desired(raw.config).map_err(|(key, message)| invalid(key, message))?;
         let base = path.parent().unwrap_or_else(|| Path::new("."));
         let resolve = |file: &Path| base.join(file);
         let config = Self {
@@ -176,6 +255,7 @@ impl Config {
             metrics_address: raw.metrics_address,
             spool_max_bytes: raw.spool_max_bytes,
             netns: raw.netns,
+            desired,
         };
         for (key, file) in [
             ("certificate", &config.certificate),
@@ -190,6 +270,45 @@ impl Config {
         }
         Ok(config)
     }
+}
+
+/// Checks the `[config]` table; an error names its key.
+fn check_desired(raw: RawDesired) -> Result<DesiredConfig, (&'static str, String)> {
+    if raw.poll_seconds > MAX_POLL_SECONDS {
+        return Err((
+            "config.poll_seconds",
+            format!("must be at most {MAX_POLL_SECONDS} (the controller's longest wait)"),
+        ));
+    }
+    if !(100..=10_000).contains(&raw.probe_timeout_ms) {
+        return Err((
+            "config.probe_timeout_ms",
+            "must be between 100 and 10000".to_owned(),
+        ));
+    }
+    if !(1..=10).contains(&raw.probe_attempts) {
+        return Err((
+            "config.probe_attempts",
+            "must be between 1 and 10".to_owned(),
+        ));
+    }
+    if let Some(name) = raw
+        .protected_interfaces
+        .iter()
+        .find(|name| name.is_empty() || name.len() > 15)
+    {
+        return Err((
+            "config.protected_interfaces",
+            format!("{name:?} is not an interface name (1 to 15 bytes)"),
+        ));
+    }
+    Ok(DesiredConfig {
+        enabled: raw.enabled,
+        poll_wait: Duration::from_secs(u64::from(raw.poll_seconds)),
+        probe_timeout: Duration::from_millis(u64::from(raw.probe_timeout_ms)),
+        probe_attempts: raw.probe_attempts,
+        protected_interfaces: raw.protected_interfaces,
+    })
 }
 
 #[cfg(test)]
@@ -242,6 +361,54 @@ metrics_address = "127.0.0.1:9465"
         );
     }
 
+    #[test]
+    fn the_config_table_is_off_by_default_and_checked() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        write_pki(dir.path());
+        let path = dir.path().join("agent.toml");
+        let config = Config::parse(&path, GOOD).expect("valid");
+        assert_eq!(config.desired, DesiredConfig::default());
+        assert!(!config.desired.enabled);
+        let config = Config::parse(
+            &path,
+            &format!(
+                "{GOOD}[config]\nenabled = true\npoll_seconds = 20\nprobe_timeout_ms = 500\nprobe_attempts = 3\nprotected_interfaces = [\"mgmt0\"]\n"
+            ),
+        )
+        .expect("valid");
+        assert_eq!(
+            config.desired,
+            DesiredConfig {
+                enabled: true,
+                poll_wait: Duration::from_secs(20),
+                probe_timeout: Duration::from_millis(500),
+                probe_attempts: 3,
+                protected_interfaces: vec!["mgmt0".to_owned()],
+            }
+        );
+        for (line, key) in [
+            ("poll_seconds = 61", "config.poll_seconds"),
+            ("probe_timeout_ms = 10", "config.probe_timeout_ms"),
+            ("probe_attempts = 0", "config.probe_attempts"),
+            (
+                "protected_interfaces = [\"a-very-long-interface\"]",
+                "config.protected_interfaces",
+            ),
+        ] {
+            let error = Config::parse(&path, &format!("{GOOD}[config]\n{line}\n"))
+                .expect_err(line)
+                .to_string();
+            assert!(error.starts_with(&format!("invalid `{key}`")), "{error}");
+        }
+        let error = Config::parse(&path, &format!("{GOOD}[config]\nenable = true\n"))
+            .expect_err("unknown key")
+            .to_string();
+        assert!(
+            error.contains("agent.toml: line 12: unknown field `enable`"),
+            "{error}"
+        );
+    }
+
     /// The example shipped next to the systemd unit uses only known keys.
     #[test]
     fn the_shipped_example_parses() {
@@ -253,6 +420,8 @@ metrics_address = "127.0.0.1:9465"
         let config = Config::parse(&dir.path().join("agent.toml"), example).expect("valid");
         assert_eq!(config.router, "hanyin-county");
         assert_eq!(config.netns, None);
+        assert!(config.desired.enabled);
+        assert_eq!(config.desired.protected_interfaces, ["eth0"]);
     }
 
     #[test]

@@ -3,8 +3,11 @@
 //! and converges the kernel to the configuration the controller derives (issues 6 and 7).
 
 pub mod config;
+pub mod configure;
+pub mod fetch;
 pub mod metrics;
 pub mod netns;
+pub mod probe;
 pub mod report;
 pub mod run;
 pub mod spool;
@@ -13,3 +16,6 @@ pub mod spool;
 pub mod inventory;
 pub mod netlink;
 pub mod observe;
+
+// Convergence (issue 7): desired configuration, pure diff, netlink executor with rollback.
+pub mod apply;

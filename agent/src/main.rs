@@ -1,6 +1,8 @@
 //! The `govcloud-agent` binary: subcommands over the library; errors become a message on
 //! standard error and exit code 1 (2 for bad usage, from clap).
 
+mod apply_cli;
+
 use std::io::Write as _;
 use std::process::ExitCode;
 
@@ -27,6 +29,9 @@ enum Command {
     /// Report to the controller every interval, over mutual TLS, spooling reports on disk while
     /// it is unreachable; serve the agent's own metrics. Stops on SIGINT or SIGTERM.
     Run(RunArgs),
+    /// Converge this router to a desired configuration file (addresses, routes, VLAN and VRF
+    /// segments); with --dry-run, print the operations as `ip` commands and change nothing.
+    Apply(apply_cli::ApplyArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -57,6 +62,7 @@ fn main() -> ExitCode {
     let outcome = match cli.command {
         Command::Inventory(args) => print_inventory(&args),
         Command::Run(args) => run(&args),
+        Command::Apply(args) => apply_cli::apply(&args),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,13 +1,17 @@
 //! The agent's own metrics, for local scraping on the router: reports by outcome, the spool's
-//! depth and drops, how long observation takes, and when the controller last took a report.
+//! depth and drops, how long observation takes, and when the controller last took a report;
+//! of the desired configuration (issue 7): the generation applied, fetch failures, errors and
+//! drift, and each reachability probe's result.
 
 use prometheus::{
-    Encoder as _, Histogram, HistogramOpts, IntCounter, IntCounterVec, IntGauge, Opts, Registry,
-    TextEncoder,
+    Encoder as _, Histogram, HistogramOpts, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts,
+    Registry, TextEncoder,
 };
 
 /// Outcomes of a report send, the values of the `outcome` label.
 pub const OUTCOMES: [&str; 3] = ["stored", "refused", "unreachable"];
+/// Why a configuration fetch failed, the values of the `reason` label.
+pub const FETCH_FAILURES: [&str; 2] = ["unreachable", "refused"];
 
 /// The agent's registry and its metrics.
 #[derive(Clone, Debug)]
@@ -25,6 +29,18 @@ pub struct AgentMetrics {
     pub observe_seconds: Histogram,
     /// Unix time of the last report the controller took.
     pub last_stored: IntGauge,
+    /// The generation of the desired configuration last applied in full.
+    pub config_applied_generation: IntGauge,
+    /// Configuration fetches that failed, by reason.
+    pub config_fetch_failures: IntCounterVec,
+    /// Errors of the configuration last attempted (failed batches, a document refused whole,
+    /// probes that could not run).
+    pub config_errors: IntGauge,
+    /// Differences between the desired and the observed state at the last check.
+    pub config_drift: IntGauge,
+    /// 1 when a probe's target answered at the last check, 0 when not; by probe name (the
+    /// controller's configuration bounds the names).
+    pub probe_reachable: IntGaugeVec,
 }
 
 impl AgentMetrics {
@@ -64,6 +80,40 @@ impl AgentMetrics {
             "govcloud_agent_last_stored_timestamp_seconds",
             "Unix time at which the controller last took a report.",
         )?;
+        let config_applied_generation = IntGauge::new(
+            "govcloud_agent_config_applied_generation",
+            "Generation of the desired configuration last applied with every batch succeeding.",
+        )?;
+        let config_fetch_failures = IntCounterVec::new(
+            Opts::new(
+                "govcloud_agent_config_fetch_failures_total",
+                "Fetches of the desired configuration that failed, by reason (unreachable, refused).",
+            ),
+            &["reason"],
+        )?;
+        for reason in FETCH_FAILURES {
+            config_fetch_failures.with_label_values(&[reason]);
+        }
+        let config_errors = IntGauge::new(
+            "govcloud_agent_config_errors",
+            "Errors of the desired configuration last attempted (failed batches, a refused document, probes that could not run).",
+        )?;
+        let config_drift = IntGauge::new(
+            "govcloud_agent_config_drift",
+            "Differences between the desired and the observed state at the last check.",
+        )?;
+        let probe_reachable = IntGaugeVec::new(
+            Opts::new(
+                "govcloud_agent_probe_reachable",
+                "1 when the reachability probe's target answered at the last check, 0 when not.",
+            ),
+            &["probe"],
+        )?;
+        registry.register(Box::new(config_applied_generation.clone()))?;
+        registry.register(Box::new(config_fetch_failures.clone()))?;
+        registry.register(Box::new(config_errors.clone()))?;
+        registry.register(Box::new(config_drift.clone()))?;
+        registry.register(Box::new(probe_reachable.clone()))?;
         registry.register(Box::new(reports.clone()))?;
         registry.register(Box::new(spool_reports.clone()))?;
         registry.register(Box::new(spool_bytes.clone()))?;
@@ -78,7 +128,23 @@ impl AgentMetrics {
             spool_dropped,
             observe_seconds,
             last_stored,
+            config_applied_generation,
+            config_fetch_failures,
+            config_errors,
+            config_drift,
+            probe_reachable,
         })
+    }
+
+    /// Sets the probes' gauges to `results` (name, reachable), removing probes no longer
+    /// configured.
+    pub fn set_probes<'a>(&self, results: impl IntoIterator<Item = (&'a str, bool)>) {
+        self.probe_reachable.reset();
+        for (name, reachable) in results {
+            self.probe_reachable
+                .with_label_values(&[name])
+                .set(i64::from(reachable));
+        }
     }
 
     /// The metrics in Prometheus' text format.
@@ -107,5 +173,28 @@ mod tests {
         assert!(text.contains("govcloud_agent_reports_total{outcome=\"stored\"} 1"));
         assert!(text.contains("govcloud_agent_reports_total{outcome=\"unreachable\"} 0"));
         assert!(text.contains("govcloud_agent_spool_reports 3"));
+        assert!(text.contains("govcloud_agent_config_fetch_failures_total{reason=\"refused\"} 0"));
+    }
+
+    #[test]
+    fn probes_no_longer_configured_disappear() {
+        let metrics = AgentMetrics::new().expect("metrics");
+        metrics.set_probes([("city-core", true), ("county-lan", false)]);
+        let text = metrics.render();
+        assert!(
+            text.contains("govcloud_agent_probe_reachable{probe=\"city-core\"} 1"),
+            "{text}"
+        );
+        assert!(
+            text.contains("govcloud_agent_probe_reachable{probe=\"county-lan\"} 0"),
+            "{text}"
+        );
+        metrics.set_probes([("city-core", false)]);
+        let text = metrics.render();
+        assert!(
+            text.contains("govcloud_agent_probe_reachable{probe=\"city-core\"} 0"),
+            "{text}"
+        );
+        assert!(!text.contains("county-lan"), "{text}");
     }
 }

@@ -72,51 +72,63 @@ fn pem_error(
     }
 }
 
+/// The agent's HTTPS client towards the controller: the configuration's client certificate and
+/// key, only its CA trusted, HTTPS only, no proxy, no redirects. Reports and configuration
+/// fetches share it (and its connections); a request may set a longer timeout than the default
+/// (a long poll does).
+pub fn client(config: &Config) -> Result<reqwest::Client, ReporterError> {
+    let certificates: Vec<CertificateDer<'static>> =
+        CertificateDer::pem_file_iter(&config.certificate)
+            .and_then(Iterator::collect)
+            .map_err(|e| pem_error("client certificate", &config.certificate, e))?;
+    if certificates.is_empty() {
+        return Err(pem_error(
+            "client certificate",
+            &config.certificate,
+            "no certificate found",
+        ));
+    }
+    let key = PrivateKeyDer::from_pem_file(&config.key)
+        .map_err(|e| pem_error("private key", &config.key, e))?;
+    let mut roots = RootCertStore::empty();
+    for ca in CertificateDer::pem_file_iter(&config.ca)
+        .map_err(|e| pem_error("CA certificate", &config.ca, e))?
+    {
+        let ca = ca.map_err(|e| pem_error("CA certificate", &config.ca, e))?;
+        roots
+            .add(ca)
+            .map_err(|e| pem_error("CA certificate", &config.ca, e))?;
+    }
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let tls = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|source| ReporterError::Tls { source })?
+        .with_root_certificates(roots)
+        .with_client_auth_cert(certificates, key)
+        .map_err(|source| ReporterError::Tls { source })?;
+    reqwest::Client::builder()
+        .tls_backend_preconfigured(tls)
+        .https_only(true)
+        .no_proxy()
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(SEND_TIMEOUT)
+        .user_agent(concat!("govcloud-agent/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .map_err(|source| ReporterError::Client { source })
+}
+
 impl Reporter {
     /// A reporter with the configuration's client certificate, key and CA.
     pub fn new(config: &Config) -> Result<Self, ReporterError> {
-        let certificates: Vec<CertificateDer<'static>> =
-            CertificateDer::pem_file_iter(&config.certificate)
-                .and_then(Iterator::collect)
-                .map_err(|e| pem_error("client certificate", &config.certificate, e))?;
-        if certificates.is_empty() {
-            return Err(pem_error(
-                "client certificate",
-                &config.certificate,
-                "no certificate found",
-            ));
-        }
-        let key = PrivateKeyDer::from_pem_file(&config.key)
-            .map_err(|e| pem_error("private key", &config.key, e))?;
-        let mut roots = RootCertStore::empty();
-        for ca in CertificateDer::pem_file_iter(&config.ca)
-            .map_err(|e| pem_error("CA certificate", &config.ca, e))?
-        {
-            let ca = ca.map_err(|e| pem_error("CA certificate", &config.ca, e))?;
-            roots
-                .add(ca)
-                .map_err(|e| pem_error("CA certificate", &config.ca, e))?;
-        }
-        let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let tls = rustls::ClientConfig::builder_with_provider(provider)
-            .with_safe_default_protocol_versions()
-            .map_err(|source| ReporterError::Tls { source })?
-            .with_root_certificates(roots)
-            .with_client_auth_cert(certificates, key)
-            .map_err(|source| ReporterError::Tls { source })?;
-        let client = reqwest::Client::builder()
-            .tls_backend_preconfigured(tls)
-            .https_only(true)
-            .no_proxy()
-            .redirect(reqwest::redirect::Policy::none())
-            .timeout(SEND_TIMEOUT)
-            .user_agent(concat!("govcloud-agent/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|source| ReporterError::Client { source })?;
-        Ok(Self {
+        Ok(Self::with_client(client(config)?, config))
+    }
+
+    /// A reporter sending through `client` (from [`client`]).
+    pub fn with_client(client: reqwest::Client, config: &Config) -> Self {
+        Self {
             client,
             url: format!("{}{TELEMETRY_PATH}", config.controller_url),
-        })
+        }
     }
 
     /// Posts one report (its JSON bytes).
@@ -141,10 +153,7 @@ impl Reporter {
             return Sent::Stored;
         }
         let text = response.text().await.unwrap_or_default();
-        let message = serde_json::from_str::<serde_json::Value>(&text)
-            .ok()
-            .and_then(|v| v.get("detail").and_then(|d| d.as_str()).map(str::to_owned))
-            .unwrap_or_else(|| text.chars().take(200).collect());
+        let message = problem_detail(&text);
         let retry = status.is_server_error()
             || status == StatusCode::REQUEST_TIMEOUT
             || status == StatusCode::TOO_MANY_REQUESTS;
@@ -161,8 +170,16 @@ impl Reporter {
     }
 }
 
+/// The `detail` of a problem+json answer, else the start of the answer's text.
+pub(crate) fn problem_detail(text: &str) -> String {
+    serde_json::from_str::<serde_json::Value>(text)
+        .ok()
+        .and_then(|v| v.get("detail").and_then(|d| d.as_str()).map(str::to_owned))
+        .unwrap_or_else(|| text.chars().take(200).collect())
+}
+
 /// The error and its causes on one line (reqwest hides the TLS reason in the source chain).
-fn describe(error: &reqwest::Error) -> String {
+pub(crate) fn describe(error: &reqwest::Error) -> String {
     let mut message = error.to_string();
     let mut source = std::error::Error::source(error);
     while let Some(cause) = source {

@@ -4,6 +4,10 @@
 //! spool's bound: not when the controller is down, not when the agent restarts; reports reach
 //! the controller in order, and one it already has (a send whose answer was lost) is stored
 //! once (the controller keys reports by router and sequence).
+//!
+//! With `[config] enabled = true`, the configuration task ([`crate::configure`]) runs beside the
+//! loop: it fetches the desired configuration, converges the kernel to it, checks drift and
+//! probes every interval, and each report carries where it stands (`config`).
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -11,14 +15,15 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use chrono::Utc;
-use govcloud_crds::api::TelemetryReport;
+use govcloud_crds::api::{ConfigReport, TelemetryReport};
 use tokio::sync::Mutex;
 
 use crate::config::Config;
+use crate::configure::ConfigTask;
 use crate::metrics::AgentMetrics;
 use crate::netns::{self, NetnsError};
 use crate::observe::{self, ObserveError, ObserveOptions};
-use crate::report::{Reporter, ReporterError, Sent};
+use crate::report::{self, Reporter, ReporterError, Sent};
 use crate::spool::{Spool, SpoolError};
 
 /// Why the agent stopped.
@@ -52,7 +57,8 @@ enum TickError {
 /// Runs until `shutdown` completes.
 pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(), RunError> {
     let metrics = AgentMetrics::new()?;
-    let reporter = Reporter::new(&config)?;
+    let client = report::client(&config)?;
+    let reporter = Reporter::with_client(client.clone(), &config);
     let spool = Arc::new(Mutex::new(Spool::open(
         &config.state_dir,
         config.spool_max_bytes,
@@ -61,6 +67,10 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
         serve_metrics(address, metrics.clone()).await?;
     }
     tracing::info!(router = %config.router, controller = %config.controller_url, interval = ?config.interval, "reporting");
+    let desired = config
+        .desired
+        .enabled
+        .then(|| ConfigTask::start(&config, client, &metrics));
     let mut ticker = tokio::time::interval(config.interval);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     tokio::pin!(shutdown);
@@ -70,7 +80,8 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
             _ = ticker.tick() => {}
             () = &mut shutdown => break,
         }
-        match observe_once(&config, &metrics).await {
+        let config_report = desired.as_ref().and_then(ConfigTask::report);
+        match observe_once(&config, &metrics, config_report).await {
             Ok(report) => {
                 let mut spool = spool.lock().await;
                 let sequence = spool.next_sequence()?;
@@ -93,14 +104,16 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
             .spool_bytes
             .set(i64::try_from(spool.bytes()).unwrap_or(i64::MAX));
     }
+    drop(desired);
     tracing::info!("stopped");
     Ok(())
 }
 
-/// Observes once (sequence 0: the spool numbers it).
+/// Observes once (sequence 0: the spool numbers it); the report carries `config_report`.
 async fn observe_once(
     config: &Config,
     metrics: &AgentMetrics,
+    config_report: Option<ConfigReport>,
 ) -> Result<TelemetryReport, TickError> {
     let options = ObserveOptions {
         interfaces: config.interfaces.clone(),
@@ -126,7 +139,7 @@ async fn observe_once(
         interval_seconds: u32::try_from(config.interval.as_secs()).unwrap_or(u32::MAX),
         links: observation.links,
         routes: observation.routes,
-        config: None,
+        config: config_report,
     })
 }
 

@@ -65,8 +65,9 @@ fn file_name(sequence: u64) -> String {
     format!("{sequence:020}.json")
 }
 
-/// Writes `bytes` to `path` through a temporary file and a rename.
-fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), SpoolError> {
+/// Writes `bytes` to `path` through a temporary file and a rename (the configuration cache
+/// uses it too).
+pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), SpoolError> {
     let temporary = path.with_extension("partial");
     fs::write(&temporary, bytes).map_err(io_error("write", &temporary))?;
     fs::rename(&temporary, path).map_err(io_error("rename into place", path))

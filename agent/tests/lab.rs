@@ -8,151 +8,20 @@
 
 #![allow(clippy::too_many_lines)]
 
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+mod lab_support;
+
 use std::time::{Duration, Instant};
 
-use govcloud_controller::local::{self, LocalControlPlane, LocalOptions};
-use govcloud_crds::api::IssuedRouterCertificate;
 use govcloud_crds::network::extranet_link::Compliance;
 use govcloud_crds::{ExtranetLink, Router};
 use govcloud_tests::lab::{Lab, Topology};
 use govcloud_tests::workspace_root;
 use kube::Api;
 use kube::api::PostParams;
+use lab_support::{Agents, enroll, spawn_agent, start_plane};
 
 /// The agents' reporting interval in the lab, in seconds.
 const INTERVAL: u64 = 1;
-
-/// Agent processes, killed when dropped.
-struct Agents {
-    children: Vec<(String, Child)>,
-}
-
-impl Agents {
-    fn stop(&mut self, router: &str) {
-        if let Some(position) = self.children.iter().position(|(r, _)| r == router) {
-            let (_, mut child) = self.children.remove(position);
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-}
-
-impl Drop for Agents {
-    fn drop(&mut self) {
-        for (_, child) in &mut self.children {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-}
-
-fn is_root() -> bool {
-    Command::new("id")
-        .arg("-u")
-        .output()
-        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
-}
-
-async fn start_plane(data: &Path, agent_api: std::net::SocketAddr) -> LocalControlPlane {
-    local::start(&LocalOptions {
-        data_dir: data.to_owned(),
-        seed: Some(workspace_root().join("examples/ankang")),
-        api_address: "127.0.0.1:0".parse().expect("address"),
-        controller_api_address: "127.0.0.1:0".parse().expect("address"),
-        metrics_address: "127.0.0.1:0".parse().expect("address"),
-        agent_api_address: agent_api,
-        telemetry_retention: govcloud_controller::network::retention::DEFAULT_RETENTION,
-        operations_tenant: None,
-    })
-    .await
-    .expect("start local mode")
-}
-
-/// Issues a certificate for `router` through the controller's API with local mode's operations
-/// token, and writes the agent's files and configuration; returns the configuration's path.
-async fn enroll(
-    plane: &LocalControlPlane,
-    dir: &Path,
-    router: &str,
-    netns: &str,
-    metrics: Option<std::net::SocketAddr>,
-) -> PathBuf {
-    let settings: toml::Table =
-        toml::from_str(&std::fs::read_to_string(&plane.govctl_config).expect("read govctl.toml"))
-            .expect("parse govctl.toml");
-    let text = |key: &str| settings[key].as_str().expect("a string").to_owned();
-    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
-    let mut roots = rustls::RootCertStore::empty();
-    for der in rustls_pemfile_certs(&std::fs::read(text("ca")).expect("read the CA")) {
-        roots.add(der).expect("a CA certificate");
-    }
-    let tls = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .expect("TLS versions")
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    let client = reqwest::Client::builder()
-        .tls_backend_preconfigured(tls)
-        .no_proxy()
-        .build()
-        .expect("an HTTPS client");
-    let issued: IssuedRouterCertificate = client
-        .post(format!(
-            "{}/v1/routers/{router}/certificates",
-            text("server")
-        ))
-        .bearer_auth(text("token"))
-        .json(&serde_json::json!({}))
-        .send()
-        .await
-        .expect("enroll")
-        .error_for_status()
-        .expect("enrolled")
-        .json()
-        .await
-        .expect("the issued certificate");
-    let home = dir.join(router);
-    std::fs::create_dir_all(&home).expect("agent directory");
-    std::fs::write(home.join("router.crt"), &issued.certificate).expect("write the certificate");
-    std::fs::write(
-        home.join("router.key"),
-        issued.private_key.expect("a server-generated key"),
-    )
-    .expect("write the key");
-    std::fs::write(home.join("ca.crt"), &issued.ca).expect("write the CA");
-    let config = home.join("agent.toml");
-    let mut text = format!(
-        "controller_url = \"{}\"\nrouter = \"{router}\"\ncertificate = \"router.crt\"\nkey = \"router.key\"\nca = \"ca.crt\"\ninterval_seconds = {INTERVAL}\nstate_dir = \"state\"\nnetns = \"/run/netns/{netns}\"\n",
-        plane.agent_api.url
-    );
-    if let Some(address) = metrics {
-        text = format!("{text}metrics_address = \"{address}\"\n");
-    }
-    std::fs::write(&config, text).expect("write the configuration");
-    config
-}
-
-/// The certificates of a PEM file.
-fn rustls_pemfile_certs(pem: &[u8]) -> Vec<rustls::pki_types::CertificateDer<'static>> {
-    use rustls::pki_types::pem::PemObject as _;
-    rustls::pki_types::CertificateDer::pem_slice_iter(pem)
-        .collect::<Result<Vec<_>, _>>()
-        .expect("PEM certificates")
-}
-
-fn spawn_agent(config: &Path, log: &Path) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_govcloud-agent"))
-        .args(["run", "--config"])
-        .arg(config)
-        .env("RUST_LOG", "info")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(log).expect("agent log"))
-        .spawn()
-        .expect("start an agent")
-}
 
 /// Waits until every link in `expected` has its compliance; panics after `seconds`, naming what
 /// each link showed last.
@@ -186,7 +55,7 @@ async fn wait_for(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn links_follow_their_members_and_no_report_is_lost_while_the_controller_is_away() {
-    if !is_root() {
+    if !lab_support::is_root() {
         govcloud_tests::require::skip(
             "links_follow_their_members_and_no_report_is_lost_while_the_controller_is_away",
             "the lab creates network namespaces, which needs root",
@@ -195,7 +64,8 @@ async fn links_follow_their_members_and_no_report_is_lost_while_the_controller_i
     }
     let dir = tempfile::tempdir().expect("tempdir");
     let data = dir.path().join("data");
-    let mut plane = start_plane(&data, "127.0.0.1:0".parse().expect("address")).await;
+    let seed = workspace_root().join("examples/ankang");
+    let mut plane = start_plane(&data, &seed, "127.0.0.1:0".parse().expect("address")).await;
     let agent_api = plane.agent_api.address;
     let topology = Topology::ankang();
     for object in topology.objects(5) {
@@ -215,21 +85,24 @@ async fn links_follow_their_members_and_no_report_is_lost_while_the_controller_i
         }
     }
     let lab = Lab::up(topology.clone(), &format!("gcl{}", std::process::id())).expect("the lab");
-    let mut agents = Agents {
-        children: Vec::new(),
-    };
+    let mut agents = Agents::default();
     // The city's agent serves its own metrics on a free loopback port.
     let city_metrics = std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .expect("a free port");
     for router in &topology.routers {
-        let metrics = (router.name == "lab-city").then_some(city_metrics);
+        let metrics = if router.name == "lab-city" {
+            format!("metrics_address = \"{city_metrics}\"\n")
+        } else {
+            String::new()
+        };
         let config = enroll(
             &plane,
             dir.path(),
             &router.name,
             &lab.namespace_of(&router.name),
-            metrics,
+            INTERVAL,
+            &metrics,
         )
         .await;
         let log = dir.path().join(format!("{}.log", router.name));
@@ -311,7 +184,7 @@ async fn links_follow_their_members_and_no_report_is_lost_while_the_controller_i
         .expect("sequences");
     plane.shutdown().await;
     tokio::time::sleep(Duration::from_secs(4 * INTERVAL)).await;
-    plane = start_plane(&data, agent_api).await;
+    plane = start_plane(&data, &seed, agent_api).await;
     let sequences = {
         let started = Instant::now();
         loop {

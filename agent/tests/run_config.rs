@@ -1,5 +1,6 @@
 //! `govcloud-agent run` refuses a configuration it cannot use before doing anything: an unknown
-//! key is named with its line, a missing certificate with its path, and the exit code is 1.
+//! key (of the `[config]` table too) is named with its line, a value out of range with its key,
+//! a missing certificate with its path, and the exit code is 1.
 
 use std::process::Command;
 
@@ -57,6 +58,32 @@ fn a_missing_file_is_named() {
     assert_eq!(output.status.code(), Some(1), "{stderr}");
     assert!(
         stderr.contains("failed to read the configuration /nonexistent/agent.toml"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn an_unknown_key_of_the_config_table_is_named_with_its_line() {
+    let (code, stderr) = run_with(&format!(
+        "{CONFIG}\n[config]\nenabled = true\npoll_interval = 5\n"
+    ));
+    assert_eq!(code, 1, "{stderr}");
+    assert!(
+        stderr.contains("agent.toml: line 10: unknown field `poll_interval`"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_config_value_out_of_range_is_named_by_its_key() {
+    let (code, stderr) = run_with(&format!("{CONFIG}[config]\npoll_seconds = 120\n"));
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stderr.contains("invalid `config.poll_seconds`"), "{stderr}");
+    assert!(stderr.contains("must be at most 60"), "{stderr}");
+    let (code, stderr) = run_with(&format!("{CONFIG}[config]\nprobe_attempts = 0\n"));
+    assert_eq!(code, 1, "{stderr}");
+    assert!(
+        stderr.contains("invalid `config.probe_attempts`"),
         "{stderr}"
     );
 }

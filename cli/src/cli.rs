@@ -125,6 +125,14 @@ pub enum Command {
     /// utilisation (tokens of the city).
     #[command(subcommand)]
     Link(LinkCommand),
+    /// The IPv6 rollout (IPv6应用): sites ready over total, by county, and why the others are
+    /// not ready yet (tokens of the city).
+    #[command(subcommand)]
+    Ipv6(Ipv6Command),
+    /// Departments' dedicated networks (业务专网) and their consolidation: disposition, phase,
+    /// VLAN/VRF/prefix per site, annual cost and savings (a department sees its own).
+    #[command(subcommand)]
+    Network(NetworkCommand),
     /// The tamper-evident audit log: verify its chain, export it (auditors, operations).
     #[command(subcommand)]
     Audit(AuditCommand),
@@ -430,6 +438,27 @@ pub enum LinkCommand {
     /// Show a link: contract, each member at each end, why it is not compliant, conditions.
     Show {
         /// The link (an ExtranetLink object).
+        name: String,
+    },
+}
+
+/// `govctl ipv6 …`
+#[derive(Debug, Subcommand)]
+pub enum Ipv6Command {
+    /// Sites ready over total, by county; a site is ready once its router applied its
+    /// addresses and routes, reports no drift, and reaches the city over IPv6.
+    Status,
+}
+
+/// `govctl network …`
+#[derive(Debug, Subcommand)]
+pub enum NetworkCommand {
+    /// List the dedicated networks: department, class, disposition, phase, sites, annual cost,
+    /// savings, and the total savings.
+    List,
+    /// Show a dedicated network: each site's VLAN, VRF and /64, decommission, conditions.
+    Show {
+        /// The network (a DedicatedNetwork object).
         name: String,
     },
 }

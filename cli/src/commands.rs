@@ -20,6 +20,8 @@ use crate::exit::UsageError;
 use crate::output::{self, QuotaView, emit};
 use crate::settings::{ConfigFile, Secret, Settings, SettingsError};
 
+mod ipv6;
+mod dedicated_network;
 mod link;
 mod migration;
 mod router_enrollment;
@@ -84,6 +86,14 @@ pub fn run(cli: Cli, stdin: &mut dyn BufRead, out: &mut dyn Write) -> anyhow::Re
         Command::Link(command) => {
             let settings = settings(false)?;
             link::link(&connect(&settings)?, command, settings.output, out)
+        }
+        Command::Ipv6(command) => {
+            let settings = settings(false)?;
+            ipv6::ipv6(&connect(&settings)?, &command, settings.output, out)
+        }
+        Command::Network(command) => {
+            let settings = settings(false)?;
+            dedicated_network::network(&connect(&settings)?, command, settings.output, out)
         }
         Command::Audit(command) => {
             let settings = settings(false)?;

@@ -1,9 +1,11 @@
 //! govcloud's operator: reconcilers for the `govcloud.io` custom resources, the HTTPS API for
 //! departments and agents, storage (SQLite or PostgreSQL), metrics and the provincial reporter.
 
+pub mod addressing;
 pub mod agents;
 pub mod api;
 pub mod conditions;
+pub mod consolidation;
 pub mod failure;
 pub mod ipam;
 pub mod kube_time;
@@ -13,6 +15,7 @@ pub mod metrics;
 pub mod migration;
 pub mod network;
 pub mod report;
+pub mod routing;
 pub mod runtime;
 pub mod storage;
 pub mod tenancy;

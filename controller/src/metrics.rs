@@ -34,6 +34,9 @@ pub struct Metrics {
     reconcile_duration: HistogramVec,
     migration: MigrationMetrics,
     network: crate::network::metrics::NetworkMetrics,
+    consolidation: crate::consolidation::metrics::ConsolidationMetrics,
+    addressing: crate::addressing::metrics::AddressingMetrics,
+    routing: crate::routing::metrics::RoutingMetrics,
     /// Tenants with series, to drop those of deleted tenants.
     tenants: Mutex<BTreeSet<String>>,
 }
@@ -125,6 +128,10 @@ impl Metrics {
         registry.register(Box::new(reconcile_duration.clone()))?;
         let migration = MigrationMetrics::register(&registry)?;
         let network = crate::network::metrics::NetworkMetrics::register(&registry)?;
+        let consolidation =
+            crate::consolidation::metrics::ConsolidationMetrics::register(&registry)?;
+        let addressing = crate::addressing::metrics::AddressingMetrics::register(&registry)?;
+        let routing = crate::routing::metrics::RoutingMetrics::register(&registry)?;
         Ok(Self {
             registry,
             tenant_quota,
@@ -136,6 +143,9 @@ impl Metrics {
             reconcile_duration,
             migration,
             network,
+            consolidation,
+            addressing,
+            routing,
             tenants: Mutex::new(BTreeSet::new()),
         })
     }
@@ -149,6 +159,21 @@ impl Metrics {
     /// The extranet's metrics (links, members, agents).
     pub fn network(&self) -> &crate::network::metrics::NetworkMetrics {
         &self.network
+    }
+
+    /// The desired configuration's and the IPv6 rollout's metrics.
+    pub fn routing(&self) -> &crate::routing::metrics::RoutingMetrics {
+        &self.routing
+    }
+
+    /// The address pools' metrics.
+    pub fn addressing(&self) -> &crate::addressing::metrics::AddressingMetrics {
+        &self.addressing
+    }
+
+    /// The dedicated networks' metrics (by disposition and phase, annual cost retired).
+    pub fn consolidation(&self) -> &crate::consolidation::metrics::ConsolidationMetrics {
+        &self.consolidation
     }
 
     /// Every metric in the Prometheus text format.

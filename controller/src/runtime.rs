@@ -230,6 +230,10 @@ pub async fn run_controllers(
     ));
     // Routers and links: independent of the tenants.
     let network = crate::network::run(ctx.clone(), shutdown.clone());
+    // Address pools: allocation from the routers, links and dedicated networks.
+    let addressing = crate::addressing::run(ctx.clone(), shutdown.clone());
+    // Dedicated networks: their VLAN/VRF ledger and phases.
+    let consolidation = crate::consolidation::run(ctx.clone(), shutdown.clone());
     let tenants = tenants
         .graceful_shutdown_on(shutdown.clone())
         .run(
@@ -295,7 +299,7 @@ pub async fn run_controllers(
             });
         futures::join!(requests, systems, plans);
     };
-    futures::join!(tenants, dependents, network);
+    futures::join!(tenants, dependents, network, addressing, consolidation);
 }
 
 #[cfg(test)]

@@ -154,6 +154,7 @@ on_both_backends! {
     audit_concurrent_appends_keep_one_chain(storage),
     ipam_uniqueness_and_holds(storage),
     ipam_concurrent_allocations_have_one_winner(storage),
+    ipam_active_rows_and_release_by_owner(storage),
     reservations_hold_within_capacity(storage),
     reservations_race_for_the_last_headroom(storage),
     outbox_order_and_attempts(storage),
@@ -162,6 +163,9 @@ on_both_backends! {
     telemetry_reports_are_stored_once_and_the_latest_kept(storage),
     reviews_runs_and_decisions(storage),
     drill_evidence_is_kept_in_order(storage),
+    router_configs_grow_a_generation_per_change(storage),
+    router_configs_recorded_concurrently_bump_once(storage),
+    telemetry_latest_keeps_the_configuration_report(storage),
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -223,7 +227,7 @@ fn migration_files(backend: &str) -> Vec<(i64, String)> {
     files
 }
 
-const TABLES: [&str; 12] = [
+const TABLES: &[&str] = &[
     "api_tokens",
     "audit_log",
     "telemetry_samples",
@@ -236,6 +240,8 @@ const TABLES: [&str; 12] = [
     "router_certificates",
     "telemetry_reports",
     "telemetry_latest",
+    "router_configs",
+    "segment_allocations",
 ];
 
 fn token(tenant: &str, secret: &str, role: Role) -> NewApiToken {
@@ -399,7 +405,7 @@ async fn migrations_are_applied(storage: &Storage) {
         Backend::Postgres => "postgres",
     });
     let latest = files.last().map(|(version, _)| *version);
-    assert_eq!(latest, Some(3));
+    assert_eq!(latest, Some(5));
     assert_eq!(storage.schema_version().await.unwrap(), latest);
     assert_eq!(storage.expected_schema_version(), latest);
     assert_eq!(
@@ -853,6 +859,77 @@ async fn ipam_concurrent_allocations_have_one_winner(storage: &Storage) {
     }
     assert_eq!(won, 1);
     assert_eq!(count(storage, "ipam_allocations").await, 1);
+}
+
+async fn ipam_active_rows_and_release_by_owner(storage: &Storage) {
+    let ipam = storage.ipam();
+    let city = ipam
+        .allocate(&allocation("ankang", "2001:db8:a00::/48", 0, "core"))
+        .await
+        .unwrap();
+    let county = ipam
+        .allocate(&allocation("ankang", "2001:db8:a00::/56", 1, "hanbin"))
+        .await
+        .unwrap();
+    let township = ipam
+        .allocate(&allocation("ankang", "2001:db8:a00::/60", 2, "hanbin"))
+        .await
+        .unwrap();
+    let other = ipam
+        .allocate(&allocation("hanzhong", "2001:db8:b00::/48", 0, "core"))
+        .await
+        .unwrap();
+    assert_eq!(
+        ipam.list_active("ankang").await.unwrap(),
+        vec![city.clone(), county.clone(), township.clone()]
+    );
+    assert_eq!(
+        ipam.list_all_active().await.unwrap(),
+        vec![city.clone(), county.clone(), township.clone(), other.clone()]
+    );
+
+    // Releasing an owner releases each of its levels in that pool, held; nothing else.
+    let released_at = t0() + Duration::hours(1);
+    let hold_until = t0() + Duration::days(7);
+    let released = ipam
+        .release_by_owner("ankang", "Tenant", "hanbin", released_at, Some(hold_until))
+        .await
+        .unwrap();
+    let mut prefixes: Vec<&str> = released.iter().map(|r| r.prefix.as_str()).collect();
+    prefixes.sort_unstable();
+    assert_eq!(prefixes, ["2001:db8:a00::/56", "2001:db8:a00::/60"]);
+    assert!(
+        released
+            .iter()
+            .all(|r| r.released_at == Some(released_at) && r.hold_until == Some(hold_until))
+    );
+    assert_eq!(ipam.list_active("ankang").await.unwrap(), vec![city.clone()]);
+    assert_eq!(
+        ipam.list_all_active().await.unwrap(),
+        vec![city, other.clone()]
+    );
+    // Held rows are still in use, not active.
+    assert_eq!(
+        ipam.list_in_use("ankang", t0() + Duration::days(1))
+            .await
+            .unwrap()
+            .len(),
+        3
+    );
+    // An owner with nothing active: nothing released.
+    assert!(
+        ipam.release_by_owner("ankang", "Tenant", "hanbin", released_at, None)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    // Without a hold, the same owner may take a prefix again at once.
+    ipam.release_by_owner("hanzhong", "Tenant", "core", released_at, None)
+        .await
+        .unwrap();
+    let mut again = allocation("hanzhong", "2001:db8:b00::/48", 0, "core");
+    again.allocated_at = released_at;
+    assert_eq!(ipam.allocate(&again).await.unwrap().prefix, other.prefix);
 }
 
 fn reservation(system: &str, uid: &str, tenant: &str, cpu: i64) -> NewReservation {
@@ -1487,4 +1564,194 @@ async fn drill_evidence_is_kept_in_order(storage: &Storage) {
 fn storage_error_is_a_sendable_error() {
     fn check<T: std::error::Error + Send + Sync + 'static>() {}
     check::<StorageError>();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Router configurations (issue 7): a generation per change of the ETag, bumped once under
+// concurrency; the latest telemetry report keeps the agent's configuration report.
+// ---------------------------------------------------------------------------------------------
+
+fn sha(text: &str) -> String {
+    use sha2::Digest as _;
+    use std::fmt::Write as _;
+    sha2::Sha256::digest(text.as_bytes())
+        .iter()
+        .fold(String::new(), |mut out, b| {
+            let _ = write!(out, "{b:02x}");
+            out
+        })
+}
+
+async fn router_configs_grow_a_generation_per_change(storage: &Storage) {
+    let configs = storage.router_configs();
+    assert_eq!(configs.find("hanyin-core").await.unwrap(), None);
+    let first = configs
+        .record("hanyin-core", &sha("a"), r#"{"a":1}"#, t0())
+        .await
+        .unwrap();
+    assert!(first.changed);
+    assert_eq!(first.config.generation, 1);
+    assert_eq!(first.config.updated_at, t0());
+    // The same ETag again: nothing changes, not even the time.
+    let same = configs
+        .record(
+            "hanyin-core",
+            &sha("a"),
+            r#"{"a":1}"#,
+            t0() + Duration::hours(1),
+        )
+        .await
+        .unwrap();
+    assert!(!same.changed);
+    assert_eq!(same.config, first.config);
+    let second = configs
+        .record(
+            "hanyin-core",
+            &sha("b"),
+            r#"{"b":1}"#,
+            t0() + Duration::hours(2),
+        )
+        .await
+        .unwrap();
+    assert!(second.changed);
+    assert_eq!(second.config.generation, 2);
+    assert_eq!(second.config.body, r#"{"b":1}"#);
+    // Back to the first content: a new generation still (the agent must converge again).
+    let third = configs
+        .record(
+            "hanyin-core",
+            &sha("a"),
+            r#"{"a":1}"#,
+            t0() + Duration::hours(3),
+        )
+        .await
+        .unwrap();
+    assert_eq!((third.changed, third.config.generation), (true, 3));
+    // Routers are independent.
+    let other = configs
+        .record("ankang-core", &sha("a"), r#"{"a":1}"#, t0())
+        .await
+        .unwrap();
+    assert_eq!(other.config.generation, 1);
+    let listed: Vec<(String, i64)> = configs
+        .list()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|c| (c.router, c.generation))
+        .collect();
+    assert_eq!(
+        listed,
+        [("ankang-core".to_owned(), 1), ("hanyin-core".to_owned(), 3)]
+    );
+    // An ETag that is not a SHA-256 is refused, naming it.
+    let error = configs
+        .record("hanyin-core", "nope", "{}", t0())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(error, StorageError::InvalidInput { .. }),
+        "{error}"
+    );
+    assert!(error.to_string().contains("ETag"), "{error}");
+    assert!(configs.delete("ankang-core").await.unwrap());
+    assert!(!configs.delete("ankang-core").await.unwrap());
+    assert_eq!(count(storage, "router_configs").await, 1);
+}
+
+async fn router_configs_recorded_concurrently_bump_once(storage: &Storage) {
+    let configs = storage.router_configs();
+    configs
+        .record("hanyin-core", &sha("old"), "{}", t0())
+        .await
+        .unwrap();
+    // Sixteen requests computing the same change at once: one bump.
+    let recorded = futures::future::join_all((0..16).map(|_| {
+        let storage = storage.clone();
+        async move {
+            storage
+                .router_configs()
+                .record("hanyin-core", &sha("new"), r#"{"new":1}"#, t0())
+                .await
+                .unwrap()
+        }
+    }))
+    .await;
+    assert_eq!(recorded.iter().filter(|r| r.changed).count(), 1);
+    assert!(recorded.iter().all(|r| r.config.generation == 2));
+    // And sixteen first records of another router: generation 1, created once.
+    let recorded = futures::future::join_all((0..16).map(|_| {
+        let storage = storage.clone();
+        async move {
+            storage
+                .router_configs()
+                .record("ankang-core", &sha("x"), "{}", t0())
+                .await
+                .unwrap()
+        }
+    }))
+    .await;
+    assert_eq!(recorded.iter().filter(|r| r.changed).count(), 1);
+    assert!(recorded.iter().all(|r| r.config.generation == 1));
+}
+
+async fn telemetry_latest_keeps_the_configuration_report(storage: &Storage) {
+    use govcloud_crds::api::{ConfigReport, ProbeResult};
+    let telemetry = storage.telemetry();
+    let mut first = report("hanyin-r1", 1, 0);
+    telemetry
+        .store_report(&first, t0(), &samples_of(&first))
+        .await
+        .unwrap();
+    assert_eq!(
+        telemetry
+            .latest_report("hanyin-r1")
+            .await
+            .unwrap()
+            .unwrap()
+            .config,
+        None
+    );
+    let config = ConfigReport {
+        applied_generation: Some(3),
+        attempted_generation: Some(4),
+        errors: vec!["add route 2001:db8:a00::/48: File exists".to_owned()],
+        drift: vec!["address 2001:db8:a00:100::1/64 on lan0 missing".to_owned()],
+        probes: vec![ProbeResult {
+            name: "city-lan".to_owned(),
+            target: "2001:db8:a00:1::1".parse().unwrap(),
+            reachable: true,
+        }],
+    };
+    first.sequence = 2;
+    first.observed_at += Duration::minutes(1);
+    first.config = Some(config.clone());
+    telemetry
+        .store_report(&first, t0(), &samples_of(&first))
+        .await
+        .unwrap();
+    let latest = telemetry.latest_report("hanyin-r1").await.unwrap().unwrap();
+    assert_eq!(latest.sequence, 2);
+    assert_eq!(latest.config, Some(config.clone()));
+    assert_eq!(
+        telemetry.latest_reports().await.unwrap()[0].config,
+        Some(config)
+    );
+    // A report without one (an agent that has not fetched yet) clears it.
+    first.sequence = 3;
+    first.observed_at += Duration::minutes(1);
+    first.config = None;
+    telemetry
+        .store_report(&first, t0(), &samples_of(&first))
+        .await
+        .unwrap();
+    assert_eq!(
+        telemetry
+            .latest_report("hanyin-r1")
+            .await
+            .unwrap()
+            .unwrap()
+            .config,
+        None
+    );
 }

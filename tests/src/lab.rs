@@ -90,9 +90,18 @@ impl Topology {
 
     /// The `Router` and `ExtranetLink` objects describing the lab, for the API server.
     pub fn objects(&self, report_interval_seconds: u32) -> Vec<Value> {
+        self.objects_with_lans(report_interval_seconds, false)
+    }
+
+    /// The objects, each router declaring its LAN interface [`LAN`] (role `Lan`) when `lans`:
+    /// the lab built with [`Lab::add_hosts`] has one.
+    pub fn objects_with_lans(&self, report_interval_seconds: u32, lans: bool) -> Vec<Value> {
         let mut objects = Vec::new();
         for router in &self.routers {
             let mut interfaces: Vec<Value> = Vec::new();
+            if lans {
+                interfaces.push(json!({ "name": LAN, "role": "Lan" }));
+            }
             for link in &self.links {
                 if link.upstream == router.name {
                     for member in &link.upstream_members {
@@ -134,6 +143,12 @@ impl Topology {
         objects
     }
 }
+
+/// The LAN interface of every router of a lab with hosts ([`Lab::add_hosts`]).
+pub const LAN: &str = "lan0";
+
+/// The interface of a host namespace towards its router's LAN.
+pub const HOST_INTERFACE: &str = "eth0";
 
 /// Why the lab could not be built or changed.
 #[derive(Debug, thiserror::Error)]
@@ -240,6 +255,88 @@ impl Lab {
     /// The namespace of `router`.
     pub fn namespace_of(&self, router: &str) -> String {
         format!("{}-{}", self.prefix, router.trim_start_matches("lab-"))
+    }
+
+    /// The namespace of the host on `router`'s LAN ([`Lab::add_hosts`]).
+    pub fn host_of(&self, router: &str) -> String {
+        format!("{}-h-{}", self.prefix, router.trim_start_matches("lab-"))
+    }
+
+    /// Gives every router a LAN: a veth pair between [`LAN`] in the router's namespace and
+    /// [`HOST_INTERFACE`] in a host namespace of its own, both up. Addresses are left to the
+    /// agent (the router's) and to the test (the host's).
+    pub fn add_hosts(&mut self) -> Result<(), LabError> {
+        let routers: Vec<String> = self
+            .topology
+            .routers
+            .iter()
+            .map(|r| r.name.clone())
+            .collect();
+        for router in &routers {
+            let (namespace, host) = (self.namespace_of(router), self.host_of(router));
+            let _ = ip(&["netns", "del", &host]);
+            ip(&["netns", "add", &host])?;
+            self.namespaces.push(host.clone());
+            ip(&["-n", &host, "link", "set", "lo", "up"])?;
+            ip(&[
+                "-n",
+                &namespace,
+                "link",
+                "add",
+                LAN,
+                "type",
+                "veth",
+                "peer",
+                "name",
+                HOST_INTERFACE,
+                "netns",
+                &host,
+            ])?;
+            ip(&["-n", &namespace, "link", "set", LAN, "up"])?;
+            ip(&["-n", &host, "link", "set", HOST_INTERFACE, "up"])?;
+        }
+        Ok(())
+    }
+
+    /// Makes every router's namespace route IPv6 as a router should: forwarding on, routes
+    /// whose link lost carrier not used (`ignore_routes_with_linkdown`, so a multipath route
+    /// over two link members keeps to the live one), addresses kept while a member is down
+    /// (`keep_addr_on_down`). On a real router these are the operating system's settings.
+    pub fn enable_ipv6_routing(&self) -> Result<(), LabError> {
+        for router in &self.topology.routers {
+            let namespace = self.namespace_of(&router.name);
+            for setting in [
+                "net.ipv6.conf.all.forwarding=1",
+                "net.ipv6.conf.all.ignore_routes_with_linkdown=1",
+                "net.ipv6.conf.default.ignore_routes_with_linkdown=1",
+                "net.ipv6.conf.all.keep_addr_on_down=1",
+                "net.ipv6.conf.default.keep_addr_on_down=1",
+            ] {
+                ip(&["netns", "exec", &namespace, "sysctl", "-qw", setting])?;
+            }
+            // Interfaces made before the defaults changed take the setting one by one.
+            let links = ip(&["-n", &namespace, "-o", "link", "show"])?;
+            for name in links
+                .lines()
+                .filter_map(|line| line.split(": ").nth(1))
+                .map(|name| name.split('@').next().unwrap_or(name))
+                .filter(|name| *name != "lo")
+            {
+                for key in ["ignore_routes_with_linkdown", "keep_addr_on_down"] {
+                    let setting = format!("net.ipv6.conf.{name}.{key}=1");
+                    ip(&["netns", "exec", &namespace, "sysctl", "-qw", &setting])?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Runs `command` with `args` inside `namespace` (`ip netns exec`); its standard output, or
+    /// the failure with its standard error.
+    pub fn exec(&self, namespace: &str, command: &str, args: &[&str]) -> Result<String, LabError> {
+        let mut full = vec!["netns", "exec", namespace, command];
+        full.extend_from_slice(args);
+        ip(&full)
     }
 
     /// The topology built.

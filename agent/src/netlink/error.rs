@@ -63,7 +63,7 @@ fn extended(message: Option<&str>) -> String {
 }
 
 /// What to do about an errno, as a suffix of the message (empty when there is nothing to add).
-fn hint(errno: Option<i32>) -> &'static str {
+pub(crate) fn hint(errno: Option<i32>) -> &'static str {
     match errno {
         Some(libc::EPERM | libc::EACCES) => {
             "; the agent needs CAP_NET_ADMIN (the systemd unit grants it; run as root otherwise)"

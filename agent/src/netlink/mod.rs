@@ -18,6 +18,7 @@ use netlink_sys::protocols::{NETLINK_GENERIC, NETLINK_ROUTE};
 use netlink_sys::{Socket, SocketAddr};
 
 pub use error::{NetlinkError, Operation};
+pub(crate) use error::hint;
 pub use request::{LinkDetail, Request};
 
 /// Bytes reserved for one datagram. The kernel fills at most ~32 KiB per dump datagram (it caps

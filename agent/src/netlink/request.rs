@@ -1,18 +1,26 @@
 //! The requests the agent sends, serialised: rtnetlink dumps through netlink-packet-route's
-//! message types, generic netlink (ethtool) by hand since no generic netlink crate is in the
+//! message types (dumps, and the changes of the apply path: addresses, routes, VLAN and VRF
+//! devices), generic netlink (ethtool) by hand since no generic netlink crate is in the
 //! dependency graph. Sequence numbers are filled in by the socket when a request is sent.
 
+use std::net::{IpAddr, Ipv6Addr};
+
 use netlink_packet_core::{
-    NLA_F_NESTED, NLM_F_ACK, NLM_F_DUMP, NLM_F_REQUEST, NetlinkHeader, NetlinkMessage,
-    NetlinkPayload,
+    NLA_F_NESTED, NLM_F_ACK, NLM_F_CREATE, NLM_F_DUMP, NLM_F_EXCL, NLM_F_REPLACE, NLM_F_REQUEST,
+    NetlinkHeader, NetlinkMessage, NetlinkPayload,
 };
-use netlink_packet_route::address::AddressMessage;
-use netlink_packet_route::link::{LinkAttribute, LinkExtentMask, LinkMessage};
-use netlink_packet_route::route::RouteMessage;
+use netlink_packet_route::address::{AddressAttribute, AddressMessage};
+use netlink_packet_route::link::{
+    InfoData, InfoKind, InfoVlan, InfoVrf, LinkAttribute, LinkExtentMask, LinkFlags, LinkInfo,
+    LinkMessage,
+};
+use netlink_packet_route::route::{
+    RouteAddress, RouteAttribute, RouteMessage, RouteNextHop, RouteProtocol, RouteScope, RouteType,
+};
 use netlink_packet_route::stats::{StatsFilterMask, StatsMessage};
 use netlink_packet_route::{AddressFamily, RouteNetlinkMessage};
 
-use super::attr::genl;
+use super::attr::{genl, rta};
 
 /// A serialised request.
 #[derive(Clone, Debug)]
@@ -70,6 +78,206 @@ pub fn route_dump(family: AddressFamily) -> Request {
     let mut message = RouteMessage::default();
     message.header.address_family = family;
     rtnetlink(RouteNetlinkMessage::GetRoute(message))
+}
+
+/// `RTM_GETROUTE` dump of the IPv6 routes of every table whose protocol is `protocol` (the
+/// kernel filters on `rtm_protocol` under strict checking; callers check it again).
+pub fn route_dump_by_protocol(protocol: u8) -> Request {
+    let mut message = RouteMessage::default();
+    message.header.address_family = AddressFamily::Inet6;
+    message.header.protocol = RouteProtocol::from(protocol);
+    rtnetlink(RouteNetlinkMessage::GetRoute(message))
+}
+
+/// A request that changes something, acknowledged (`NLM_F_ACK`) so that its error comes back.
+fn change(message: RouteNetlinkMessage, flags: u16) -> Request {
+    let mut header = NetlinkHeader::default();
+    header.flags = NLM_F_REQUEST | NLM_F_ACK | flags;
+    let mut packet = NetlinkMessage::new(header, NetlinkPayload::InnerMessage(message));
+    packet.finalize();
+    let mut bytes = vec![0; packet.buffer_len()];
+    packet.serialize(&mut bytes);
+    Request { bytes }
+}
+
+/// Add or delete.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AddressChange {
+    /// `RTM_NEWADDR` with `NLM_F_CREATE | NLM_F_EXCL`: fails with `EEXIST` if present.
+    Add,
+    /// `RTM_DELADDR`.
+    Delete,
+}
+
+/// `RTM_NEWADDR` / `RTM_DELADDR` of an IPv6 address on the link `index`, as `ip -6 address
+/// add|del ADDRESS/LENGTH dev NAME` sends it (`IFA_LOCAL` and `IFA_ADDRESS` both the address).
+pub fn address(
+    change_kind: AddressChange,
+    index: u32,
+    address: Ipv6Addr,
+    prefix_length: u8,
+) -> Request {
+    let mut message = AddressMessage::default();
+    message.header.family = AddressFamily::Inet6;
+    message.header.prefix_len = prefix_length;
+    message.header.index = index;
+    message
+        .attributes
+        .push(AddressAttribute::Local(IpAddr::V6(address)));
+    message
+        .attributes
+        .push(AddressAttribute::Address(IpAddr::V6(address)));
+    match change_kind {
+        AddressChange::Add => change(
+            RouteNetlinkMessage::NewAddress(message),
+            NLM_F_CREATE | NLM_F_EXCL,
+        ),
+        AddressChange::Delete => change(RouteNetlinkMessage::DelAddress(message), 0),
+    }
+}
+
+/// Add, replace or delete.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RouteChange {
+    /// `RTM_NEWROUTE` with `NLM_F_CREATE | NLM_F_EXCL`: fails with `EEXIST` when a route to the
+    /// destination (same metric) exists, whoever made it.
+    Add,
+    /// `RTM_NEWROUTE` with `NLM_F_CREATE | NLM_F_REPLACE`.
+    Replace,
+    /// `RTM_DELROUTE`; the kernel deletes only a route of the protocol given.
+    Delete,
+}
+
+/// An IPv6 route: its table, destination, protocol and next hops as (gateway, interface index).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RouteSpec<'a> {
+    pub table: u32,
+    pub destination: Ipv6Addr,
+    pub prefix_length: u8,
+    pub protocol: u8,
+    pub next_hops: &'a [(Ipv6Addr, u32)],
+}
+
+/// `RTM_NEWROUTE` / `RTM_DELROUTE` of an IPv6 unicast route: one next hop as `RTA_GATEWAY` and
+/// `RTA_OIF`, several as `RTA_MULTIPATH` (what `ip -6 route add … nexthop … nexthop …` sends).
+/// A delete carries no next hop: it removes the route with all of them.
+pub fn route(change_kind: RouteChange, spec: &RouteSpec<'_>) -> Request {
+    let mut message = RouteMessage::default();
+    message.header.address_family = AddressFamily::Inet6;
+    message.header.destination_prefix_length = spec.prefix_length;
+    message.header.table = u8::try_from(spec.table).unwrap_or(rta::TABLE_COMPAT);
+    message.header.protocol = RouteProtocol::from(spec.protocol);
+    if spec.prefix_length > 0 {
+        message
+            .attributes
+            .push(RouteAttribute::Destination(RouteAddress::Inet6(
+                spec.destination,
+            )));
+    }
+    message.attributes.push(RouteAttribute::Table(spec.table));
+    if change_kind == RouteChange::Delete {
+        message.header.scope = RouteScope::NoWhere;
+        return change(RouteNetlinkMessage::DelRoute(message), 0);
+    }
+    message.header.scope = RouteScope::Universe;
+    message.header.kind = RouteType::Unicast;
+    if let [(via, index)] = spec.next_hops {
+        message
+            .attributes
+            .push(RouteAttribute::Gateway(RouteAddress::Inet6(*via)));
+        message.attributes.push(RouteAttribute::Oif(*index));
+    } else {
+        let hops = spec
+            .next_hops
+            .iter()
+            .map(|(via, index)| {
+                let mut hop = RouteNextHop::default();
+                hop.interface_index = *index;
+                hop.attributes
+                    .push(RouteAttribute::Gateway(RouteAddress::Inet6(*via)));
+                hop
+            })
+            .collect();
+        message.attributes.push(RouteAttribute::MultiPath(hops));
+    }
+    let flags = match change_kind {
+        RouteChange::Replace => NLM_F_CREATE | NLM_F_REPLACE,
+        _ => NLM_F_CREATE | NLM_F_EXCL,
+    };
+    change(RouteNetlinkMessage::NewRoute(message), flags)
+}
+
+/// A device the agent makes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NewLink {
+    /// `type vlan id ID` on the link `parent`.
+    Vlan { parent: u32, id: u16 },
+    /// `type vrf table TABLE`.
+    Vrf { table: u32 },
+}
+
+/// `RTM_NEWLINK` creating `name` (`NLM_F_CREATE | NLM_F_EXCL`), as `ip link add` sends it.
+pub fn link_add(name: &str, kind: NewLink) -> Request {
+    let mut message = LinkMessage::default();
+    message
+        .attributes
+        .push(LinkAttribute::IfName(name.to_owned()));
+    let info = match kind {
+        NewLink::Vlan { parent, id } => {
+            message.attributes.push(LinkAttribute::Link(parent));
+            vec![
+                LinkInfo::Kind(InfoKind::Vlan),
+                LinkInfo::Data(InfoData::Vlan(vec![InfoVlan::Id(id)])),
+            ]
+        }
+        NewLink::Vrf { table } => vec![
+            LinkInfo::Kind(InfoKind::Vrf),
+            LinkInfo::Data(InfoData::Vrf(vec![InfoVrf::TableId(table)])),
+        ],
+    };
+    message.attributes.push(LinkAttribute::LinkInfo(info));
+    change(
+        RouteNetlinkMessage::NewLink(message),
+        NLM_F_CREATE | NLM_F_EXCL,
+    )
+}
+
+/// `RTM_NEWLINK` setting the master of the link `index` (`IFLA_MASTER`; 0 releases it).
+pub fn link_set_master(index: u32, master: u32) -> Request {
+    let mut message = LinkMessage::default();
+    message.header.index = index;
+    message.attributes.push(LinkAttribute::Controller(master));
+    change(RouteNetlinkMessage::NewLink(message), 0)
+}
+
+/// `RTM_NEWLINK` setting the link `index` administratively up or down (`IFF_UP`).
+pub fn link_set_up(index: u32, up: bool) -> Request {
+    let mut message = LinkMessage::default();
+    message.header.index = index;
+    message.header.change_mask = LinkFlags::Up;
+    if up {
+        message.header.flags = LinkFlags::Up;
+    }
+    change(RouteNetlinkMessage::NewLink(message), 0)
+}
+
+/// `RTM_DELLINK` of the link `index`.
+pub fn link_delete(index: u32) -> Request {
+    let mut message = LinkMessage::default();
+    message.header.index = index;
+    change(RouteNetlinkMessage::DelLink(message), 0)
+}
+
+/// `RTM_GETLINK` of the link called `name` (acknowledged, so a missing one answers `ENODEV`).
+pub fn link_get(name: &str) -> Request {
+    let mut message = LinkMessage::default();
+    message
+        .attributes
+        .push(LinkAttribute::IfName(name.to_owned()));
+    message
+        .attributes
+        .push(LinkAttribute::ExtMask(vec![LinkExtentMask::SkipStats]));
+    change(RouteNetlinkMessage::GetLink(message), 0)
 }
 
 /// Appends one attribute (with its padding) to `buffer`.

@@ -3,7 +3,7 @@
 //! from a separate `RTM_GETSTATS` dump that carries nothing else.
 
 use govcloud_crds::api::{LinkCounters, LinkObservation};
-use netlink_packet_route::link::LinkHeader;
+use netlink_packet_route::link::{LinkFlags, LinkHeader};
 use netlink_packet_route::stats::StatsHeader;
 
 use crate::netlink::attr::{self, ifla};
@@ -25,8 +25,37 @@ pub fn dump(
     netlink: &mut Netlink,
     detail: LinkDetail,
 ) -> Result<Vec<LinkObservation>, NetlinkError> {
+    let (mut links, _) = dump_links(netlink, detail)?;
+    if detail == LinkDetail::WithoutStats {
+        attach_counters(netlink, &mut links)?;
+    }
+    Ok(links)
+}
+
+/// Every link without counters, sorted by index, each with whether it is administratively up
+/// (`IFF_UP`): what the apply path diffs.
+pub fn dump_with_admin_state(
+    netlink: &mut Netlink,
+) -> Result<Vec<(LinkObservation, bool)>, NetlinkError> {
+    let (links, up) = dump_links(netlink, LinkDetail::WithoutStats)?;
+    Ok(links
+        .into_iter()
+        .map(|link| {
+            let admin_up = up.binary_search(&link.index).is_ok();
+            (link, admin_up)
+        })
+        .collect())
+}
+
+/// The links of one dump, sorted by index, masters resolved; and the sorted indexes of the links
+/// that are administratively up.
+fn dump_links(
+    netlink: &mut Netlink,
+    detail: LinkDetail,
+) -> Result<(Vec<LinkObservation>, Vec<u32>), NetlinkError> {
     let mut links = Vec::new();
     let mut masters = Vec::new();
+    let mut up = Vec::new();
     netlink.exchange(DUMP_LINKS, &request::link_dump(detail), |kind, payload| {
         if kind != RTM_NEWLINK {
             return Ok(());
@@ -35,10 +64,14 @@ pub fn dump(
         if let Some(master) = master {
             masters.push((link.index, master));
         }
+        if LinkHeader::parse(payload).is_ok_and(|header| header.flags.contains(LinkFlags::Up)) {
+            up.push(link.index);
+        }
         links.push(link);
         Ok(())
     })?;
     links.sort_unstable_by_key(|link| link.index);
+    up.sort_unstable();
     for (index, master) in masters {
         let name = position(&links, master).map(|at| links[at].name.clone());
         if let Some(at) = position(&links, index) {
@@ -46,10 +79,7 @@ pub fn dump(
             links[at].master = Some(name.unwrap_or_else(|| master.to_string()));
         }
     }
-    if detail == LinkDetail::WithoutStats {
-        attach_counters(netlink, &mut links)?;
-    }
-    Ok(links)
+    Ok((links, up))
 }
 
 /// Where the link `index` is in `links` (sorted by index).

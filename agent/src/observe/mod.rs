@@ -2,7 +2,7 @@
 //! addresses, and routes summarised per table and family — the `links` and `routes` of a
 //! `TelemetryReport`. Synchronous: async callers run it on a blocking thread.
 
-mod addresses;
+pub mod addresses;
 pub mod links;
 pub mod names;
 pub mod routes;

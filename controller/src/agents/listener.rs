@@ -1,7 +1,7 @@
 //! The agent listener: HTTPS on its own port, mutual TLS. The serving certificate and the client
 //! certificates come from the agent CA; rustls's `WebPkiClientVerifier` refuses a handshake
 //! without a client certificate chaining to that CA (counted as `handshake` refusals). The
-//! routes: `POST /v1/telemetry` only.
+//! routes: `POST /v1/telemetry` and `GET /v1/config` ([`super::config`]).
 
 use std::future::Future;
 use std::io;
@@ -13,7 +13,7 @@ use std::time::Duration;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::middleware;
-use axum::routing::post;
+use axum::routing::{get, post};
 use axum_server::accept::Accept;
 use axum_server::tls_rustls::{RustlsAcceptor, RustlsConfig};
 use rustls::RootCertStore;
@@ -23,6 +23,7 @@ use tokio::net::TcpStream;
 use tokio::task::JoinHandle;
 
 use super::ca::{AgentCa, CaError};
+use super::config::{CONFIG_PATH, serve_config};
 use super::report::MAX_REPORT_BYTES;
 use super::state::AgentState;
 use super::telemetry::receive_telemetry;
@@ -98,6 +99,7 @@ impl RunningAgentApi {
 pub fn router(state: AgentState) -> Router {
     Router::new()
         .route(TELEMETRY_PATH, post(receive_telemetry))
+        .route(CONFIG_PATH, get(serve_config))
         .fallback(unknown_path)
         .method_not_allowed_fallback(unknown_method)
         .layer(DefaultBodyLimit::max(MAX_REPORT_BYTES))
@@ -108,14 +110,14 @@ pub fn router(state: AgentState) -> Router {
 async fn unknown_path() -> ApiProblem {
     ApiProblem::new(
         ProblemKind::NotFound,
-        format!("the agent listener serves POST {TELEMETRY_PATH} only"),
+        format!("the agent listener serves POST {TELEMETRY_PATH} and GET {CONFIG_PATH} only"),
     )
 }
 
 async fn unknown_method() -> ApiProblem {
     ApiProblem::new(
         ProblemKind::MethodNotAllowed,
-        format!("the agent listener serves POST {TELEMETRY_PATH} only"),
+        format!("the agent listener serves POST {TELEMETRY_PATH} and GET {CONFIG_PATH} only"),
     )
 }
 
@@ -137,8 +139,7 @@ pub async fn serve(
     let address = listener.local_addr().map_err(bind_error)?;
     let tls = server_config(&config.ca, &server_names(address, &config.server_names))?;
 
-    let routers = kube::Api::<govcloud_crds::Router>::all(client);
-    let state = AgentState::new(storage, routers, metrics.clone());
+    let state = AgentState::new(storage, client, metrics.clone());
     let acceptor = CountingAcceptor {
         inner: RustlsAcceptor::new(tls).handshake_timeout(HANDSHAKE_TIMEOUT),
         metrics,

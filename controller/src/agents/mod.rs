@@ -14,10 +14,14 @@
 //!   `TelemetryReport` only for the certificate's router and an existing `Router`, checks it,
 //!   and stores its links as samples with the report's record in one transaction; a report
 //!   sent twice is stored once. Refusals are logged and counted by reason.
+//! - **Desired configuration** ([`config`]): `GET /v1/config` serves the certificate's router
+//!   its configuration (`crate::routing`) with its generation and an `ETag`; `If-None-Match`
+//!   and `?waitSeconds=N` make it a conditional GET or a long poll.
 //!
 //! See `docs/adr/0008-agent-enrollment-and-telemetry.md`.
 
 pub mod ca;
+pub mod config;
 pub mod enrollment;
 pub mod identity;
 pub mod listener;
@@ -27,4 +31,5 @@ pub mod state;
 pub mod telemetry;
 
 pub use ca::{AgentCa, CaError, KeySource};
+pub use config::CONFIG_PATH;
 pub use listener::{AgentApiConfig, AgentApiError, RunningAgentApi, TELEMETRY_PATH, serve};

@@ -1,15 +1,18 @@
 //! What the agent listener's handlers share: storage, the `Router` objects (read from the API
 //! server for each report: a cache would let a deleted router's reports in for a moment, and
-//! a read per router per interval is cheap) and the telemetry metrics.
+//! a read per router per interval is cheap), the telemetry metrics, and what `GET /v1/config`
+//! builds desired configurations from (a client, and one read of the inputs shared by the
+//! requests waiting at the same time).
 
 use std::sync::Arc;
 
 use govcloud_crds::Router;
-use kube::Api;
+use kube::{Api, Client};
 
 use crate::api::problem::ApiProblem;
 use crate::api::state::kube_problem;
 use crate::metrics::TelemetryMetrics;
+use crate::routing::InputsCache;
 use crate::storage::Storage;
 
 /// The handlers' state. Cheap to clone.
@@ -22,6 +25,8 @@ struct Inner {
     storage: Storage,
     routers: Api<Router>,
     metrics: TelemetryMetrics,
+    client: Client,
+    inputs: InputsCache,
 }
 
 impl std::fmt::Debug for AgentState {
@@ -34,14 +39,26 @@ impl std::fmt::Debug for AgentState {
 
 impl AgentState {
     /// The state of a listener.
-    pub fn new(storage: Storage, routers: Api<Router>, metrics: TelemetryMetrics) -> Self {
+    pub fn new(storage: Storage, client: Client, metrics: TelemetryMetrics) -> Self {
         Self {
             inner: Arc::new(Inner {
                 storage,
-                routers,
+                routers: Api::all(client.clone()),
                 metrics,
+                client,
+                inputs: InputsCache::default(),
             }),
         }
+    }
+
+    /// The Kubernetes client.
+    pub fn client(&self) -> &Client {
+        &self.inner.client
+    }
+
+    /// The shared read of the desired configurations' inputs.
+    pub fn inputs(&self) -> &InputsCache {
+        &self.inner.inputs
     }
 
     /// Storage.

@@ -24,6 +24,7 @@ pub mod audit;
 pub mod auth;
 pub mod duration;
 pub mod input;
+pub mod ipv6;
 pub mod migrations;
 pub mod network;
 pub mod openapi;
@@ -179,6 +180,9 @@ fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(network::get_router))
         .routes(routes!(network::list_links))
         .routes(routes!(network::get_link))
+        .routes(routes!(network::dedicated::list_networks))
+        .routes(routes!(network::dedicated::get_network))
+        .routes(routes!(ipv6::get_ipv6_status))
         .routes(routes!(audit::export_audit))
         .routes(routes!(audit::verify_audit))
         .routes(routes!(openapi::openapi_json))

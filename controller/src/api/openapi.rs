@@ -113,6 +113,7 @@ impl Modify for BearerScheme {
         (name = "migration plans", description = "Migration campaigns: waves, windows, projection; other tenants' systems as counts only"),
         (name = "routers", description = "Routers and their agents (read by any token of a root tenant); enrollment: client certificates of the router agents, for operations of a root tenant"),
         (name = "extranet links", description = "The redundant extranet links and their compliance, read by any token of a root tenant"),
+        (name = "dedicated networks", description = "Departments' dedicated networks and their consolidation: disposition, phase, VLAN/VRF/prefix per site, savings; a token sees its tenant's and descendants' networks, a root tenant's all"),
         (name = "tokens", description = "The caller's token, and token administration for operations"),
         (name = "audit", description = "The hash-chained audit log"),
         (name = "meta", description = "This document"),

@@ -335,3 +335,20 @@ fn releases_lists_the_owners_active_prefixes_with_the_pools_hold() {
     let got = releases(&valid(&no_hold), &entries, &router("x"), at(0));
     assert!(got.iter().all(|r| r.hold_until.is_none()));
 }
+
+#[test]
+fn releasing_one_level_keeps_the_owners_other_levels() {
+    let mut a = ankang();
+    let root = p(POOL);
+    let owner = router("hanbin");
+    let county = get(&mut a, &owner, Level::County, root).prefix();
+    let town = get(&mut a, &owner, Level::Township, county).prefix();
+    let released = a.release_level(&owner, Level::Township, at(0));
+    assert_eq!(released.map(|r| (r.prefix, r.level)), Some((town, Level::Township)));
+    assert_eq!(a.owner_prefix(&owner, Level::County), Some(county));
+    assert_eq!(a.owner_prefix(&owner, Level::Township), None);
+    assert_eq!(a.release_level(&owner, Level::Township, at(0)), None);
+    // Held: another owner gets the next /60, not the released one.
+    let other = get(&mut a, &router("x"), Level::Township, county).prefix();
+    assert_ne!(other, town);
+}

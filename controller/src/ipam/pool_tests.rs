@@ -2,6 +2,7 @@
 
 use govcloud_crds::common::{Duration, Prefix as SpecPrefix};
 use govcloud_crds::network::address_pool::{AddressPool, AddressPoolSpec, PrefixLengths};
+use serde::Deserialize as _;
 
 use super::error::PoolError;
 use super::level::Level;
@@ -22,8 +23,23 @@ fn the_ankang_example_is_valid() {
         "/../examples/ankang/50-address-pool.yaml"
     );
     let text = std::fs::read_to_string(path).expect("the example exists");
-    let pool: AddressPool = serde_norway::from_str(&text).expect("the example parses");
-    let valid = ValidPool::from_spec(&pool.spec).expect("the example is valid");
+    let pools: Vec<AddressPool> = serde_norway::Deserializer::from_str(&text)
+        .map(|document| AddressPool::deserialize(document).expect("the example parses"))
+        .collect();
+    assert_eq!(pools.len(), 2, "the city's pool and the DR centre's");
+    let valid = ValidPool::from_spec(&pools[0].spec).expect("the example is valid");
+    let dr = ValidPool::from_spec(&pools[1].spec).expect("the DR centre's pool is valid");
+    assert_eq!(
+        check_overlaps(
+            dr.prefix(),
+            [(
+                pools[0].metadata.name.as_deref().unwrap_or_default(),
+                valid.prefix()
+            )]
+        ),
+        Ok(()),
+        "the two pools do not overlap"
+    );
     assert_eq!(valid.prefix(), p("2001:db8:a00::/48"));
     let lengths: Vec<u8> = Level::ALL.iter().map(|l| valid.length(*l)).collect();
     assert_eq!(lengths, [48, 52, 60, 64]);

@@ -79,6 +79,35 @@ impl Allocator {
         released
     }
 
+    /// Releases the active prefix of `owner` at `level` only (its other levels stay), held as
+    /// [`Allocator::release`] holds it; `None` when the owner has none at that level.
+    pub fn release_level(
+        &mut self,
+        owner: &Owner,
+        level: Level,
+        now: DateTime<Utc>,
+    ) -> Option<Release> {
+        let levels = self.owners.get_mut(owner)?;
+        let prefix = levels[level.index()].take()?;
+        if levels.iter().all(Option::is_none) {
+            self.owners.remove(owner);
+        }
+        let hold_until = hold_until(&self.pool, now);
+        let state = EntryState::Released { hold_until };
+        if state.in_use(now) {
+            if let Some(slot) = self.in_use.get_mut(&(prefix.first(), prefix.length())) {
+                slot.state = state;
+            }
+        } else {
+            self.free(prefix);
+        }
+        Some(Release {
+            prefix,
+            level,
+            hold_until,
+        })
+    }
+
     /// Frees the released prefixes whose hold has passed at `now`. Rebuilding the allocator
     /// from the ledger at `now` gives the same result.
     pub fn expire(&mut self, now: DateTime<Utc>) {

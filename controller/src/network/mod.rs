@@ -9,12 +9,15 @@
 //! 3. [`compliance`]: the verdict (`Compliant`, `Degraded`, `Down`, `Unknown`) from each end's
 //!    newest report and its members' recent samples;
 //! 4. [`utilisation`]: each member's p95 over the window, and when to compute it again;
-//! 5. [`link_status`] and [`router_status`]: the resources' status, conditions and events.
+//! 5. [`link_status`] and [`router_status`]: the resources' status, conditions and events;
+//!    [`config_status`]: a router's configuration generations, drift, `ConfigApplied` and
+//!    `Ipv6Ready`.
 //!
 //! The kube glue: [`router_controller`], [`link_controller`] (with [`link_fetch`]) and
 //! [`runtime`] (which runs both); [`metrics`] and [`retention`] (deletion of old samples).
 
 pub mod compliance;
+pub mod config_status;
 pub mod contract;
 pub mod counters;
 pub mod error;
@@ -22,6 +25,7 @@ pub mod link_controller;
 pub mod link_fetch;
 pub mod link_status;
 pub mod metrics;
+pub mod readiness;
 pub mod retention;
 pub mod router_controller;
 pub mod router_status;

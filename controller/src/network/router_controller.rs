@@ -1,8 +1,10 @@
-//! The `Router` reconciler, the kube glue around [`super::router_status`]: fetch (the router's
-//! newest telemetry report from storage) → status (pure) → apply the fields this controller
-//! owns under [`FIELD_MANAGER`] when they changed → events on connection changes → metrics →
-//! requeue at the moment the router would turn stale (or after one interval), since telemetry
-//! arrives in SQL, not as a change of the object.
+//! The `Router` reconciler, the kube glue around [`super::router_status`] and
+//! [`super::config_status`]: fetch (the router's newest telemetry report and the configuration
+//! served to it, from storage) → status (pure) → apply the fields this controller owns under
+//! [`FIELD_MANAGER`] when they changed → events on connection and configuration changes →
+//! metrics (agents, configuration lag and drift, IPv6-ready sites) → requeue at the moment the
+//! router would turn stale (or after one interval), since telemetry arrives in SQL, not as a
+//! change of the object.
 
 use crate::failure::CallFailures as _;
 use std::collections::BTreeSet;
@@ -11,17 +13,20 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use govcloud_crds::Router;
-use govcloud_crds::network::router::InterfaceStatus;
+use govcloud_crds::network::router::{InterfaceStatus, RouterStatus};
 use kube::api::{Api, Patch, PatchParams};
 use kube::runtime::controller::{Action, Controller};
 use kube::runtime::events::EventType;
 use kube::runtime::watcher;
-use kube::{Client, Resource as _, ResourceExt as _};
+use kube::{Client, Resource as _, ResourceExt};
 
+use super::config_status::{self, ConfigObservation, Served};
 use super::error::Error;
-use super::router_status::{self, RouterObservation};
+use super::readiness;
+use super::router_status::{self, Connection, RouterObservation};
 use super::runtime::NetworkContext;
-use crate::storage::LatestReport;
+use crate::routing::metrics::ConfigFigures;
+use crate::storage::{LatestReport, StoredRouterConfig};
 
 /// The controller's name in metrics and logs.
 pub const CONTROLLER: &str = "router";
@@ -88,8 +93,60 @@ pub async fn reconcile(router: Arc<Router>, ctx: Arc<NetworkContext>) -> Result<
     result
 }
 
+/// Sets the router's series: its agent's (`(age, interval)` of its newest report), its
+/// configuration lag and drift, and the IPv6-ready sites counted with its new status.
+fn set_metrics(ctx: &NetworkContext, name: &str, agent: Option<(f64, u64)>, status: &RouterStatus) {
+    let metrics = ctx.shared.metrics.network();
+    metrics.set_agent(name, agent.map(|a| a.0), agent.map(|a| a.1));
+    let routing = ctx.shared.metrics.routing();
+    routing.set_router(
+        name,
+        ConfigFigures {
+            lag: status
+                .desired_config_generation
+                .map(|d| d - status.applied_config_generation.unwrap_or(0)),
+            drift: !status.drift.is_empty(),
+        },
+    );
+    let mut routers: Vec<Router> = ctx.routers.state().iter().map(|r| (**r).clone()).collect();
+    let existing: BTreeSet<String> = routers.iter().map(ResourceExt::name_any).collect();
+    if existing.contains(name) {
+        metrics.retain_routers(&existing);
+        routing.retain_routers(&existing);
+        // The cache may not hold the status just written yet.
+        for cached in routers.iter_mut().filter(|r| r.name_any() == name) {
+            cached.status = Some(status.clone());
+        }
+        routing.set_sites(&readiness::sites(&routers));
+    }
+}
+
+/// The configuration served, as the status needs it: its generation and its probes (read
+/// from the stored body; a body that does not parse has none).
+fn served(stored: &StoredRouterConfig) -> Served {
+    let probes = serde_json::from_str::<serde_json::Value>(&stored.body)
+        .ok()
+        .and_then(|mut body| serde_json::from_value(body.get_mut("probes")?.take()).ok())
+        .unwrap_or_default();
+    Served {
+        generation: stored.generation,
+        probes,
+    }
+}
+
 async fn reconcile_router(router: &Router, ctx: &NetworkContext) -> Result<Action, Error> {
     let name = router.name_any();
+    let stored = ctx
+        .shared
+        .storage
+        .router_configs()
+        .find(&name)
+        .await
+        .map_err(Error::storage(
+            "read the configuration served",
+            format!("router {name}"),
+        ))?;
+    let served = stored.as_ref().map(served);
     let report = ctx
         .shared
         .storage
@@ -103,12 +160,24 @@ async fn reconcile_router(router: &Router, ctx: &NetworkContext) -> Result<Actio
     let interval = interval_of(router, report.as_ref());
     let now = now();
     let previous = router.status.clone().unwrap_or_default();
-    let (desired, connection) = router_status::to_status(
+    let (mut desired, connection) = router_status::to_status(
         &previous,
         report.as_ref().map(observation).as_ref(),
         interval,
         router.metadata.generation,
         now,
+    );
+    config_status::apply(
+        &mut desired,
+        ConfigObservation {
+            served: served.as_ref(),
+            report: report.as_ref().and_then(|r| r.config.as_ref()),
+            reporting: matches!(connection, Connection::Fresh { .. }),
+        },
+        previous.prefix.is_some(),
+        router.metadata.generation,
+        k8s_openapi::jiff::Timestamp::from_second(now.timestamp())
+            .unwrap_or(k8s_openapi::jiff::Timestamp::UNIX_EPOCH),
     );
     if router_status::owned_fields_differ(&previous, &desired) {
         let patch = serde_json::json!({
@@ -125,7 +194,10 @@ async fn reconcile_router(router: &Router, ctx: &NetworkContext) -> Result<Actio
             .await
             .map_err(Error::kube("update the status of router", name.clone()))?;
     }
-    if let Some((warning, reason, note)) = router_status::announcement(&previous, &desired) {
+    let announcements = router_status::announcement(&previous, &desired)
+        .into_iter()
+        .chain(config_status::announcements(&previous, &desired));
+    for (warning, reason, note) in announcements {
         let type_ = if warning {
             EventType::Warning
         } else {
@@ -137,16 +209,10 @@ async fn reconcile_router(router: &Router, ctx: &NetworkContext) -> Result<Actio
     }
     let age = report
         .as_ref()
-        .and_then(|r| (now - r.observed_at).to_std().ok());
-    let age = report
-        .as_ref()
-        .map(|_| age.map_or(0.0, |a| a.as_secs_f64()));
-    let metrics = ctx.shared.metrics.network();
-    metrics.set_agent(&name, age, report.as_ref().map(|_| interval.as_secs()));
-    let existing: BTreeSet<String> = ctx.routers.state().iter().map(|r| r.name_any()).collect();
-    if existing.contains(&name) {
-        metrics.retain_routers(&existing);
-    }
+        .and_then(|r| (now - r.observed_at).to_std().ok())
+        .map_or(0.0, |a| a.as_secs_f64());
+    let agent = report.as_ref().map(|_| (age, interval.as_secs()));
+    set_metrics(ctx, &name, agent, &desired);
     Ok(Action::requeue(router_status::next_check(
         connection, interval, now,
     )))

@@ -4,8 +4,10 @@
 //! look again so that staleness is noticed without any new event; and the events a change of
 //! connection deserves.
 //!
-//! The router controller owns only these fields of the status (and `observedGeneration`); the
-//! prefix, configuration generations and drift belong to other controllers.
+//! The router controller owns these fields of the status, `observedGeneration`, and those of
+//! [`super::config_status`] (configuration generations, drift, `ConfigApplied`, `Ipv6Ready`);
+//! the prefix and `AddressAssigned` belong to the address pool controller's field manager, and
+//! are never part of this controller's apply.
 
 use std::time::Duration;
 
@@ -15,6 +17,8 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
 use k8s_openapi::jiff::Timestamp;
 
 use super::compliance::{STALE_AFTER_INTERVALS, freshness};
+use super::config_status::CONFIG_APPLIED;
+use super::readiness::IPV6_READY;
 use crate::conditions::{self, Desired};
 use crate::kube_time::to_kube;
 
@@ -135,13 +139,18 @@ pub fn to_status(
     (status, connection)
 }
 
+/// The conditions this controller owns.
+pub const OWNED_CONDITIONS: [&str; 3] = [CONNECTED, CONFIG_APPLIED, IPV6_READY];
+
 /// The fields of `status` this controller owns, for a server-side apply: the agent's
-/// version, last seen, interfaces, the `Connected` condition and `observedGeneration`.
+/// version, last seen, interfaces, the configuration generations and drift, the `Connected`,
+/// `ConfigApplied` and `Ipv6Ready` conditions and `observedGeneration` — never the prefix nor
+/// another manager's condition (`AddressAssigned`).
 pub fn owned_fields(status: &RouterStatus) -> serde_json::Value {
-    let connected: Vec<&Condition> = status
+    let owned: Vec<&Condition> = status
         .conditions
         .iter()
-        .filter(|c| c.type_ == CONNECTED)
+        .filter(|c| OWNED_CONDITIONS.contains(&c.type_.as_str()))
         .collect();
     let mut fields = serde_json::Map::new();
     if let Some(version) = &status.agent_version {
@@ -153,7 +162,22 @@ pub fn owned_fields(status: &RouterStatus) -> serde_json::Value {
     if !status.interfaces.is_empty() {
         fields.insert("interfaces".into(), serde_json::json!(status.interfaces));
     }
-    fields.insert("conditions".into(), serde_json::json!(connected));
+    if let Some(generation) = status.desired_config_generation {
+        fields.insert(
+            "desiredConfigGeneration".into(),
+            serde_json::json!(generation),
+        );
+    }
+    if let Some(generation) = status.applied_config_generation {
+        fields.insert(
+            "appliedConfigGeneration".into(),
+            serde_json::json!(generation),
+        );
+    }
+    if !status.drift.is_empty() {
+        fields.insert("drift".into(), serde_json::json!(status.drift));
+    }
+    fields.insert("conditions".into(), serde_json::json!(owned));
     if let Some(generation) = status.observed_generation {
         fields.insert("observedGeneration".into(), serde_json::json!(generation));
     }
@@ -291,9 +315,19 @@ mod tests {
 
     #[test]
     fn a_router_that_never_reported_is_unknown_and_others_fields_are_kept() {
+        let address_assigned = Condition {
+            type_: "AddressAssigned".to_owned(),
+            status: "True".to_owned(),
+            reason: "Allocated".to_owned(),
+            message: String::new(),
+            observed_generation: None,
+            last_transition_time: k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(
+                Timestamp::UNIX_EPOCH,
+            ),
+        };
         let previous = RouterStatus {
             prefix: Some(govcloud_crds::common::Prefix::from("2001:db8:10::/56")),
-            drift: vec!["route 2001:db8::/32 missing".into()],
+            conditions: vec![address_assigned],
             ..RouterStatus::default()
         };
         let (status, connection) = to_status(&previous, None, INTERVAL, Some(2), at(0));
@@ -307,6 +341,17 @@ mod tests {
         let fields = owned_fields(&status);
         assert_eq!(fields["observedGeneration"], 2);
         assert!(fields.get("prefix").is_none() && fields.get("drift").is_none());
+        let types: Vec<&str> = fields["conditions"]
+            .as_array()
+            .expect("conditions")
+            .iter()
+            .filter_map(|c| c["type"].as_str())
+            .collect();
+        assert_eq!(
+            types,
+            [CONNECTED],
+            "never another manager's AddressAssigned"
+        );
         assert!(fields.get("lastSeen").is_none());
         assert_eq!(fields["conditions"][0]["reason"], "NeverReported");
     }

@@ -116,6 +116,21 @@ const IN_USE: &str = concat!(
     " FROM ipam_allocations WHERE pool = $1 AND (released_at IS NULL OR hold_until > $2) ",
     "ORDER BY id"
 );
+const ACTIVE_OF_POOL: &str = concat!(
+    "SELECT ",
+    columns!(),
+    " FROM ipam_allocations WHERE pool = $1 AND released_at IS NULL ORDER BY id"
+);
+const ACTIVE_ALL: &str = concat!(
+    "SELECT ",
+    columns!(),
+    " FROM ipam_allocations WHERE released_at IS NULL ORDER BY pool, id"
+);
+const RELEASE_OWNER: &str = concat!(
+    "UPDATE ipam_allocations SET released_at = $4, hold_until = $5 ",
+    "WHERE pool = $1 AND owner_kind = $2 AND owner_name = $3 AND released_at IS NULL RETURNING ",
+    columns!()
+);
 
 /// Why an allocation was refused before the insert.
 enum Refusal {
@@ -295,6 +310,53 @@ impl Ipam<'_> {
                 .await
         })
         .map_err(|e| self.storage.error("list prefixes in use", e))
+    }
+}
+
+impl Ipam<'_> {
+    /// The active allocations of `pool` (not the released ones), in the order recorded.
+    pub async fn list_active(&self, pool_name: &str) -> Result<Vec<IpamAllocation>, StorageError> {
+        on_pool!(self.storage, |pool| {
+            sqlx::query_as::<_, IpamAllocation>(ACTIVE_OF_POOL)
+                .bind(pool_name)
+                .fetch_all(pool)
+                .await
+        })
+        .map_err(|e| self.storage.error("list active prefixes", e))
+    }
+
+    /// The active allocations of every pool, by pool then in the order recorded: what other
+    /// parts of the controller (desired router configuration, reports) read prefixes from.
+    pub async fn list_all_active(&self) -> Result<Vec<IpamAllocation>, StorageError> {
+        on_pool!(self.storage, |pool| {
+            sqlx::query_as::<_, IpamAllocation>(ACTIVE_ALL)
+                .fetch_all(pool)
+                .await
+        })
+        .map_err(|e| self.storage.error("list active prefixes of every pool", e))
+    }
+
+    /// Releases every active allocation of the owner in `pool` (all levels), each held until
+    /// `hold_until` (if given); returns the released rows, none when it held nothing.
+    pub async fn release_by_owner(
+        &self,
+        pool_name: &str,
+        owner_kind: &str,
+        owner_name: &str,
+        released_at: DateTime<Utc>,
+        hold_until: Option<DateTime<Utc>>,
+    ) -> Result<Vec<IpamAllocation>, StorageError> {
+        on_pool!(self.storage, |pool| {
+            sqlx::query_as::<_, IpamAllocation>(RELEASE_OWNER)
+                .bind(pool_name)
+                .bind(owner_kind)
+                .bind(owner_name)
+                .bind(db_time(released_at))
+                .bind(hold_until.map(db_time))
+                .fetch_all(pool)
+                .await
+        })
+        .map_err(|e| self.storage.error("release prefixes by owner", e))
     }
 }
 

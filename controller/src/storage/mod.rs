@@ -27,6 +27,8 @@ mod outbox;
 mod reservations;
 mod reviews;
 mod router_certificates;
+mod router_configs;
+mod segments;
 mod telemetry;
 mod telemetry_reports;
 mod tokens;
@@ -46,6 +48,8 @@ pub use reviews::{Decision, NewReviewDecision, ReviewDecision, ReviewRun, Review
 pub use router_certificates::{
     KeyOrigin, NewRouterCertificate, RouterCertificate, RouterCertificates, is_serial,
 };
+pub use router_configs::{Recorded, RouterConfigs, StoredRouterConfig};
+pub use segments::{NewSegment, SegmentAllocation, Segments};
 pub use telemetry::{Telemetry, TelemetrySample};
 pub use telemetry_reports::LatestReport;
 pub use tokens::{ApiToken, NewApiToken, Role, Tokens, hash_token_secret};

@@ -1,12 +1,13 @@
 //! Telemetry reports: each stored once, with its samples, in one transaction; and the latest
-//! report of each router kept whole for the `Router` and `ExtranetLink` reconcilers.
+//! report of each router kept whole for the `Router` and `ExtranetLink` reconcilers (with what
+//! the agent said of its desired configuration: applied generation, errors, drift, probes).
 //!
 //! A report is identified by `(router, sequence, observed_at)`: an agent replaying its spool
 //! sends the same three again, and the second copy stores nothing; an agent whose state
 //! directory was lost restarts its sequence at 1 with new observation times, and is stored.
 
 use chrono::{DateTime, Utc};
-use govcloud_crds::api::{LinkObservation, RouteSummary, TelemetryReport};
+use govcloud_crds::api::{ConfigReport, LinkObservation, RouteSummary, TelemetryReport};
 
 use super::database::DbPool;
 use super::db_time;
@@ -27,6 +28,8 @@ pub struct LatestReport {
     pub interval_seconds: u32,
     pub links: Vec<LinkObservation>,
     pub routes: Vec<RouteSummary>,
+    /// Where the agent stood with its desired configuration (absent before it fetched one).
+    pub config: Option<ConfigReport>,
 }
 
 #[derive(sqlx::FromRow)]
@@ -39,23 +42,24 @@ struct LatestRow {
     interval_seconds: i32,
     links: String,
     routes: String,
+    config: Option<String>,
 }
 
 const RECORD: &str = "INSERT INTO telemetry_reports (router, sequence, observed_at, received_at) \
      VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING";
 const UPSERT_LATEST: &str = "INSERT INTO telemetry_latest (router, sequence, observed_at, \
-     received_at, agent_version, interval_seconds, links, routes) \
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+     received_at, agent_version, interval_seconds, links, routes, config) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
      ON CONFLICT (router) DO UPDATE SET sequence = excluded.sequence, \
      observed_at = excluded.observed_at, received_at = excluded.received_at, \
      agent_version = excluded.agent_version, interval_seconds = excluded.interval_seconds, \
-     links = excluded.links, routes = excluded.routes \
+     links = excluded.links, routes = excluded.routes, config = excluded.config \
      WHERE telemetry_latest.observed_at <= excluded.observed_at";
 /// The query of the latest reports, as a literal for `concat!`.
 macro_rules! select_latest {
     () => {
         "SELECT router, sequence, observed_at, received_at, agent_version, interval_seconds, \
-         links, routes FROM telemetry_latest"
+         links, routes, config FROM telemetry_latest"
     };
 }
 
@@ -69,6 +73,7 @@ struct ReportRow<'a> {
     interval_seconds: i32,
     links: String,
     routes: String,
+    config: Option<String>,
 }
 
 /// Records `$row`, and unless it was recorded before, inserts `$samples` and updates the
@@ -113,6 +118,7 @@ macro_rules! store_in_tx {
                 .bind(row.interval_seconds)
                 .bind(&row.links)
                 .bind(&row.routes)
+                .bind(&row.config)
                 .execute(&mut *tx)
                 .await?;
             tx.commit().await?;
@@ -152,6 +158,11 @@ impl Telemetry<'_> {
                 .map_err(|_| invalid("intervalSeconds is above 2^31 - 1".to_owned()))?,
             links: json(serde_json::to_string(&report.links))?,
             routes: json(serde_json::to_string(&report.routes))?,
+            config: report
+                .config
+                .as_ref()
+                .map(|config| json(serde_json::to_string(config)))
+                .transpose()?,
         };
         match self.storage.pool() {
             DbPool::Sqlite(pool) => store_in_tx!(pool.begin_with("BEGIN IMMEDIATE"), &row, samples),
@@ -215,6 +226,17 @@ impl Telemetry<'_> {
                 .map_err(|e| corrupt(format!("links of router {}: {e}", row.router)))?,
             routes: serde_json::from_str(&row.routes)
                 .map_err(|e| corrupt(format!("routes of router {}: {e}", row.router)))?,
+            config: row
+                .config
+                .as_deref()
+                .map(serde_json::from_str)
+                .transpose()
+                .map_err(|e| {
+                    corrupt(format!(
+                        "configuration report of router {}: {e}",
+                        row.router
+                    ))
+                })?,
             interval_seconds: u32::try_from(row.interval_seconds)
                 .map_err(|_| corrupt(format!("interval of router {}", row.router)))?,
             router: row.router,

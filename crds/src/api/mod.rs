@@ -2,6 +2,7 @@
 //! them, and `govctl`, which reads them. Errors are RFC 9457 `application/problem+json`.
 
 mod audit;
+mod ipv6;
 mod migration;
 mod migration_plan;
 mod network;
@@ -16,6 +17,7 @@ mod tenant;
 mod token;
 
 pub use audit::{AuditRecordView, AuditVerification};
+pub use ipv6::{CountyIpv6, Ipv6Status, SiteIpv6};
 pub use migration::{
     ConditionView, ConfirmationView, MigrationDecision, MigrationSummary, MigrationView,
     NewConfirmation, SourceView, StepView,
@@ -24,7 +26,8 @@ pub use migration_plan::{
     BlockerView, MigrationPlanView, PlannedSystem, TenantCounts, WaveView, WindowView,
 };
 pub use network::{
-    LinkMemberView, LinkSummary, LinkView, RouterInterfaceView, RouterSummary, RouterView,
+    DedicatedNetworkSummary, DedicatedNetworkView, LinkMemberView, LinkSummary, LinkView,
+    NetworkSiteView, RouterInterfaceView, RouterSummary, RouterView,
 };
 pub use problem::{PROBLEM_JSON, Problem, ProblemItem};
 pub use quota::{DecisionRequest, NewQuotaRequest, QuotaRequestView};

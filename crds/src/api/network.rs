@@ -1,6 +1,7 @@
 //! The extranet as the API shows it (`/v1/routers`, `/v1/links`): routers with their agents'
-//! last report, and redundant links with their compliance, members and utilisation. Read-only:
-//! operations declare routers and links with `kubectl`.
+//! last report, and redundant links with their compliance, members and utilisation; and the
+//! departments' dedicated networks with their consolidation (`/v1/networks`). Read-only:
+//! operations declare routers, links and dedicated networks with `kubectl`.
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -8,9 +9,12 @@ use serde::{Deserialize, Serialize};
 use super::migration::ConditionView;
 #[cfg(feature = "openapi")]
 use super::schemas::{
-    ComplianceSchema, InterfaceRoleSchema, LinkSideSchema, LinkTierSchema, SiteLevelSchema,
+    ClassificationSchema, ComplianceSchema, ConsolidationPhaseSchema, DispositionSchema,
+    InterfaceRoleSchema, LifecycleSchema, LinkSideSchema, LinkTierSchema, SensitivitySchema,
+    SiteLevelSchema, TechnologySchema,
 };
-use crate::common::SiteLevel;
+use crate::common::{Classification, Sensitivity, SiteLevel};
+use crate::network::dedicated_network::{ConsolidationPhase, Disposition, Lifecycle, Technology};
 use crate::network::extranet_link::{Compliance, LinkSide, LinkTier};
 use crate::network::router::InterfaceRole;
 
@@ -175,6 +179,106 @@ pub struct LinkView {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_evaluated: Option<DateTime<Utc>>,
     /// `Compliant`, `RedundancyLost`.
+    #[serde(default)]
+    pub conditions: Vec<ConditionView>,
+}
+
+/// A department's dedicated network (业务专网), as lists show it (`/v1/networks`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct DedicatedNetworkSummary {
+    /// The `DedicatedNetwork` object's name.
+    pub name: String,
+    /// Name shown to people, e.g. `医保专网`.
+    pub display_name: String,
+    /// The tenant (department) that owns it.
+    pub department: String,
+    /// Classified (涉密) or not.
+    #[cfg_attr(feature = "openapi", schema(value_type = ClassificationSchema))]
+    pub classification: Classification,
+    /// What becomes of it; absent until the controller has looked at it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<DispositionSchema>))]
+    pub disposition: Option<Disposition>,
+    /// Where its consolidation stands.
+    #[cfg_attr(feature = "openapi", schema(value_type = ConsolidationPhaseSchema))]
+    pub phase: ConsolidationPhase,
+    /// How many sites it reaches.
+    pub site_count: u32,
+    /// What the old network costs per year, in yuan.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub annual_cost_yuan: Option<u64>,
+    /// The annual saving once decommissioned, in yuan.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub annual_savings_yuan: Option<u64>,
+    /// The `Ready` condition: `true`, `false`, absent before the first reconcile.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ready: Option<bool>,
+}
+
+/// One site of a dedicated network: its router and, for an extranet migration, the VLAN, the
+/// VRF and the /64 it was given.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct NetworkSiteView {
+    /// The extranet router at the site.
+    pub router: String,
+    /// The VLAN id the spec pins, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pinned_vlan_id: Option<u16>,
+    /// The VLAN id allocated, unique on the router.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vlan_id: Option<u16>,
+    /// The VRF device, e.g. `vrf1000`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vrf: Option<String>,
+    /// The VRF routing table, unique on the router.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vrf_table: Option<u32>,
+    /// The segment's /64.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prefix: Option<String>,
+}
+
+/// One dedicated network in full (`/v1/networks/{name}`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct DedicatedNetworkView {
+    /// What lists show.
+    #[serde(flatten)]
+    pub summary: DedicatedNetworkSummary,
+    /// Sensitivity of an unclassified network.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<SensitivitySchema>))]
+    pub sensitivity: Option<Sensitivity>,
+    /// `Existing` (inventoried) or `New` (allowed only with an exemption).
+    #[cfg_attr(feature = "openapi", schema(value_type = LifecycleSchema))]
+    pub lifecycle: Lifecycle,
+    /// The exemption's reference number, for a `New` network.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exemption: Option<String>,
+    /// Retired rather than migrated.
+    pub retire: bool,
+    /// Technology of the old network.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<TechnologySchema>))]
+    pub technology: Option<Technology>,
+    /// Bandwidth of the old network, in Mbit/s.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bandwidth_mbps: Option<u32>,
+    /// Who in operations confirmed the decommission, once confirmed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decommission_confirmed_by: Option<String>,
+    /// When it was decommissioned.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decommissioned_at: Option<DateTime<Utc>>,
+    /// Its sites, in spec order.
+    #[serde(default)]
+    pub sites: Vec<NetworkSiteView>,
+    /// `Ready` and `CutoverComplete`.
     #[serde(default)]
     pub conditions: Vec<ConditionView>,
 }

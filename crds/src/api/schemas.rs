@@ -138,6 +138,30 @@ enum_schema!(
     "LinkSide",
     crate::network::extranet_link::LinkSide
 );
+enum_schema!(
+    /// `Disposition` in the OpenAPI document.
+    DispositionSchema,
+    "Disposition",
+    crate::network::dedicated_network::Disposition
+);
+enum_schema!(
+    /// `ConsolidationPhase` in the OpenAPI document.
+    ConsolidationPhaseSchema,
+    "ConsolidationPhase",
+    crate::network::dedicated_network::ConsolidationPhase
+);
+enum_schema!(
+    /// `Lifecycle` in the OpenAPI document.
+    LifecycleSchema,
+    "Lifecycle",
+    crate::network::dedicated_network::Lifecycle
+);
+enum_schema!(
+    /// `Technology` in the OpenAPI document.
+    TechnologySchema,
+    "Technology",
+    crate::network::dedicated_network::Technology
+);
 
 #[cfg(test)]
 mod tests {

@@ -9,6 +9,7 @@
 //! answer never depends on what exists. Nothing here changes an object: operations declare
 //! routers and links with `kubectl`. See `docs/adr/0009-extranet-compliance-and-network-visibility.md`.
 
+pub mod dedicated;
 pub mod views;
 
 use axum::Json;
@@ -28,7 +29,7 @@ use super::state::{AppState, kube_problem};
 
 /// `Ok` when the caller's tenant is a root of the hierarchy, else the `403` that says who may
 /// read the network.
-async fn authorize(state: &AppState, caller: &Caller) -> Result<(), ApiProblem> {
+pub(super) async fn authorize(state: &AppState, caller: &Caller) -> Result<(), ApiProblem> {
     if state.scope(caller).await?.is_root() {
         return Ok(());
     }
