@@ -14,6 +14,7 @@
 
 mod lab_support;
 
+use std::fmt::Write as _;
 use std::net::Ipv6Addr;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -132,11 +133,7 @@ fn routes_of(lab: &Lab) -> String {
             let mut args = vec!["-n", namespace.as_str()];
             args.extend_from_slice(what);
             let shown = govcloud_tests::lab::ip(&args).unwrap_or_else(|e| e.to_string());
-            text.push_str(&format!(
-                "== {} {}:\n{shown}\n",
-                router.name,
-                what.join(" ")
-            ));
+            let _ = writeln!(text, "== {} {}:\n{shown}", router.name, what.join(" "));
         }
     }
     text

@@ -24,8 +24,8 @@ use ureq::{Agent, Body};
 use crate::exit::Exit;
 use crate::settings::Secret;
 
-mod ipv6;
 mod dedicated_network;
+mod ipv6;
 mod migration;
 mod network;
 mod router_certificates;

@@ -20,8 +20,8 @@ use crate::exit::UsageError;
 use crate::output::{self, QuotaView, emit};
 use crate::settings::{ConfigFile, Secret, Settings, SettingsError};
 
-mod ipv6;
 mod dedicated_network;
+mod ipv6;
 mod link;
 mod migration;
 mod router_enrollment;

@@ -16,8 +16,8 @@ use unicode_width::UnicodeWidthStr;
 
 use crate::cli::OutputFormat;
 
-pub mod ipv6;
 pub mod dedicated_network;
+pub mod ipv6;
 pub mod migration;
 pub mod network;
 

@@ -17,5 +17,6 @@ pub mod network;
 pub mod report;
 pub mod routing;
 pub mod runtime;
+pub mod status_apply;
 pub mod storage;
 pub mod tenancy;

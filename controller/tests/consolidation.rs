@@ -329,6 +329,31 @@ async fn router_config(h: &Harness, router: &str, desired: i64, applied: Option<
         .expect("patch the router's status");
 }
 
+/// Records the configuration served to `router`, as the agent listener does when the agent
+/// fetches it: with the segment `network`'s status gives the router, or without any.
+async fn serve(h: &Harness, router: &str, network: Option<&DedicatedNetworkStatus>) {
+    let segments: Vec<Value> = network
+        .into_iter()
+        .flat_map(|status| status.sites.iter())
+        .filter(|site| site.router == router)
+        .map(|site| {
+            json!({
+                "network": "medins-net",
+                "vlan": {"name": format!("vlan{}", site.vlan_id), "parent": "lan0", "id": site.vlan_id},
+                "vrf": {"name": site.vrf, "table": site.vrf_table},
+                "address": "2001:db8:0:10::1/64"
+            })
+        })
+        .collect();
+    let body = json!({"router": router, "segments": segments}).to_string();
+    let etag = format!("{:064x}", segments.len() + 1);
+    h.storage
+        .router_configs()
+        .record(router, &etag, &body, Utc::now())
+        .await
+        .expect("record the configuration served");
+}
+
 async fn add_prefix(h: &Harness, network: &str, router: &str, prefix: &str) {
     h.storage
         .ipam()
@@ -440,16 +465,35 @@ async fn phases_follow_the_routers_and_decommission_waits_for_the_cutover() {
     );
     patch_spec(&h, "medins-net", json!({"decommission": null})).await;
 
-    // The routers are served a configuration: cutting over until both applied it.
-    router_config(&h, "ankang-core", 1, None).await;
-    router_config(&h, "hanbin-core", 1, None).await;
+    // The routers are served a configuration without the segment: still planned.
+    serve(&h, "ankang-core", None).await;
+    serve(&h, "hanbin-core", None).await;
+    router_config(&h, "ankang-core", 1, Some(1)).await;
+    router_config(&h, "hanbin-core", 1, Some(1)).await;
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    let status = api
+        .get("medins-net")
+        .await
+        .expect("the network")
+        .status
+        .expect("a status");
+    assert_eq!(
+        status.phase,
+        ConsolidationPhase::Planned,
+        "no router carries the segment"
+    );
+    // Then one that carries it (generation 2): cutting over until both applied it.
+    serve(&h, "ankang-core", Some(&planned)).await;
+    serve(&h, "hanbin-core", Some(&planned)).await;
+    router_config(&h, "ankang-core", 2, Some(1)).await;
+    router_config(&h, "hanbin-core", 2, Some(1)).await;
     let cutting = wait_for(&h, "medins-net", "cutting over", |s| {
         s.phase == ConsolidationPhase::CuttingOver
     })
     .await;
     let cutover = condition(&cutting, "CutoverComplete").expect("CutoverComplete");
     assert_eq!(cutover.status, "False");
-    router_config(&h, "ankang-core", 1, Some(1)).await;
+    router_config(&h, "ankang-core", 2, Some(2)).await;
     tokio::time::sleep(Duration::from_secs(1)).await;
     let status = api
         .get("medins-net")
@@ -462,7 +506,7 @@ async fn phases_follow_the_routers_and_decommission_waits_for_the_cutover() {
         ConsolidationPhase::CuttingOver,
         "hanbin-core has not applied"
     );
-    router_config(&h, "hanbin-core", 1, Some(1)).await;
+    router_config(&h, "hanbin-core", 2, Some(2)).await;
     let migrated = wait_for(&h, "medins-net", "migrated", |s| {
         s.phase == ConsolidationPhase::Migrated
     })
@@ -470,7 +514,8 @@ async fn phases_follow_the_routers_and_decommission_waits_for_the_cutover() {
     let cutover = condition(&migrated, "CutoverComplete").expect("CutoverComplete");
     assert_eq!(cutover.status, "True");
 
-    // Now the confirmation is acted on: savings recorded, the segment released.
+    // Now the confirmation is acted on: savings recorded; the segment stays, since the old
+    // network is what was switched off.
     patch_spec(
         &h,
         "medins-net",
@@ -483,14 +528,15 @@ async fn phases_follow_the_routers_and_decommission_waits_for_the_cutover() {
     .await;
     assert_eq!(done.annual_savings_yuan, Some(1_260_000));
     assert!(done.decommissioned_at.is_some());
-    assert!(done.sites.is_empty());
-    assert!(
+    assert_eq!(done.sites.len(), 2, "{done:?}");
+    assert_eq!(
         h.storage
             .segments()
             .of_network("medins-net")
             .await
             .expect("ledger")
-            .is_empty()
+            .len(),
+        2
     );
     let metrics = h.metrics.render();
     assert!(

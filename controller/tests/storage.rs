@@ -155,6 +155,7 @@ on_both_backends! {
     ipam_uniqueness_and_holds(storage),
     ipam_concurrent_allocations_have_one_winner(storage),
     ipam_active_rows_and_release_by_owner(storage),
+    ipam_a_batch_is_recorded_whole_or_not_at_all(storage),
     reservations_hold_within_capacity(storage),
     reservations_race_for_the_last_headroom(storage),
     outbox_order_and_attempts(storage),
@@ -861,6 +862,34 @@ async fn ipam_concurrent_allocations_have_one_winner(storage: &Storage) {
     assert_eq!(count(storage, "ipam_allocations").await, 1);
 }
 
+async fn ipam_a_batch_is_recorded_whole_or_not_at_all(storage: &Storage) {
+    let ipam = storage.ipam();
+    let rows = ipam
+        .allocate_all(&[
+            allocation("ankang", "2001:db8:a00::/48", 0, "core"),
+            allocation("ankang", "2001:db8:a00:100::/56", 1, "hanbin"),
+        ])
+        .await
+        .unwrap();
+    assert_eq!(rows.len(), 2);
+    // The second allocation of this batch takes a prefix already allocated: nothing of the
+    // batch is recorded, and the conflict names the holder.
+    let error = ipam
+        .allocate_all(&[
+            allocation("ankang", "2001:db8:a00:200::/56", 1, "ziyang"),
+            allocation("ankang", "2001:db8:a00:100::/56", 1, "shiquan"),
+        ])
+        .await
+        .unwrap_err();
+    assert_eq!(error.category(), "conflict");
+    assert!(
+        error.to_string().contains("allocated to Tenant/hanbin"),
+        "{error}"
+    );
+    assert_eq!(count(storage, "ipam_allocations").await, 2);
+    assert!(ipam.allocate_all(&[]).await.unwrap().is_empty());
+}
+
 async fn ipam_active_rows_and_release_by_owner(storage: &Storage) {
     let ipam = storage.ipam();
     let city = ipam
@@ -885,7 +914,12 @@ async fn ipam_active_rows_and_release_by_owner(storage: &Storage) {
     );
     assert_eq!(
         ipam.list_all_active().await.unwrap(),
-        vec![city.clone(), county.clone(), township.clone(), other.clone()]
+        vec![
+            city.clone(),
+            county.clone(),
+            township.clone(),
+            other.clone()
+        ]
     );
 
     // Releasing an owner releases each of its levels in that pool, held; nothing else.
@@ -903,7 +937,10 @@ async fn ipam_active_rows_and_release_by_owner(storage: &Storage) {
             .iter()
             .all(|r| r.released_at == Some(released_at) && r.hold_until == Some(hold_until))
     );
-    assert_eq!(ipam.list_active("ankang").await.unwrap(), vec![city.clone()]);
+    assert_eq!(
+        ipam.list_active("ankang").await.unwrap(),
+        vec![city.clone()]
+    );
     assert_eq!(
         ipam.list_all_active().await.unwrap(),
         vec![city, other.clone()]

@@ -464,7 +464,7 @@ fn base(
     for (key, route) in &wanted {
         let Some(route) = &usable(route, observed) else {
             conflicts.push(format!(
-                "route {} has no next hop on an interface that is up ({}): left as the kernel has it",
+                "route {} has no next hop on an interface that exists and is up ({}): left as the kernel has it",
                 route.destination,
                 hops(route)
             ));

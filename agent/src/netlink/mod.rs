@@ -17,8 +17,8 @@ use netlink_packet_core::{NLMSG_DONE, NLMSG_ERROR, NLMSG_NOOP, NLMSG_OVERRUN, Ne
 use netlink_sys::protocols::{NETLINK_GENERIC, NETLINK_ROUTE};
 use netlink_sys::{Socket, SocketAddr};
 
-pub use error::{NetlinkError, Operation};
 pub(crate) use error::hint;
+pub use error::{NetlinkError, Operation};
 pub use request::{LinkDetail, Request};
 
 /// Bytes reserved for one datagram. The kernel fills at most ~32 KiB per dump datagram (it caps

@@ -24,7 +24,7 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, Utc};
 use futures::{Stream, StreamExt as _};
 use govcloud_crds::{AddressPool, DedicatedNetwork, ExtranetLink, Router};
-use kube::api::{Api, Patch, PatchParams};
+use kube::api::Api;
 use kube::runtime::controller::{Action, Config, Controller};
 use kube::runtime::events::EventType;
 use kube::runtime::reflector::{self, Store};
@@ -39,6 +39,7 @@ use super::status::{self, PoolOutcome, RouterAddress};
 use crate::failure::CallFailures as _;
 use crate::ipam::{Allocator, LedgerEntry, LedgerError, Level, Prefix, ValidPool, check_overlaps};
 use crate::runtime::Context;
+use crate::status_apply::apply_status;
 use crate::storage::{NewIpamAllocation, StorageError};
 
 /// The pool controller's name in metrics and logs.
@@ -449,7 +450,7 @@ async fn record(
             .release(pool, &prefix, now, released.release.hold_until)
             .await
         {
-            Ok(_) => tracing::info!(pool, owner = %released.owner, %prefix, "released"),
+            Ok(_) => tracing::debug!(pool, owner = %released.owner, %prefix, "released"),
             Err(StorageError::NotFound { .. }) => return Ok(false),
             Err(error) => {
                 return Err(Error::storage(
@@ -459,27 +460,38 @@ async fn record(
             }
         }
     }
-    for new in &pass.allocated {
-        let row = NewIpamAllocation {
+    let rows: Vec<NewIpamAllocation> = pass
+        .allocated
+        .iter()
+        .map(|new| NewIpamAllocation {
             pool: pool.to_owned(),
             prefix: new.prefix.to_string(),
             level: new.level.ledger(),
             owner_kind: new.owner.kind.clone(),
             owner_name: new.owner.name.clone(),
             allocated_at: now,
-        };
-        match ipam.allocate(&row).await {
-            Ok(_) => tracing::info!(pool, owner = %new.owner, prefix = %new.prefix, "allocated"),
-            Err(StorageError::Conflict { detail, .. }) => {
-                tracing::debug!(pool, owner = %new.owner, %detail, "the ledger changed: planning again");
-                return Ok(false);
+        })
+        .collect();
+    // One transaction for the pass's allocations: recorded whole, or planned again.
+    match ipam.allocate_all(&rows).await {
+        Ok(_) => {
+            // One line per pass: a first pass over a city allocates hundreds of prefixes.
+            for new in &pass.allocated {
+                tracing::debug!(pool, owner = %new.owner, prefix = %new.prefix, "allocated");
             }
-            Err(error) => {
-                return Err(Error::storage(
-                    "record an allocation",
-                    format!("AddressPool {pool}"),
-                )(error));
+            if !pass.allocated.is_empty() {
+                tracing::info!(pool, prefixes = pass.allocated.len(), "allocated");
             }
+        }
+        Err(StorageError::Conflict { detail, .. }) => {
+            tracing::debug!(pool, %detail, "the ledger changed: planning again");
+            return Ok(false);
+        }
+        Err(error) => {
+            return Err(Error::storage(
+                "record the allocations",
+                format!("AddressPool {pool}"),
+            )(error));
         }
     }
     Ok(true)
@@ -512,18 +524,8 @@ async fn write_router(
     else {
         return Ok(());
     };
-    let patch = serde_json::json!({
-        "apiVersion": format!("{}/{}", govcloud_crds::GROUP, govcloud_crds::VERSION),
-        "kind": "Router",
-        "status": fields,
-    });
-    let result = Api::<Router>::all(ctx.shared.client.clone())
-        .patch_status(
-            name,
-            &PatchParams::apply(ROUTER_FIELD_MANAGER).force(),
-            &Patch::Apply(&patch),
-        )
-        .await;
+    let result =
+        apply_status::<Router>(&ctx.shared.client, name, ROUTER_FIELD_MANAGER, &fields).await;
     match result {
         Ok(_) => {}
         Err(kube::Error::Api(status)) if status.code == 404 => return Ok(()),
@@ -555,17 +557,7 @@ async fn write_pool(
     if desired == previous {
         return Ok(());
     }
-    let patch = serde_json::json!({
-        "apiVersion": format!("{}/{}", govcloud_crds::GROUP, govcloud_crds::VERSION),
-        "kind": "AddressPool",
-        "status": desired,
-    });
-    Api::<AddressPool>::all(ctx.shared.client.clone())
-        .patch_status(
-            &name,
-            &PatchParams::apply(FIELD_MANAGER).force(),
-            &Patch::Apply(&patch),
-        )
+    apply_status::<AddressPool>(&ctx.shared.client, &name, FIELD_MANAGER, &desired)
         .await
         .map_err(Error::kube(
             "update the status of address pool",

@@ -17,7 +17,6 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
 use govcloud_crds::common::{Classification, SiteLevel};
-use govcloud_crds::network::dedicated_network::ConsolidationPhase;
 use govcloud_crds::network::router::InterfaceRole;
 use govcloud_crds::{DedicatedNetwork, ExtranetLink, Router};
 use kube::ResourceExt as _;
@@ -98,15 +97,10 @@ pub fn from_link(link: &ExtranetLink) -> LinkInput {
 }
 
 /// Whether a network's sites get segments: it migrates to the extranet (unclassified, not
-/// retired) and is not decommissioned.
+/// retired). A decommissioned one keeps them: decommissioning switches off the *old* network,
+/// while the department goes on using its segment on the extranet; deleting the object ends it.
 pub fn migrates_to_extranet(network: &DedicatedNetwork) -> bool {
-    let decommissioned = network
-        .status
-        .as_ref()
-        .is_some_and(|s| s.phase == ConsolidationPhase::Decommissioned);
-    network.spec.classification == Classification::Unclassified
-        && !network.spec.retire
-        && !decommissioned
+    network.spec.classification == Classification::Unclassified && !network.spec.retire
 }
 
 /// Reads a `DedicatedNetwork`; `None` when its sites get no segments.

@@ -1,6 +1,6 @@
 //! The `DedicatedNetwork` reconciler, the kube glue around the pure stages: fetch (each site's
-//! `Router`, the segment ledger, the sites' /64 in the IPAM ledger) → validate
-//! ([`super::sites`]) → allocate VLAN and VRF in one ledger transaction
+//! `Router` and the configuration served to it, the segment ledger, the sites' /64 in the IPAM
+//! ledger) → validate ([`super::sites`]) → allocate VLAN and VRF in one ledger transaction
 //! ([`super::allocation`]) → status ([`super::status`], server-side applied under
 //! [`FIELD_MANAGER`] only when it changed) → events on phase changes → metrics → requeue
 //! soon while waiting for a /64 or for the routers, rarely otherwise.
@@ -18,7 +18,7 @@ use govcloud_crds::common::Prefix;
 use govcloud_crds::network::dedicated_network::{
     ConsolidationPhase, DedicatedNetwork, DedicatedNetworkStatus, Disposition, SiteAllocation,
 };
-use kube::api::{Api, Patch, PatchParams};
+use kube::api::Api;
 use kube::runtime::controller::{Action, Controller};
 use kube::runtime::events::EventType;
 use kube::runtime::reflector::{ObjectRef, Store};
@@ -35,6 +35,7 @@ use super::sites::check_sites;
 use super::status::{self, Facts, Problem, READY};
 use crate::conditions;
 use crate::failure::CallFailures as _;
+use crate::status_apply::apply_status;
 use crate::storage::{SegmentAllocation, StoredRouterConfig};
 
 /// The controller's name in metrics and logs.
@@ -252,7 +253,8 @@ async fn reconcile_network(
         })
         .collect();
     let extranet = disposition == Disposition::MigrateToExtranet;
-    let keep = extranet && previous.phase != ConsolidationPhase::Decommissioned;
+    // The segments outlive the decommission (of the old network): only deletion ends them.
+    let keep = extranet;
     let allocate = keep && problems.is_empty() && !spec.sites.is_empty();
     let (rows, refusals) = segments(ctx, network, allocate, keep).await?;
     problems.extend(refusals);
@@ -292,9 +294,6 @@ async fn reconcile_network(
         crate::tenancy::controller::now(),
     );
     write_status(ctx, &name, &previous, &desired).await?;
-    if desired.phase == ConsolidationPhase::Decommissioned && keep {
-        segments(ctx, network, false, false).await?;
-    }
     for announcement in status::announcements(&previous, &desired) {
         let type_ = if announcement.warning {
             EventType::Warning
@@ -419,17 +418,7 @@ async fn write_status(
     if previous == desired {
         return Ok(());
     }
-    let patch = serde_json::json!({
-        "apiVersion": format!("{}/{}", govcloud_crds::GROUP, govcloud_crds::VERSION),
-        "kind": "DedicatedNetwork",
-        "status": desired,
-    });
-    Api::<DedicatedNetwork>::all(ctx.shared.client.clone())
-        .patch_status(
-            name,
-            &PatchParams::apply(FIELD_MANAGER).force(),
-            &Patch::Apply(&patch),
-        )
+    apply_status::<DedicatedNetwork>(&ctx.shared.client, name, FIELD_MANAGER, desired)
         .await
         .map_err(Error::kube("update the status of dedicated network", name))?;
     Ok(())

@@ -96,7 +96,7 @@ pub fn to_status(
     let mut status = DedicatedNetworkStatus {
         disposition: Some(facts.disposition),
         phase,
-        sites: if facts.extranet() && !decommissioned {
+        sites: if facts.extranet() {
             facts.sites.clone()
         } else {
             Vec::new()
@@ -329,7 +329,10 @@ mod tests {
         assert_eq!(done.phase, ConsolidationPhase::Decommissioned);
         assert_eq!(done.annual_savings_yuan, Some(1_260_000));
         assert_eq!(done.decommissioned_at, Some(Time(at(20))));
-        assert!(done.sites.is_empty(), "the segment is released");
+        assert_eq!(
+            done.sites, migrated.sites,
+            "the segment outlives the old network"
+        );
         let again = to_status(&done, &confirmed, Some(2), at(30));
         assert_eq!(again.decommissioned_at, Some(Time(at(20))), "set once");
         assert_eq!(again, done, "nothing changes: no write");

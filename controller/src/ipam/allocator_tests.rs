@@ -344,7 +344,10 @@ fn releasing_one_level_keeps_the_owners_other_levels() {
     let county = get(&mut a, &owner, Level::County, root).prefix();
     let town = get(&mut a, &owner, Level::Township, county).prefix();
     let released = a.release_level(&owner, Level::Township, at(0));
-    assert_eq!(released.map(|r| (r.prefix, r.level)), Some((town, Level::Township)));
+    assert_eq!(
+        released.map(|r| (r.prefix, r.level)),
+        Some((town, Level::Township))
+    );
     assert_eq!(a.owner_prefix(&owner, Level::County), Some(county));
     assert_eq!(a.owner_prefix(&owner, Level::Township), None);
     assert_eq!(a.release_level(&owner, Level::Township, at(0)), None);

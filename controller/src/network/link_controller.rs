@@ -6,6 +6,7 @@
 //! report interval, or when the telemetry would turn stale if that is sooner.
 
 use crate::failure::CallFailures as _;
+use crate::status_apply::apply_status;
 use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
@@ -13,7 +14,7 @@ use std::time::{Duration, Instant};
 use chrono::TimeDelta;
 use govcloud_crds::network::extranet_link::{Compliance, ExtranetLinkStatus, LinkSide};
 use govcloud_crds::{ExtranetLink, Router};
-use kube::api::{Api, Patch, PatchParams};
+use kube::api::Api;
 use kube::runtime::controller::{Action, Controller};
 use kube::runtime::events::EventType;
 use kube::runtime::reflector::{ObjectRef, Store};
@@ -188,17 +189,7 @@ async fn write_status(
     if previous == desired {
         return Ok(());
     }
-    let patch = serde_json::json!({
-        "apiVersion": format!("{}/{}", govcloud_crds::GROUP, govcloud_crds::VERSION),
-        "kind": "ExtranetLink",
-        "status": desired,
-    });
-    Api::<ExtranetLink>::all(ctx.shared.client.clone())
-        .patch_status(
-            name,
-            &PatchParams::apply(FIELD_MANAGER).force(),
-            &Patch::Apply(&patch),
-        )
+    apply_status::<ExtranetLink>(&ctx.shared.client, name, FIELD_MANAGER, desired)
         .await
         .map_err(Error::kube("update the status of extranet link", name))?;
     Ok(())

@@ -7,6 +7,7 @@
 //! change of the object.
 
 use crate::failure::CallFailures as _;
+use crate::status_apply::apply_status;
 use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -14,7 +15,7 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, Utc};
 use govcloud_crds::Router;
 use govcloud_crds::network::router::{InterfaceStatus, RouterStatus};
-use kube::api::{Api, Patch, PatchParams};
+use kube::api::Api;
 use kube::runtime::controller::{Action, Controller};
 use kube::runtime::events::EventType;
 use kube::runtime::watcher;
@@ -180,17 +181,8 @@ async fn reconcile_router(router: &Router, ctx: &NetworkContext) -> Result<Actio
             .unwrap_or(k8s_openapi::jiff::Timestamp::UNIX_EPOCH),
     );
     if router_status::owned_fields_differ(&previous, &desired) {
-        let patch = serde_json::json!({
-            "apiVersion": format!("{}/{}", govcloud_crds::GROUP, govcloud_crds::VERSION),
-            "kind": "Router",
-            "status": router_status::owned_fields(&desired),
-        });
-        Api::<Router>::all(ctx.shared.client.clone())
-            .patch_status(
-                &name,
-                &PatchParams::apply(FIELD_MANAGER).force(),
-                &Patch::Apply(&patch),
-            )
+        let fields = router_status::owned_fields(&desired);
+        apply_status::<Router>(&ctx.shared.client, &name, FIELD_MANAGER, &fields)
             .await
             .map_err(Error::kube("update the status of router", name.clone()))?;
     }

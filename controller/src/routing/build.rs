@@ -28,7 +28,7 @@ use govcloud_crds::api::{
     VlanConfig, VrfConfig,
 };
 use govcloud_crds::common::{Classification, SiteLevel};
-use govcloud_crds::network::dedicated_network::{ConsolidationPhase, Disposition};
+use govcloud_crds::network::dedicated_network::Disposition;
 use govcloud_crds::network::router::InterfaceRole;
 use govcloud_crds::{DedicatedNetwork, ExtranetLink, Router};
 use kube::ResourceExt as _;
@@ -279,9 +279,8 @@ impl<'a> Builder<'a> {
         let Some(site) = status.sites.iter().find(|s| s.router == self.name) else {
             return;
         };
-        if network.metadata.deletion_timestamp.is_some()
-            || status.phase == ConsolidationPhase::Decommissioned
-        {
+        // A decommissioned network keeps its segment: the old network is what was switched off.
+        if network.metadata.deletion_timestamp.is_some() {
             return;
         }
         let disposition = status.disposition.unwrap_or(if network.spec.retire {

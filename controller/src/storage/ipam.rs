@@ -139,50 +139,55 @@ enum Refusal {
     Held(IpamAllocation),
 }
 
-/// Checks the ledger and inserts `$new` in one transaction begun by `$begin`.
+/// Checks the ledger and inserts every allocation of `$all` in one transaction begun by
+/// `$begin`: all of them, or (on the first refusal) none.
 macro_rules! allocate_in_tx {
-    ($begin:expr, $new:expr) => {
+    ($begin:expr, $all:expr) => {
         async {
-            let new = $new;
+            let all = $all;
             let mut tx = $begin.await?;
-            let found = sqlx::query_as::<_, IpamAllocation>(ACTIVE_PREFIX)
-                .bind(&new.pool)
-                .bind(&new.prefix)
-                .fetch_optional(&mut *tx)
-                .await?;
-            if let Some(existing) = found {
-                return Ok(Err(Refusal::Allocated(existing)));
+            let mut rows = Vec::with_capacity(all.len());
+            for new in all {
+                let found = sqlx::query_as::<_, IpamAllocation>(ACTIVE_PREFIX)
+                    .bind(&new.pool)
+                    .bind(&new.prefix)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                if let Some(existing) = found {
+                    return Ok(Err(Refusal::Allocated(existing)));
+                }
+                let found = sqlx::query_as::<_, IpamAllocation>(ACTIVE_OWNER_LEVEL)
+                    .bind(&new.pool)
+                    .bind(&new.owner_kind)
+                    .bind(&new.owner_name)
+                    .bind(new.level)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                if let Some(existing) = found {
+                    return Ok(Err(Refusal::OwnerHasLevel(existing)));
+                }
+                let found = sqlx::query_as::<_, IpamAllocation>(HELD_PREFIX)
+                    .bind(&new.pool)
+                    .bind(&new.prefix)
+                    .bind(new.allocated_at)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                if let Some(existing) = found {
+                    return Ok(Err(Refusal::Held(existing)));
+                }
+                let row = sqlx::query_as::<_, IpamAllocation>(INSERT)
+                    .bind(&new.pool)
+                    .bind(&new.prefix)
+                    .bind(new.level)
+                    .bind(&new.owner_kind)
+                    .bind(&new.owner_name)
+                    .bind(new.allocated_at)
+                    .fetch_one(&mut *tx)
+                    .await?;
+                rows.push(row);
             }
-            let found = sqlx::query_as::<_, IpamAllocation>(ACTIVE_OWNER_LEVEL)
-                .bind(&new.pool)
-                .bind(&new.owner_kind)
-                .bind(&new.owner_name)
-                .bind(new.level)
-                .fetch_optional(&mut *tx)
-                .await?;
-            if let Some(existing) = found {
-                return Ok(Err(Refusal::OwnerHasLevel(existing)));
-            }
-            let found = sqlx::query_as::<_, IpamAllocation>(HELD_PREFIX)
-                .bind(&new.pool)
-                .bind(&new.prefix)
-                .bind(new.allocated_at)
-                .fetch_optional(&mut *tx)
-                .await?;
-            if let Some(existing) = found {
-                return Ok(Err(Refusal::Held(existing)));
-            }
-            let row = sqlx::query_as::<_, IpamAllocation>(INSERT)
-                .bind(&new.pool)
-                .bind(&new.prefix)
-                .bind(new.level)
-                .bind(&new.owner_kind)
-                .bind(&new.owner_name)
-                .bind(new.allocated_at)
-                .fetch_one(&mut *tx)
-                .await?;
             tx.commit().await?;
-            Ok::<_, sqlx::Error>(Ok(row))
+            Ok::<_, sqlx::Error>(Ok(rows))
         }
         .await
     };
@@ -205,20 +210,36 @@ impl Ipam<'_> {
     /// Records an allocation. `conflict` if the prefix is allocated or held, or the owner
     /// already has a prefix at that level in the pool; `invalid_input` for a malformed prefix.
     pub async fn allocate(&self, new: &NewIpamAllocation) -> Result<IpamAllocation, StorageError> {
+        let mut rows = self.allocate_all(std::slice::from_ref(new)).await?;
+        rows.pop().ok_or_else(|| StorageError::InvalidInput {
+            operation: "allocate prefix",
+            detail: "nothing was recorded".to_owned(),
+        })
+    }
+
+    /// Records allocations in one transaction: all of them, or none when one is refused
+    /// (`conflict`, naming it, as [`Ipam::allocate`] would) — a planning pass is recorded whole.
+    pub async fn allocate_all(
+        &self,
+        all: &[NewIpamAllocation],
+    ) -> Result<Vec<IpamAllocation>, StorageError> {
         const OP: &str = "allocate prefix";
-        let prefix =
-            canonical_prefix(&new.prefix).map_err(|detail| StorageError::InvalidInput {
-                operation: OP,
-                detail,
-            })?;
-        let new = NewIpamAllocation {
-            prefix,
-            allocated_at: db_time(new.allocated_at),
-            ..new.clone()
-        };
+        let mut checked = Vec::with_capacity(all.len());
+        for new in all {
+            let prefix =
+                canonical_prefix(&new.prefix).map_err(|detail| StorageError::InvalidInput {
+                    operation: OP,
+                    detail,
+                })?;
+            checked.push(NewIpamAllocation {
+                prefix,
+                allocated_at: db_time(new.allocated_at),
+                ..new.clone()
+            });
+        }
         let outcome = match self.storage.pool() {
-            DbPool::Sqlite(pool) => allocate_in_tx!(pool.begin_with("BEGIN IMMEDIATE"), &new),
-            DbPool::Postgres(pool) => allocate_in_tx!(pool.begin(), &new),
+            DbPool::Sqlite(pool) => allocate_in_tx!(pool.begin_with("BEGIN IMMEDIATE"), &checked),
+            DbPool::Postgres(pool) => allocate_in_tx!(pool.begin(), &checked),
         }
         .map_err(|e| self.storage.error(OP, e))?;
         outcome.map_err(|refusal| {

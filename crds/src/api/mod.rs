@@ -35,8 +35,8 @@ pub use router_certificate::{
     IssuedRouterCertificate, KeyOrigin, NewRouterCertificate, RouterCertificateView,
 };
 pub use router_config::{
-    AddressConfig, ConfigReport, NextHopConfig, ProbeConfig, ProbeResult, RouteConfig, RouterConfig,
-    SegmentConfig, VlanConfig, VrfConfig,
+    AddressConfig, ConfigReport, NextHopConfig, ProbeConfig, ProbeResult, RouteConfig,
+    RouterConfig, SegmentConfig, VlanConfig, VrfConfig,
 };
 pub use telemetry::{
     LinkCounters, LinkObservation, RouteSummary, TelemetryReceipt, TelemetryReport,
