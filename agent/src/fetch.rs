@@ -22,9 +22,9 @@ use reqwest::StatusCode;
 use reqwest::header::{ETAG, IF_NONE_MATCH};
 use serde::{Deserialize, Serialize};
 
+use crate::atomic_file::{self, AtomicWriteError};
 use crate::config::Config;
 use crate::report::{describe, problem_detail};
-use crate::spool::{SpoolError, write_atomically};
 
 /// The path the configuration is fetched from.
 pub const CONFIG_PATH: &str = "/v1/config";
@@ -93,7 +93,7 @@ pub enum CacheError {
     #[error("failed to encode the configuration to cache: {0}")]
     Encode(#[source] serde_json::Error),
     #[error("failed to write the cached configuration: {0}")]
-    Write(#[from] SpoolError),
+    Write(#[from] AtomicWriteError),
 }
 
 /// The cached configuration: the last one accepted, and the ETag it came with.
@@ -163,7 +163,7 @@ pub fn load_cache(state_dir: &Path) -> Result<Option<CachedConfig>, CacheError> 
 /// Replaces the cached configuration in `state_dir` (atomically).
 pub fn store_cache(state_dir: &Path, cached: &CachedConfig) -> Result<(), CacheError> {
     let bytes = serde_json::to_vec(cached).map_err(CacheError::Encode)?;
-    write_atomically(&state_dir.join(CACHE_FILE), &bytes)?;
+    atomic_file::write(&state_dir.join(CACHE_FILE), &bytes)?;
     Ok(())
 }
 

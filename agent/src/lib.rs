@@ -2,6 +2,7 @@
 //! addresses and routes through netlink, reports telemetry to the controller over mutual TLS,
 //! and converges the kernel to the configuration the controller derives (issues 6 and 7).
 
+pub mod atomic_file;
 pub mod config;
 pub mod configure;
 pub mod fetch;

@@ -8,6 +8,7 @@
 //! (zero-padded, so names sort in order). Files are written to a temporary name and renamed,
 //! so a crash never leaves a half-written report under a real name.
 
+use crate::atomic_file::{self, AtomicWriteError};
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
@@ -24,6 +25,8 @@ pub enum SpoolError {
         #[source]
         source: io::Error,
     },
+    #[error(transparent)]
+    Write(#[from] AtomicWriteError),
     #[error("failed to encode report {sequence}: {source}")]
     Encode {
         sequence: u64,
@@ -63,14 +66,6 @@ pub struct Spool {
 
 fn file_name(sequence: u64) -> String {
     format!("{sequence:020}.json")
-}
-
-/// Writes `bytes` to `path` through a temporary file and a rename (the configuration cache
-/// uses it too).
-pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), SpoolError> {
-    let temporary = path.with_extension("partial");
-    fs::write(&temporary, bytes).map_err(io_error("write", &temporary))?;
-    fs::rename(&temporary, path).map_err(io_error("rename into place", path))
 }
 
 impl Spool {
@@ -121,7 +116,7 @@ impl Spool {
     /// The next sequence number, recorded before it is used.
     pub fn next_sequence(&mut self) -> Result<u64, SpoolError> {
         let next = self.last_sequence + 1;
-        write_atomically(
+        atomic_file::write(
             &self.state_dir.join("sequence"),
             next.to_string().as_bytes(),
         )?;
@@ -142,7 +137,7 @@ impl Spool {
             self.dropped += 1;
         }
         let path = self.dir.join(file_name(report.sequence));
-        write_atomically(&path, &bytes)?;
+        atomic_file::write(&path, &bytes)?;
         self.entries.push(Spooled {
             sequence: report.sequence,
             path,

@@ -35,6 +35,9 @@ struct Local {
     child: Child,
     kubeconfig: PathBuf,
     metrics: String,
+    /// Standard error, read as it is written (a full pipe would block the process's logging,
+    /// and with it its shutdown), whole once the process has exited.
+    stderr: std::thread::JoinHandle<String>,
 }
 
 /// Starts local mode and waits for its ready line.
@@ -61,6 +64,12 @@ fn start(data_dir: &Path, seed: bool) -> Local {
             .arg(workspace_root().join("examples/ankang"));
     }
     let mut child = command.spawn().expect("start govcloud-controller local");
+    let mut errors = child.stderr.take().expect("stderr");
+    let stderr = std::thread::spawn(move || {
+        let mut text = String::new();
+        let _ = errors.read_to_string(&mut text);
+        text
+    });
     let stdout = child.stdout.take().expect("stdout");
     let mut lines = BufReader::new(stdout).lines();
     let ready = lines.next().expect("a line").expect("utf-8");
@@ -83,6 +92,7 @@ fn start(data_dir: &Path, seed: bool) -> Local {
         child,
         kubeconfig,
         metrics,
+        stderr,
     }
 }
 
@@ -174,14 +184,7 @@ fn local_mode_serves_the_ankang_example_to_kubectl_and_keeps_state() {
 
     let status = interrupt(&mut local.child);
     assert!(status.success(), "exit status {status}");
-    let mut stderr = String::new();
-    local
-        .child
-        .stderr
-        .take()
-        .expect("stderr")
-        .read_to_string(&mut stderr)
-        .expect("stderr");
+    let stderr = local.stderr.join().expect("the stderr reader");
     assert!(stderr.contains("stopping"), "{stderr}");
 
     // State survives a restart (without the seed this time).

@@ -1,12 +1,13 @@
 //! The record's file, `<state_dir>/applied.json`: read before each convergence, written after
-//! each batch through a temporary file, `fsync` and a rename (as the spool writes reports), so a
-//! crash leaves the old record or the new one, never half of one.
+//! each batch whole ([`atomic_file`]), so a crash leaves the old record or the new one, never
+//! half of one.
 
 use std::fs;
-use std::io::{self, Write as _};
+use std::io;
 use std::path::{Path, PathBuf};
 
 use super::record::Record;
+use crate::atomic_file::{self, AtomicWriteError};
 
 /// The record's file name inside the state directory.
 pub const FILE_NAME: &str = "applied.json";
@@ -30,6 +31,8 @@ pub enum StateFileError {
         #[source]
         source: serde_json::Error,
     },
+    #[error(transparent)]
+    Write(#[from] AtomicWriteError),
 }
 
 fn io_error(action: &'static str, path: &Path) -> impl FnOnce(io::Error) -> StateFileError {
@@ -57,18 +60,12 @@ pub fn load(state_dir: &Path) -> Result<Record, StateFileError> {
 pub fn save(state_dir: &Path, record: &Record) -> Result<(), StateFileError> {
     fs::create_dir_all(state_dir).map_err(io_error("create", state_dir))?;
     let path = state_dir.join(FILE_NAME);
-    let temporary = path.with_extension("partial");
     let mut bytes = serde_json::to_vec_pretty(record).map_err(|source| StateFileError::Decode {
         path: path.clone(),
         source,
     })?;
     bytes.push(b'\n');
-    let mut file = fs::File::create(&temporary).map_err(io_error("create", &temporary))?;
-    file.write_all(&bytes)
-        .map_err(io_error("write", &temporary))?;
-    file.sync_all().map_err(io_error("sync", &temporary))?;
-    drop(file);
-    fs::rename(&temporary, &path).map_err(io_error("rename into place", &path))
+    Ok(atomic_file::write(&path, &bytes)?)
 }
 
 #[cfg(test)]
