@@ -442,6 +442,8 @@ async fn a_township_host_reaches_the_city_over_ipv6_and_keeps_reaching_it_with_a
         .await;
         reaches(&lab, "lab-jiangbei", city, 15)
             .expect("the base configuration survives the segments' failure");
+        // The failed segments are the configuration's, not the site's IPv6 readiness.
+        wait_routers(&routers, &city_router, "Ipv6Ready", |s, _| s == "True", 30).await;
         let vlans =
             govcloud_tests::lab::ip(&["-n", &city_ns, "-o", "link", "show"]).expect("list links");
         assert!(

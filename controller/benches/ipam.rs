@@ -11,9 +11,9 @@
 //!   owner asked again (each gets its prefix back).
 //!
 //! Then once, on SQLite: each allocation of the hierarchy recorded by `allocate` (one
-//! transaction each, as a reconciler does), the ledger read back with `list_in_use` into a new
-//! allocator (a controller restart), and, for comparison, the same rows inserted in one
-//! transaction (what a batched ledger call could reach).
+//! transaction each), by `allocate_all` (one checked transaction, as the `AddressPool` reconciler
+//! records a pass), the ledger read back with `list_in_use` into a new allocator (a controller
+//! restart), and, for comparison, the same rows as plain `INSERT`s in one transaction.
 //!
 //! `taskset -c 0 cargo bench -p govcloud-controller --bench ipam [-- --runs 7 --sql N]`
 //! (`--sql N` records only the first N allocations on SQLite, `--sql 0` none; default all).
@@ -278,6 +278,16 @@ async fn on_sqlite(wants: &[Want], got: &[Prefix], count: usize) {
         allocator.allocate(&request),
         Ok(Outcome::Existing(got[count - 1]))
     );
+    let checked = open(dir.path(), "checked.db").await;
+    let started = Instant::now();
+    let recorded = checked
+        .ipam()
+        .allocate_all(&rows)
+        .await
+        .unwrap_or_else(|e| panic!("allocate_all: {e}"));
+    let all_at_once = started.elapsed();
+    assert_eq!(recorded.len(), count, "every row recorded");
+    checked.close().await;
     let batch = open(dir.path(), "batch.db").await;
     let started = Instant::now();
     insert_in_one_transaction(&batch, &rows).await;
@@ -294,6 +304,10 @@ async fn on_sqlite(wants: &[Want], got: &[Prefix], count: usize) {
         );
     };
     row("`Storage::ipam().allocate`, one transaction each", each);
+    row(
+        "`Storage::ipam().allocate_all`, one checked transaction (a reconcile's pass)",
+        all_at_once,
+    );
     row("`list_in_use` (restart: read the ledger)", listed);
     row(
         "`list_in_use` + `from_ledger` (restart: allocator ready)",

@@ -17,14 +17,18 @@ use chrono::Utc;
 use controllers_support::{Harness, eventually};
 use govcloud_controller::routing::etag::{canonical_json, etag};
 use govcloud_crds::Router;
-use govcloud_crds::api::{ConfigReport, ProbeConfig, ProbeResult, RouterConfig, TelemetryReport};
+use govcloud_crds::api::{
+    ConfigReport, LinkObservation, NextHopConfig, ProbeConfig, ProbeResult, RouteConfig,
+    RouteSummary, RouterConfig, TelemetryReport,
+};
 use kube::api::{Api, Patch, PatchParams, PostParams};
 use serde_json::json;
 
 const COUNTY: &str = "hanyin-core";
 const TARGET: &str = "2001:db8:a00:1::1";
 
-/// Records the county's configuration with `addresses` addresses; returns its generation.
+/// Records the county's configuration with `addresses` addresses and a route to the pool over
+/// two uplinks; returns its generation.
 async fn serve(h: &Harness, addresses: usize) -> i64 {
     let config = RouterConfig {
         router: COUNTY.to_owned(),
@@ -35,6 +39,17 @@ async fn serve(h: &Harness, addresses: usize) -> i64 {
                 address: format!("2001:db8:a00:10{i}::1/64"),
             })
             .collect(),
+        routes: vec![RouteConfig {
+            destination: "2001:db8:a00::/48".to_owned(),
+            next_hops: ["up0", "up1"]
+                .iter()
+                .zip(["2001:db8:a00:1f0::1", "2001:db8:a00:1f1::1"])
+                .map(|(interface, via)| NextHopConfig {
+                    via: via.parse().expect("address"),
+                    interface: (*interface).to_owned(),
+                })
+                .collect(),
+        }],
         probes: vec![ProbeConfig {
             name: "city-lan".to_owned(),
             target: TARGET.parse().expect("address"),
@@ -51,21 +66,44 @@ async fn serve(h: &Harness, addresses: usize) -> i64 {
         .generation
 }
 
-/// An agent reporting every second what `report` holds.
-fn agent(h: &Harness, report: Arc<Mutex<ConfigReport>>) -> tokio::task::JoinHandle<()> {
+/// What the test's agent reports: its configuration report, and the kernel it observes —
+/// the addresses on `lan0` and how many routes of the agent's protocol the main table holds.
+#[derive(Clone, Default)]
+struct Reported {
+    config: ConfigReport,
+    lan: Vec<String>,
+    routes: u64,
+}
+
+/// An agent reporting every second what `reported` holds.
+fn agent(h: &Harness, reported: Arc<Mutex<Reported>>) -> tokio::task::JoinHandle<()> {
     let storage = h.storage.clone();
     tokio::spawn(async move {
         for sequence in 1_u64.. {
-            let config = report.lock().expect("report").clone();
+            let now = reported.lock().expect("reported").clone();
             let report = TelemetryReport {
                 router: COUNTY.to_owned(),
                 agent_version: "0.1.0-test".to_owned(),
                 sequence,
                 observed_at: Utc::now(),
                 interval_seconds: 1,
-                links: Vec::new(),
-                routes: Vec::new(),
-                config: Some(config),
+                links: vec![LinkObservation {
+                    name: "lan0".to_owned(),
+                    index: 2,
+                    oper_state: "up".to_owned(),
+                    carrier: true,
+                    mtu: 1500,
+                    addresses: now.lan,
+                    ..LinkObservation::default()
+                }],
+                routes: vec![RouteSummary {
+                    table: 254,
+                    family: "inet6".to_owned(),
+                    routes: now.routes + 2,
+                    has_default: false,
+                    by_protocol: [("kernel".to_owned(), 2), ("241".to_owned(), now.routes)].into(),
+                }],
+                config: Some(now.config),
             };
             storage
                 .telemetry()
@@ -129,15 +167,19 @@ async fn the_configuration_status_follows_what_is_served_and_what_the_agent_appl
         .await
         .expect("write the prefix");
     assert_eq!(serve(&h, 1).await, 1);
-    let report = Arc::new(Mutex::new(ConfigReport {
-        applied_generation: Some(1),
-        attempted_generation: Some(1),
-        probes: vec![ProbeResult {
-            name: "city-lan".to_owned(),
-            target: TARGET.parse().expect("address"),
-            reachable: true,
-        }],
-        ..ConfigReport::default()
+    let report = Arc::new(Mutex::new(Reported {
+        config: ConfigReport {
+            applied_generation: Some(1),
+            attempted_generation: Some(1),
+            probes: vec![ProbeResult {
+                name: "city-lan".to_owned(),
+                target: TARGET.parse().expect("address"),
+                reachable: true,
+            }],
+            ..ConfigReport::default()
+        },
+        lan: vec!["2001:db8:a00:100::1/64".to_owned()],
+        routes: 1,
     }));
     let reporting = agent(&h, report.clone());
     h.run();
@@ -192,20 +234,21 @@ async fn the_configuration_status_follows_what_is_served_and_what_the_agent_appl
         Some("NotServed".to_owned())
     );
 
-    // Drift: no longer ready, naming it; counted.
-    report.lock().expect("report").drift = vec!["route 2001:db8:a00::/48 missing".to_owned()];
+    // Someone deletes the route: drift, and the site is no longer ready, naming what is
+    // missing; counted.
+    {
+        let mut reported = report.lock().expect("report");
+        reported.config.drift = vec!["route 2001:db8:a00::/48 missing".to_owned()];
+        reported.routes = 0;
+    }
     let drifting = eventually("hanyin-core drifting", 30, || async {
         let router = routers.get(COUNTY).await.ok()?;
         let (status, reason, message) = condition(&router, "Ipv6Ready")?;
         (status == "False").then_some((reason, message, router))
     })
     .await;
-    assert_eq!(drifting.0, "Drift");
-    assert!(
-        drifting.1.contains("route 2001:db8:a00::/48 missing"),
-        "{}",
-        drifting.1
-    );
+    assert_eq!(drifting.0, "RouteMissing");
+    assert_eq!(drifting.1, "0 of 1 routes installed");
     assert_eq!(
         drifting.2.status.expect("status").drift,
         ["route 2001:db8:a00::/48 missing"]
@@ -219,7 +262,11 @@ async fn the_configuration_status_follows_what_is_served_and_what_the_agent_appl
     .await;
 
     // A new generation served: applied lags behind until the agent reports it.
-    report.lock().expect("report").drift.clear();
+    {
+        let mut reported = report.lock().expect("report");
+        reported.config.drift.clear();
+        reported.routes = 1;
+    }
     assert_eq!(serve(&h, 2).await, 2);
     let pending = eventually("generation 2 pending", 30, || async {
         let router = routers.get(COUNTY).await.ok()?;
@@ -235,12 +282,35 @@ async fn the_configuration_status_follows_what_is_served_and_what_the_agent_appl
             .then_some(())
     })
     .await;
-    report.lock().expect("report").applied_generation = Some(2);
+    {
+        let mut reported = report.lock().expect("report");
+        reported.config.applied_generation = Some(2);
+        reported.lan.push("2001:db8:a00:101::1/64".to_owned());
+    }
     eventually("generation 2 applied", 30, || async {
         let router = routers.get(COUNTY).await.ok()?;
         (condition(&router, "Ipv6Ready")?.0 == "True").then_some(())
     })
     .await;
     reporting.abort();
+
+    // A deleted router's served configuration is forgotten; the others' are kept.
+    routers
+        .delete(COUNTY, &kube::api::DeleteParams::default())
+        .await
+        .expect("delete the county's router");
+    let forgotten =
+        govcloud_controller::network::runtime::forget_deleted_router_configs(&h.client, &h.storage)
+            .await
+            .expect("forget");
+    assert_eq!(forgotten, [COUNTY]);
+    assert!(
+        h.storage
+            .router_configs()
+            .find(COUNTY)
+            .await
+            .expect("read")
+            .is_none()
+    );
     h.shutdown().await;
 }

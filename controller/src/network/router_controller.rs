@@ -122,16 +122,16 @@ fn set_metrics(ctx: &NetworkContext, name: &str, agent: Option<(f64, u64)>, stat
     }
 }
 
-/// The configuration served, as the status needs it: its generation and its probes (read
-/// from the stored body; a body that does not parse has none).
+/// The configuration served, as the status needs it: its generation, its addresses, how many
+/// routes, and its probes (read from the stored body; a body that does not parse has none).
 fn served(stored: &StoredRouterConfig) -> Served {
-    let probes = serde_json::from_str::<serde_json::Value>(&stored.body)
-        .ok()
-        .and_then(|mut body| serde_json::from_value(body.get_mut("probes")?.take()).ok())
-        .unwrap_or_default();
+    let body = serde_json::from_str::<serde_json::Value>(&stored.body).unwrap_or_default();
+    let field = |name: &str| body.get(name).cloned().unwrap_or_default();
     Served {
         generation: stored.generation,
-        probes,
+        addresses: serde_json::from_value(field("addresses")).unwrap_or_default(),
+        routes: field("routes").as_array().map_or(0, Vec::len),
+        probes: serde_json::from_value(field("probes")).unwrap_or_default(),
     }
 }
 
@@ -174,6 +174,8 @@ async fn reconcile_router(router: &Router, ctx: &NetworkContext) -> Result<Actio
             served: served.as_ref(),
             report: report.as_ref().and_then(|r| r.config.as_ref()),
             reporting: matches!(connection, Connection::Fresh { .. }),
+            links: report.as_ref().map_or(&[][..], |r| &r.links),
+            routes: report.as_ref().map_or(&[][..], |r| &r.routes),
         },
         previous.prefix.is_some(),
         router.metadata.generation,

@@ -1,17 +1,21 @@
 //! Runs the `Router` and `ExtranetLink` controllers with what they share: the controller's
 //! [`Context`] (client, storage, events, metrics, backoff), the caches of routers and links,
-//! and the links' utilisation figures.
+//! and the links' utilisation figures; and forgets the served configurations of deleted routers.
 
 use std::future::Future;
 use std::sync::{Arc, Mutex};
 
 use futures::StreamExt as _;
 use govcloud_crds::{ExtranetLink, Router};
+use kube::Api;
+use kube::api::ListParams;
 use kube::runtime::controller::Config;
 use kube::runtime::reflector::Store;
 
+use super::error::Error;
 use super::utilisation::UtilisationCache;
 use super::{link_controller, router_controller};
+use crate::failure::CallFailures as _;
 use crate::runtime::Context;
 
 /// What every reconcile of a router or a link shares.
@@ -61,6 +65,7 @@ pub async fn run(
                 tracing::debug!(error = %crate::report::error_chain(&error), "router controller");
             }
         });
+    let forgetting = forget_deleted_routers(ctx.shared.clone(), shutdown.clone());
     let links = links
         .graceful_shutdown_on(shutdown)
         .run(link_controller::reconcile, link_controller::error_policy, ctx)
@@ -69,5 +74,60 @@ pub async fn run(
                 tracing::debug!(error = %crate::report::error_chain(&error), "extranet link controller");
             }
         });
-    futures::join!(routers, links);
+    futures::join!(routers, links, forgetting);
+}
+
+/// How often the served configurations of deleted routers are looked for.
+const FORGET_EVERY: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// Every [`FORGET_EVERY`], deletes the served configuration (`router_configs`) of each router
+/// that no longer exists, so a router re-created later starts from a fresh generation's row
+/// rather than a stale ETag. Reads the routers from the API server (not a cache that may not
+/// have listed yet), and skips a round on any error.
+async fn forget_deleted_routers(shared: Arc<Context>, shutdown: impl Future<Output = ()> + Clone) {
+    loop {
+        tokio::select! {
+            () = tokio::time::sleep(FORGET_EVERY) => {}
+            () = shutdown.clone() => return,
+        }
+        if let Err(error) = forget_deleted_router_configs(&shared.client, &shared.storage).await {
+            tracing::debug!(error = %crate::report::error_chain(&error), "failed to look for the configurations of deleted routers");
+        }
+    }
+}
+
+/// Deletes the served configuration of each router that no longer exists; returns their names.
+pub async fn forget_deleted_router_configs(
+    client: &kube::Client,
+    storage: &crate::storage::Storage,
+) -> Result<Vec<String>, Error> {
+    let routers = Api::<Router>::all(client.clone())
+        .list_metadata(&ListParams::default())
+        .await
+        .map_err(Error::kube("list", "routers"))?;
+    let existing: std::collections::HashSet<String> = routers
+        .items
+        .into_iter()
+        .filter_map(|r| r.metadata.name)
+        .collect();
+    let configs = storage.router_configs();
+    let stored = configs
+        .list()
+        .await
+        .map_err(Error::storage("list", "the configurations served"))?;
+    let mut forgotten = Vec::new();
+    for stored in stored.into_iter().filter(|s| !existing.contains(&s.router)) {
+        let deleted = configs
+            .delete(&stored.router)
+            .await
+            .map_err(Error::storage(
+                "delete the configuration of",
+                stored.router.clone(),
+            ))?;
+        if deleted {
+            tracing::info!(router = %stored.router, "forgot the configuration of a deleted router");
+            forgotten.push(stored.router);
+        }
+    }
+    Ok(forgotten)
 }
