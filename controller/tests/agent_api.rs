@@ -14,7 +14,7 @@ use std::sync::Arc;
 
 use api_support::{Env, Reply, TENANT_B};
 use chrono::{Duration, Utc};
-use govcloud_controller::agents::{self, AgentApiConfig, AgentCa, KeySource, RunningAgentApi};
+use govcloud_controller::agents::{self, AgentCa, KeySource, RunningAgentApi};
 use govcloud_crds::Router;
 use reqwest::Method;
 use rustls::pki_types::pem::PemObject as _;
@@ -43,18 +43,7 @@ impl Agents {
     async fn start(env: &Env) -> Self {
         create_router(env, ROUTER_B, None).await;
         create_router(env, ROUTER_A, Some(ROUTER_B)).await;
-        let running = agents::serve(
-            AgentApiConfig {
-                address: "127.0.0.1:0".parse().unwrap(),
-                ca: env.agent_ca.clone(),
-                server_names: Vec::new(),
-            },
-            env.client.clone(),
-            env.storage.clone(),
-            &env.registry,
-        )
-        .await
-        .unwrap();
+        let running = env.agent_listener().await;
         let url = format!("{}{}", running.url, agents::TELEMETRY_PATH);
         Self { running, url }
     }

@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use api_support::{Env, Reply};
 use chrono::Utc;
-use govcloud_controller::agents::{self, AgentApiConfig, RunningAgentApi};
+use govcloud_controller::agents::{self, RunningAgentApi};
 use govcloud_controller::storage::NewIpamAllocation;
 use govcloud_crds::{AddressPool, DedicatedNetwork, ExtranetLink, Router};
 use kube::Api;
@@ -42,18 +42,7 @@ struct Agents {
 
 impl Agents {
     async fn start(env: &Env) -> Self {
-        let running = agents::serve(
-            AgentApiConfig {
-                address: "127.0.0.1:0".parse().unwrap(),
-                ca: env.agent_ca.clone(),
-                server_names: Vec::new(),
-            },
-            env.client.clone(),
-            env.storage.clone(),
-            &env.registry,
-        )
-        .await
-        .unwrap();
+        let running = env.agent_listener().await;
         let url = format!("{}{}", running.url, agents::CONFIG_PATH);
         Self { running, url }
     }

@@ -1,4 +1,4 @@
-//! The harness of the API suites (`api.rs`, `api_security.rs`): the embedded Kubernetes API
+//! The harness of the API suites (`api.rs`, `api_security.rs`, `agent_api.rs`, …): the embedded Kubernetes API
 //! server with the CRDs and the Ankang tenants and quota requests, storage on a fresh SQLite file
 //! or PostgreSQL database, the controller API on a free loopback port with the local CA, an
 //! HTTPS client trusting that CA, and a root operations token.
@@ -320,6 +320,23 @@ impl Env {
     }
 
     /// The value of a metric without labels in the registry, read from the text exposition.
+    /// The agent listener of this environment (its agent CA, storage and metrics) on a free
+    /// loopback port.
+    pub async fn agent_listener(&self) -> govcloud_controller::agents::RunningAgentApi {
+        govcloud_controller::agents::serve(
+            govcloud_controller::agents::AgentApiConfig {
+                address: "127.0.0.1:0".parse().unwrap(),
+                ca: self.agent_ca.clone(),
+                server_names: Vec::new(),
+            },
+            self.client.clone(),
+            self.storage.clone(),
+            &self.registry,
+        )
+        .await
+        .unwrap()
+    }
+
     pub fn metric(&self, name: &str) -> f64 {
         let text = prometheus::TextEncoder::new()
             .encode_to_string(&self.registry.gather())
