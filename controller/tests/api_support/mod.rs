@@ -1,7 +1,7 @@
 //! The harness of the API suites (`api.rs`, `api_security.rs`, the agent listener's): the
 //! embedded Kubernetes API server with the CRDs and the Ankang tenants and quota requests,
-//! storage on a fresh SQLite file or PostgreSQL database, the controller API on a free loopback port with the local CA, an
-//! HTTPS client trusting that CA, and a root operations token.
+//! storage on a fresh SQLite file or PostgreSQL database, the controller API on a free loopback
+//! port with the local CA, an HTTPS client trusting that CA, and a root operations token.
 //!
 //! `on_both_backends!` turns each suite function into a `sqlite::` and a `postgres::` test; the
 //! PostgreSQL one skips (with a printed reason) when `GOVCLOUD_TEST_DATABASE_URL` is unset, and
