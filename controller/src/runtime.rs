@@ -199,10 +199,19 @@ impl Context {
     }
 }
 
-/// Runs the `Tenant`, `QuotaRequest`, `SystemMigration` and `MigrationPlan` controllers, and
-/// the `Router` and `ExtranetLink` ones ([`crate::network::run`]), against `client` until
-/// `shutdown` completes; reconciles in flight then finish. No leader
-/// election: run one replica.
+/// How long the controllers may take to finish after `shutdown`, before they are dropped.
+///
+/// kube-runtime's graceful shutdown stops a controller's watch, then lets its reconciles finish;
+/// but its runner is held until the controller's cache has listed once, and the stopped watch
+/// can no longer complete that list — a shutdown in the first moments after start would wait
+/// for ever (seen in local mode's tests under load). After this grace, whatever is left is
+/// dropped, which cancels the reconciles still running.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+
+/// Runs the `Tenant`, `QuotaRequest`, `SystemMigration` and `MigrationPlan` controllers, the
+/// `Router` and `ExtranetLink` ones ([`crate::network::run`]), the `AddressPool` and
+/// `DedicatedNetwork` ones, against `client` until `shutdown` completes; reconciles in flight
+/// then finish, for at most [`SHUTDOWN_GRACE`]. No leader election: run one replica.
 pub async fn run_controllers(
     client: Client,
     storage: Storage,
@@ -211,6 +220,13 @@ pub async fn run_controllers(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) {
     let shutdown = shutdown.shared();
+    let shutdown_then_grace = {
+        let shutdown = shutdown.clone();
+        async move {
+            shutdown.await;
+            tokio::time::sleep(SHUTDOWN_GRACE).await;
+        }
+    };
     let config = Config::default().concurrency(8);
     let tenants = tenancy::controller::controller(&client).with_config(config.clone());
     let requests = tenancy::request_controller::controller(&client).with_config(config.clone());
@@ -299,7 +315,16 @@ pub async fn run_controllers(
             });
         futures::join!(requests, systems, plans);
     };
-    futures::join!(tenants, dependents, network, addressing, consolidation);
+    let all = async {
+        futures::join!(tenants, dependents, network, addressing, consolidation);
+    };
+    tokio::select! {
+        () = all => {}
+        () = shutdown_then_grace => tracing::warn!(
+            grace = ?SHUTDOWN_GRACE,
+            "controllers still running after the shutdown grace: dropping them"
+        ),
+    }
 }
 
 #[cfg(test)]
