@@ -34,3 +34,23 @@ where
         )
         .await
 }
+
+/// [`apply_status`] with `desired` when it differs from `previous`; no request when it does
+/// not (no patch when nothing changed). Whether it applied.
+pub async fn apply_status_if_changed<K, S>(
+    client: &Client,
+    name: &str,
+    field_manager: &str,
+    previous: &S,
+    desired: &S,
+) -> Result<bool, kube::Error>
+where
+    K: Resource<DynamicType = (), Scope = ClusterResourceScope> + Clone + DeserializeOwned + Debug,
+    S: Serialize + PartialEq,
+{
+    if previous == desired {
+        return Ok(false);
+    }
+    apply_status::<K>(client, name, field_manager, desired).await?;
+    Ok(true)
+}

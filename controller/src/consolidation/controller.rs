@@ -35,7 +35,7 @@ use super::sites::check_sites;
 use super::status::{self, Facts, Problem, READY};
 use crate::conditions;
 use crate::failure::CallFailures as _;
-use crate::status_apply::apply_status;
+use crate::status_apply::apply_status_if_changed;
 use crate::storage::{SegmentAllocation, StoredRouterConfig};
 
 /// The controller's name in metrics and logs.
@@ -293,7 +293,19 @@ async fn reconcile_network(
         network.metadata.generation,
         crate::tenancy::controller::now(),
     );
-    write_status(ctx, &name, &previous, &desired).await?;
+    apply_status_if_changed::<DedicatedNetwork, _>(
+        &ctx.shared.client,
+        &name,
+        FIELD_MANAGER,
+        &previous,
+        &desired,
+    )
+    .await
+    .map(drop)
+    .map_err(Error::kube(
+        "update the status of dedicated network",
+        name.clone(),
+    ))?;
     for announcement in status::announcements(&previous, &desired) {
         let type_ = if announcement.warning {
             EventType::Warning
@@ -407,21 +419,6 @@ fn next_look(extranet: bool, status: &DedicatedNetworkStatus) -> Duration {
         _ if extranet && status.phase < ConsolidationPhase::Migrated => WAITING,
         _ => SETTLED,
     }
-}
-
-async fn write_status(
-    ctx: &ConsolidationContext,
-    name: &str,
-    previous: &DedicatedNetworkStatus,
-    desired: &DedicatedNetworkStatus,
-) -> Result<(), Error> {
-    if previous == desired {
-        return Ok(());
-    }
-    apply_status::<DedicatedNetwork>(&ctx.shared.client, name, FIELD_MANAGER, desired)
-        .await
-        .map_err(Error::kube("update the status of dedicated network", name))?;
-    Ok(())
 }
 
 fn record_metrics(

@@ -5,8 +5,6 @@
 //! (`RedundancyLost`, `RedundancyRestored`, `LinkDown`, …) → metrics → requeue after one
 //! report interval, or when the telemetry would turn stale if that is sooner.
 
-use crate::failure::CallFailures as _;
-use crate::status_apply::apply_status;
 use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
@@ -31,6 +29,8 @@ use super::router_controller::now;
 use super::runtime::NetworkContext;
 use super::utilisation::Utilisation;
 use crate::conditions;
+use crate::failure::CallFailures as _;
+use crate::status_apply::apply_status_if_changed;
 
 /// The controller's name in metrics and logs.
 pub const CONTROLLER: &str = "extranet-link";
@@ -120,7 +120,19 @@ async fn reconcile_link(link: &ExtranetLink, ctx: &NetworkContext) -> Result<Act
         link.metadata.generation,
         stamp,
     );
-    write_status(ctx, &name, &previous, &desired).await?;
+    apply_status_if_changed::<ExtranetLink, _>(
+        &ctx.shared.client,
+        &name,
+        FIELD_MANAGER,
+        &previous,
+        &desired,
+    )
+    .await
+    .map(drop)
+    .map_err(Error::kube(
+        "update the status of extranet link",
+        name.clone(),
+    ))?;
     for announcement in link_status::announcements(&previous, &desired) {
         let type_ = if announcement.warning {
             EventType::Warning
@@ -177,22 +189,17 @@ async fn record_invalid(
         crate::tenancy::controller::now(),
     );
     desired.observed_generation = link.metadata.generation;
-    write_status(ctx, &link.name_any(), previous, &desired).await
-}
-
-async fn write_status(
-    ctx: &NetworkContext,
-    name: &str,
-    previous: &ExtranetLinkStatus,
-    desired: &ExtranetLinkStatus,
-) -> Result<(), Error> {
-    if previous == desired {
-        return Ok(());
-    }
-    apply_status::<ExtranetLink>(&ctx.shared.client, name, FIELD_MANAGER, desired)
-        .await
-        .map_err(Error::kube("update the status of extranet link", name))?;
-    Ok(())
+    let name = link.name_any();
+    apply_status_if_changed::<ExtranetLink, _>(
+        &ctx.shared.client,
+        &name,
+        FIELD_MANAGER,
+        previous,
+        &desired,
+    )
+    .await
+    .map(drop)
+    .map_err(Error::kube("update the status of extranet link", name))
 }
 
 fn record_metrics(
