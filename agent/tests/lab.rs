@@ -66,7 +66,7 @@ async fn links_follow_their_members_and_no_report_is_lost_while_the_controller_i
     let data = dir.path().join("data");
     let seed = workspace_root().join("examples/ankang");
     let mut plane = start_plane(&data, &seed, "127.0.0.1:0".parse().expect("address")).await;
-    let agent_api = plane.agent_api.address;
+    let agent_api = plane.operator.agent_api.address;
     let topology = Topology::ankang();
     for object in topology.objects(5) {
         let kind = object["kind"].as_str().expect("a kind").to_owned();
@@ -177,6 +177,7 @@ async fn links_follow_their_members_and_no_report_is_lost_while_the_controller_i
 
     // The controller stops for a while; the agents spool, and nothing is missing afterwards.
     let before = plane
+        .operator
         .storage
         .telemetry()
         .report_sequences("lab-city")
@@ -189,6 +190,7 @@ async fn links_follow_their_members_and_no_report_is_lost_while_the_controller_i
         let started = Instant::now();
         loop {
             let sequences = plane
+                .operator
                 .storage
                 .telemetry()
                 .report_sequences("lab-city")

@@ -1,9 +1,10 @@
 //! `govcloud-apiserver`: a single-node, Kubernetes-compatible API server on SQLite, for local
-//! mode and tests (DESIGN.md §6). Generic: it knows nothing of govcloud's kinds; custom resources
+//! mode and tests (ADR 0004). Generic: it knows nothing of govcloud's kinds; custom resources
 //! are served once their CRDs are created.
 
 pub mod admission;
 pub mod api;
+pub mod audit;
 pub mod auth;
 pub mod builtin;
 pub mod discovery;

@@ -1,5 +1,6 @@
 //! Starts the server: state under a data directory (SQLite, certificates, token), HTTPS on a
-//! loopback address, bearer-token authentication, a kubeconfig for clients, and a clean stop.
+//! loopback address, bearer-token authentication, an optional audit log, a kubeconfig for
+//! clients, and a clean stop.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -10,6 +11,7 @@ use axum::middleware;
 use tokio::task::JoinHandle;
 
 use crate::api::{self, ApiState};
+use crate::audit::{self, AuditLog};
 use crate::auth::{self, BearerAuth};
 use crate::{kubeconfig, store::Store, tls};
 
@@ -23,6 +25,8 @@ pub struct ServerConfig {
     pub data_dir: PathBuf,
     /// Address to listen on; port 0 picks a free port.
     pub address: SocketAddr,
+    /// Where to append the audit log (one `audit.k8s.io/v1` event per request), if anywhere.
+    pub audit_log: Option<PathBuf>,
 }
 
 /// Errors of starting the server.
@@ -43,6 +47,9 @@ pub enum ServerError {
     /// The token could not be loaded or created.
     #[error(transparent)]
     Auth(#[from] auth::AuthError),
+    /// The audit log could not be opened.
+    #[error(transparent)]
+    AuditLog(#[from] crate::audit::AuditLogError),
     /// The kubeconfig could not be written.
     #[error(transparent)]
     Kubeconfig(#[from] kubeconfig::KubeconfigError),
@@ -118,8 +125,12 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
         .map_err(|e| ServerError::State(e.message))?;
     ensure_system_namespaces(&state).await?;
     let auth = Arc::new(BearerAuth::new(token.clone()));
-    let router = api::router(Arc::clone(&state))
+    let mut router = api::router(Arc::clone(&state))
         .layer(middleware::from_fn_with_state(auth, auth::require_bearer));
+    if let Some(path) = &config.audit_log {
+        let log = AuditLog::open(path)?;
+        router = router.layer(middleware::from_fn_with_state(log, audit::record));
+    }
     let rustls = tls::rustls_config(&certificates).await?;
     let handle = axum_server::Handle::new();
     let server = axum_server::from_tcp_rustls(listener, rustls)

@@ -63,6 +63,9 @@ pub enum TlsError {
     /// A freshly issued serving certificate does not verify against its CA.
     #[error("failed to verify the new serving certificate against {}: {reason}", ca.display())]
     Verify { ca: PathBuf, reason: String },
+    /// Certificate files given by the operator cannot serve.
+    #[error("{} is not usable: {reason}", path.display())]
+    Unusable { path: PathBuf, reason: String },
     /// The certificates cannot be made into a TLS server configuration.
     #[error("failed to build the TLS server configuration: {0}")]
     Config(String),
@@ -189,6 +192,74 @@ pub fn load_or_create(data_dir: &Path, hosts: &[&str]) -> Result<ServerCertifica
         cert_pem,
         key_pem,
     })
+}
+
+/// Loads a serving certificate and key from files that must exist (as a `kubernetes.io/tls`
+/// Secret mounts `tls.crt`, `tls.key` and optionally `ca.crt`), checking that they parse and
+/// that the key matches the certificate; nothing is created. Without a CA file the chain's last
+/// certificate stands for what clients trust.
+pub fn load_files(
+    cert: &Path,
+    key: &Path,
+    ca: Option<&Path>,
+) -> Result<ServerCertificates, TlsError> {
+    let read = |path: &Path| {
+        fs::read_to_string(path).map_err(|source| TlsError::Read {
+            path: path.to_owned(),
+            source,
+        })
+    };
+    let unusable = |path: &Path, reason: String| TlsError::Unusable {
+        path: path.to_owned(),
+        reason,
+    };
+    let cert_pem = read(cert)?;
+    let key_pem = read(key)?;
+    let chain: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(cert_pem.as_bytes())
+        .collect::<Result<_, _>>()
+        .map_err(|e| unusable(cert, format!("the certificate does not parse: {e}")))?;
+    let Some(last) = chain.last() else {
+        return Err(unusable(cert, "it holds no certificate".to_owned()));
+    };
+    let last_pem = pem_certificate(last);
+    let private_key = PrivateKeyDer::from_pem_slice(key_pem.as_bytes())
+        .map_err(|e| unusable(key, format!("the key does not parse: {e}")))?;
+    CertifiedKey::from_der(chain.clone(), private_key, &ring_provider()).map_err(|e| {
+        unusable(
+            key,
+            format!(
+                "the key does not match the certificate in {}: {e}",
+                cert.display()
+            ),
+        )
+    })?;
+    let ca_pem = match ca {
+        Some(path) => {
+            let pem = read(path)?;
+            CertificateDer::from_pem_slice(pem.as_bytes())
+                .map_err(|e| unusable(path, format!("the CA certificate does not parse: {e}")))?;
+            pem
+        }
+        None => last_pem,
+    };
+    Ok(ServerCertificates {
+        ca_pem,
+        cert_pem,
+        key_pem,
+    })
+}
+
+/// One certificate as PEM.
+fn pem_certificate(der: &CertificateDer<'_>) -> String {
+    use base64::Engine as _;
+    let body = base64::engine::general_purpose::STANDARD.encode(der.as_ref());
+    let mut pem = String::from("-----BEGIN CERTIFICATE-----\n");
+    for line in body.as_bytes().chunks(64) {
+        pem.push_str(&String::from_utf8_lossy(line));
+        pem.push('\n');
+    }
+    pem.push_str("-----END CERTIFICATE-----\n");
+    pem
 }
 
 /// Installs ring as the process-wide rustls `CryptoProvider` unless one is already installed
@@ -485,6 +556,41 @@ mod tests {
         )
         .expect_err("not valid for another address");
         assert!(other.contains("`10.0.0.1`"), "{other}");
+    }
+
+    #[test]
+    fn files_given_by_the_operator_load_only_when_present_and_matching() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let first = load_or_create(dir.path(), HOSTS).expect("create");
+        let pki = dir.path().join("pki");
+        let loaded = load_files(
+            &pki.join("server.crt"),
+            &pki.join("server.key"),
+            Some(&pki.join("ca.crt")),
+        )
+        .expect("a matching pair");
+        assert_eq!(loaded, first);
+        let without_ca =
+            load_files(&pki.join("server.crt"), &pki.join("server.key"), None).expect("no CA");
+        assert_eq!(without_ca.ca_pem.trim(), first.cert_pem.trim());
+
+        let missing = load_files(&pki.join("tls.crt"), &pki.join("server.key"), None)
+            .expect_err("missing file");
+        assert!(missing.to_string().contains("tls.crt"), "{missing}");
+
+        let other = tempfile::tempdir().expect("tempdir");
+        load_or_create(other.path(), HOSTS).expect("create");
+        let mismatch = load_files(
+            &pki.join("server.crt"),
+            &other.path().join("pki/server.key"),
+            None,
+        )
+        .expect_err("a key of another certificate");
+        let text = mismatch.to_string();
+        assert!(
+            text.contains("server.key") && text.contains("does not match"),
+            "{text}"
+        );
     }
 
     #[test]

@@ -1022,7 +1022,7 @@ fn a_server_error_exits_6() {
     };
     let (code, _, stderr) = whoami();
     assert_eq!(code, 0, "{stderr}");
-    runtime.block_on(local.storage.close());
+    runtime.block_on(local.operator.storage.close());
     let (code, stdout, stderr) = whoami();
     assert_eq!(code, 6, "{stderr}");
     assert!(stdout.is_empty(), "{stdout}");

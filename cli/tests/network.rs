@@ -68,7 +68,7 @@ fn report(plane: &Plane, router: &str, interfaces: &[&str]) {
         config: None,
     };
     let samples = check_report(&report, Utc::now()).expect("a valid report");
-    let storage = &plane.local.storage;
+    let storage = &plane.local.operator.storage;
     plane
         .block_on(
             storage

@@ -27,7 +27,7 @@ async fn operations_enroll_list_and_revoke_a_router() {
     assert!(
         plane
             .ready_line()
-            .contains(&format!("agent-api {}", plane.agent_api.url))
+            .contains(&format!("agent-api {}", plane.operator.agent_api.url))
     );
     let home = dir.path().join("home");
     let out = dir.path().join("agent");

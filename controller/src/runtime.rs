@@ -98,8 +98,6 @@ pub struct Context {
     pub plans: Store<MigrationPlan>,
     /// The HTTPS client of webhook migration steps.
     pub webhooks: WebhookClient,
-    /// Set once the tenant-admin `ClusterRole` was applied by this process.
-    pub(crate) tenant_admin_role: tokio::sync::OnceCell<()>,
 }
 
 impl std::fmt::Debug for Context {
@@ -129,7 +127,7 @@ impl Context {
             client.clone(),
             Reporter {
                 controller: REPORTER.to_owned(),
-                instance: std::env::var("POD_NAME").ok(),
+                instance: None,
             },
         );
         Self {
@@ -143,8 +141,21 @@ impl Context {
             systems,
             plans,
             webhooks,
-            tenant_admin_role: tokio::sync::OnceCell::new(),
         }
+    }
+
+    /// The same context, publishing events as `instance` of the controller (the replica's
+    /// name: events then tell which replica wrote them).
+    #[must_use]
+    pub fn reporting_as(mut self, instance: Option<String>) -> Self {
+        self.recorder = Recorder::new(
+            self.client.clone(),
+            Reporter {
+                controller: REPORTER.to_owned(),
+                instance,
+            },
+        );
+        self
     }
 
     /// What a controller does after a failed reconcile of `object`: counts the error, then
@@ -211,13 +222,18 @@ pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 /// Runs the `Tenant`, `QuotaRequest`, `SystemMigration` and `MigrationPlan` controllers, the
 /// `Router` and `ExtranetLink` ones ([`crate::network::run`]), the `AddressPool` and
 /// `DedicatedNetwork` ones, against `client` until `shutdown` completes; reconciles in flight
-/// then finish, for at most [`SHUTDOWN_GRACE`]. No leader election: run one replica.
+/// then finish, for at most [`SHUTDOWN_GRACE`]. Events are published as `instance` (the
+/// replica's name) when given. `caches_synced` is called once the tenant cache has listed
+/// everything (what the others wait for). Leader election is the caller's
+/// ([`crate::operator`]): this runs the controllers unconditionally.
 pub async fn run_controllers(
     client: Client,
     storage: Storage,
     metrics: Arc<Metrics>,
     webhooks: WebhookClient,
+    instance: Option<String>,
     shutdown: impl Future<Output = ()> + Send + 'static,
+    caches_synced: impl FnOnce() + Send + 'static,
 ) {
     let shutdown = shutdown.shared();
     let shutdown_then_grace = {
@@ -234,16 +250,19 @@ pub async fn run_controllers(
     // Plans: a burst of system changes is one replan.
     let plans = migration::plan_controller::controller(&client)
         .with_config(config.debounce(Duration::from_secs(1)));
-    let ctx = Arc::new(Context::new(
-        client,
-        storage,
-        metrics,
-        tenants.store(),
-        requests.store(),
-        systems.store(),
-        plans.store(),
-        webhooks,
-    ));
+    let ctx = Arc::new(
+        Context::new(
+            client,
+            storage,
+            metrics,
+            tenants.store(),
+            requests.store(),
+            systems.store(),
+            plans.store(),
+            webhooks,
+        )
+        .reporting_as(instance),
+    );
     // Routers and links: independent of the tenants.
     let network = crate::network::run(ctx.clone(), shutdown.clone());
     // Address pools: allocation from the routers, links and dedicated networks.
@@ -274,6 +293,7 @@ pub async fn run_controllers(
                 if ready.is_err() {
                     return;
                 }
+                caches_synced();
             }
             () = shutdown.clone() => return,
         }

@@ -984,7 +984,7 @@ async fn run(options: &Options) -> String {
     let ticks = ticks_per_second();
     let server = ServerProcess::start();
     let client = client_of(&server).await;
-    govcloud_controller::local::install_crds(&client)
+    govcloud_controller::local::install(&client)
         .await
         .expect("install the CRDs");
     let background = Background::start(ticks, server.pid());

@@ -34,6 +34,7 @@ pub async fn start_in(data_dir: &Path, address: &str) -> RunningServer {
     server::start(ServerConfig {
         data_dir: data_dir.to_path_buf(),
         address: address.parse().expect("address"),
+        audit_log: None,
     })
     .await
     .expect("start the API server")

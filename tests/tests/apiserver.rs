@@ -49,7 +49,7 @@ impl Env {
     /// A server with the govcloud CRDs installed.
     async fn with_crds() -> Self {
         let env = Self::start().await;
-        govcloud_controller::local::install_crds(&env.client)
+        govcloud_controller::local::install(&env.client)
             .await
             .expect("install the govcloud CRDs");
         env

@@ -24,7 +24,7 @@ async fn client(server: &govcloud_apiserver::server::RunningServer) -> Client {
 
 async fn seeded(server: &govcloud_apiserver::server::RunningServer) -> Client {
     let client = client(server).await;
-    govcloud_controller::local::install_crds(&client)
+    govcloud_controller::local::install(&client)
         .await
         .expect("install CRDs");
     let seed = tempfile::tempdir().expect("tempdir");

@@ -57,6 +57,7 @@ pub async fn start_plane(data: &Path, seed: &Path, agent_api: SocketAddr) -> Loc
         agent_api_address: agent_api,
         telemetry_retention: govcloud_controller::network::retention::DEFAULT_RETENTION,
         operations_tenant: None,
+        audit_log: None,
     })
     .await
     .expect("start local mode")
@@ -123,7 +124,7 @@ pub async fn enroll(
     let config = home.join("agent.toml");
     let text = format!(
         "controller_url = \"{}\"\nrouter = \"{router}\"\ncertificate = \"router.crt\"\nkey = \"router.key\"\nca = \"ca.crt\"\ninterval_seconds = {interval}\nstate_dir = \"state\"\nnetns = \"/run/netns/{netns}\"\n{extra}",
-        plane.agent_api.url
+        plane.operator.agent_api.url
     );
     std::fs::write(&config, text).expect("write the configuration");
     config

@@ -17,6 +17,7 @@ pub async fn start_local(data_dir: &Path, seed: bool) -> LocalControlPlane {
         agent_api_address: "127.0.0.1:0".parse().expect("address"),
         telemetry_retention: govcloud_controller::network::retention::DEFAULT_RETENTION,
         operations_tenant: None,
+        audit_log: None,
     })
     .await
     .expect("start local mode")

@@ -165,6 +165,21 @@ impl AgentCa {
         }
     }
 
+    /// Loads the agent CA from two files that must exist (as a Kubernetes Secret mounts
+    /// `tls.crt` and `tls.key`): every replica must sign with the same CA, so nothing is
+    /// created here.
+    pub fn load(cert_path: &Path, key_path: &Path) -> Result<Self, CaError> {
+        let read = |path: &Path| {
+            fs::read_to_string(path).map_err(|source| CaError::Read {
+                path: path.to_owned(),
+                source,
+            })
+        };
+        let cert_pem = read(cert_path)?;
+        let key_pem = read(key_path)?;
+        Self::from_pem(&cert_pem, &key_pem, cert_path)
+    }
+
     /// A new CA held in memory only (tests, and the first step of [`Self::load_or_create`]).
     pub fn generate() -> Result<Self, CaError> {
         Self::generate_with_key().map(|(ca, _)| ca)

@@ -310,14 +310,49 @@ pub async fn bootstrap_operations_token(
     storage: &Storage,
     root_tenant: &str,
 ) -> Result<String, ApiError> {
+    issue_audited_token(
+        storage,
+        &NewBootstrapToken {
+            tenant: root_tenant,
+            role: Role::Operations,
+            description: "local mode operations (govctl)",
+            actor: BOOTSTRAP_ACTOR,
+            lifetime: TimeDelta::days(BOOTSTRAP_TOKEN_DAYS),
+        },
+    )
+    .await
+}
+
+/// A token issued outside the API, by whoever holds the database (local mode, or
+/// `govcloud-controller issue-token` for a cluster's first operations token).
+#[derive(Clone, Copy, Debug)]
+pub struct NewBootstrapToken<'a> {
+    /// The tenant it is scoped to.
+    pub tenant: &'a str,
+    /// Its role.
+    pub role: Role,
+    /// What it is for (shown in token lists).
+    pub description: &'a str,
+    /// Who issued it, for the audit record.
+    pub actor: &'a str,
+    /// How long it is valid.
+    pub lifetime: TimeDelta,
+}
+
+/// Issues `new` with its audit record, and returns the secret (shown once, never stored).
+pub async fn issue_audited_token(
+    storage: &Storage,
+    new: &NewBootstrapToken<'_>,
+) -> Result<String, ApiError> {
     let now = Utc::now();
+    let root_tenant = new.tenant;
     let (secret, token) = issue(
         storage,
         root_tenant,
-        Role::Operations,
-        "local mode operations (govctl)",
+        new.role,
+        new.description,
         now,
-        Some(now + TimeDelta::days(BOOTSTRAP_TOKEN_DAYS)),
+        Some(now + new.lifetime),
     )
     .await
     .map_err(ApiError::Token)?;
@@ -325,7 +360,7 @@ pub async fn bootstrap_operations_token(
         .audit()
         .append(&NewAuditRecord {
             at: now,
-            actor: BOOTSTRAP_ACTOR.to_owned(),
+            actor: new.actor.to_owned(),
             tenant: Some(root_tenant.to_owned()),
             action: "token.issue".to_owned(),
             object_kind: "ApiToken".to_owned(),

@@ -38,7 +38,7 @@ pub async fn write(
         Some(token) => token,
         None => bootstrap_operations_token(storage, operations_tenant)
             .await
-            .map_err(LocalError::Api)?,
+            .map_err(LocalError::Token)?,
     };
     let config = GovctlConfig {
         server: server.to_owned(),

@@ -1,12 +1,5 @@
-//! The metrics endpoint of local mode: the controller's registry as Prometheus text at
-//! `/metrics`, and `/healthz`.
+//! Local mode's own metric: what the seed directory held.
 
-use std::sync::Arc;
-
-use axum::Router;
-use axum::http::header;
-use axum::response::IntoResponse;
-use axum::routing::get;
 use prometheus::{IntGaugeVec, Opts};
 
 use super::seed::SeedReport;
@@ -31,25 +24,5 @@ pub fn record_seed(metrics: &Metrics, seed: Option<&SeedReport>) {
     }
     if let Err(error) = metrics.registry().register(Box::new(seeded)) {
         tracing::warn!(%error, "failed to register the seed metric");
-    }
-}
-
-/// Serves metrics until the task is aborted.
-pub async fn serve(listener: tokio::net::TcpListener, metrics: Arc<Metrics>) {
-    let render = move || {
-        let metrics = Arc::clone(&metrics);
-        async move {
-            (
-                [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-                metrics.render(),
-            )
-                .into_response()
-        }
-    };
-    let app = Router::new()
-        .route("/metrics", get(render))
-        .route("/healthz", get(|| async { "ok" }));
-    if let Err(error) = axum::serve(listener, app).await {
-        tracing::error!(%error, "metrics endpoint stopped");
     }
 }

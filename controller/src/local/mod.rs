@@ -1,7 +1,8 @@
 //! Local mode: the whole control plane on one machine, with no cluster. Starts the embedded
-//! API server on loopback, installs the CRDs, applies a seed directory, runs the controllers,
-//! serves the controller's HTTPS API and metrics, and writes what `kubectl` and `govctl` need
-//! into the data directory, until stopped.
+//! API server on loopback, installs what the Helm chart installs (the CRDs, the tenant-admin
+//! role), applies a seed directory, starts one replica of the operator exactly as
+//! `govcloud-controller run` does ([`crate::operator`]), and writes what `kubectl` and `govctl`
+//! need into the data directory, until stopped.
 
 mod govctl_config;
 mod metrics;
@@ -9,25 +10,22 @@ mod seed;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::Arc;
 
 use govcloud_apiserver::server::{self, RunningServer, ServerConfig};
 use govcloud_apiserver::tls;
 use govcloud_crds::Tenant;
+use k8s_openapi::api::rbac::v1::ClusterRole;
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::api::{Api, ListParams, Patch, PatchParams};
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::{Client, Config};
-use tokio::sync::oneshot;
 
 pub use govctl_config::GOVCTL_CONFIG_FILE;
 pub use seed::{SeedError, SeedReport, apply_seed};
 
-use crate::agents::{self, AgentApiConfig, AgentCa, RunningAgentApi};
-use crate::api::{self, ApiConfig, RunningApi};
-use crate::metrics::Metrics;
-use crate::migration::webhook::WebhookClient;
-use crate::runtime::run_controllers;
+use crate::agents::{self, AgentCa};
+use crate::leader::LeaseSettings;
+use crate::operator::{self, OperatorConfig, OperatorError, RunningOperator};
 use crate::storage::Storage;
 
 /// The field manager of everything local mode writes.
@@ -53,6 +51,8 @@ pub struct LocalOptions {
     pub telemetry_retention: std::time::Duration,
     /// Tenant of the operations token written for `govctl`; the single root tenant when absent.
     pub operations_tenant: Option<String>,
+    /// Where the embedded API server appends its audit log, if anywhere.
+    pub audit_log: Option<PathBuf>,
 }
 
 /// Errors of local mode.
@@ -70,30 +70,27 @@ pub enum LocalError {
     /// A CRD could not be installed.
     #[error("failed to install CRD {name}")]
     InstallCrd { name: String, source: kube::Error },
+    /// The tenant-admin `ClusterRole` could not be installed.
+    #[error("failed to install ClusterRole {name}")]
+    InstallRole { name: String, source: kube::Error },
     /// The seed directory could not be applied.
     #[error("failed to apply the seed directory")]
     Seed(#[source] SeedError),
     /// The controller's database could not be opened.
     #[error("failed to open the controller's database")]
     Storage(#[source] crate::storage::StorageError),
-    /// The metrics registry could not be built.
-    #[error("failed to create the metrics registry")]
-    Metrics(#[source] prometheus::Error),
-    /// The HTTPS client of webhook steps could not be built.
-    #[error("failed to build the HTTPS client of webhook steps")]
-    Webhooks(#[source] crate::migration::webhook::WebhookError),
     /// The serving certificate could not be loaded.
     #[error("failed to load the serving certificate")]
     Certificates(#[source] tls::TlsError),
-    /// The controller's API did not start.
-    #[error("failed to start the controller's API")]
-    Api(#[source] api::ApiError),
     /// The agent CA could not be loaded or created.
     #[error("failed to load the agent CA")]
     AgentCa(#[source] agents::CaError),
-    /// The agent listener did not start.
-    #[error("failed to start the agent listener")]
-    AgentApi(#[source] agents::AgentApiError),
+    /// The operator did not start.
+    #[error("failed to start the operator")]
+    Operator(#[source] OperatorError),
+    /// The operations token could not be issued.
+    #[error("failed to issue the operations token")]
+    Token(#[source] crate::api::ApiError),
     /// `govctl.toml` could not be written.
     #[error("failed to write {path}")]
     GovctlConfig {
@@ -103,45 +100,29 @@ pub enum LocalError {
     /// The tenants could not be listed to find the operations token's tenant.
     #[error("failed to list tenants")]
     Tenants(#[source] kube::Error),
-    /// The metrics endpoint could not listen.
-    #[error("failed to serve metrics on {address}")]
-    Listen {
-        address: SocketAddr,
-        source: std::io::Error,
-    },
 }
 
-/// A running local control plane.
+/// A running local control plane: the embedded API server and one replica of the operator,
+/// composed exactly as `govcloud-controller run` composes it.
 pub struct LocalControlPlane {
     /// The embedded API server.
     pub api: RunningServer,
     /// A client of it.
     pub client: Client,
-    /// The controller's HTTPS API.
-    pub controller_api: RunningApi,
-    /// The agent listener (mutual TLS, certificates of the agent CA in `pki/agents-ca.crt`).
-    pub agent_api: RunningAgentApi,
-    /// Where metrics are served.
-    pub metrics_address: SocketAddr,
+    /// The operator: the controllers, the controller's HTTPS API, the agent listener (mutual
+    /// TLS, certificates of the agent CA in `pki/agents-ca.crt`), metrics and health.
+    pub operator: RunningOperator,
     /// `govctl`'s settings (server, CA, an operations token).
     pub govctl_config: PathBuf,
     /// What the seed directory contained.
     pub seed: Option<SeedReport>,
-    /// The controller's database.
-    pub storage: Storage,
-    stop_controllers: oneshot::Sender<()>,
-    pruning: tokio::task::JoinHandle<()>,
-    controllers: tokio::task::JoinHandle<()>,
-    metrics: tokio::task::JoinHandle<()>,
 }
 
 impl std::fmt::Debug for LocalControlPlane {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("LocalControlPlane")
             .field("api", &self.api.url)
-            .field("controller_api", &self.controller_api.url)
-            .field("agent_api", &self.agent_api.url)
-            .field("metrics_address", &self.metrics_address)
+            .field("operator", &self.operator)
             .field("seed", &self.seed)
             .finish_non_exhaustive()
     }
@@ -154,36 +135,39 @@ impl LocalControlPlane {
             "govcloud local mode ready: api {} kubeconfig {} controller-api {} agent-api {} govctl-config {} metrics http://{}/metrics",
             self.api.url,
             self.api.kubeconfig.display(),
-            self.controller_api.url,
-            self.agent_api.url,
+            self.operator.controller_api.url,
+            self.operator.agent_api.url,
             self.govctl_config.display(),
-            self.metrics_address
+            self.operator.metrics_address
         )
     }
 
-    /// Stops the controllers, the APIs and the API server, in that order.
+    /// Stops the operator (controllers, APIs, database), then the API server.
     pub async fn shutdown(self) {
-        let _ = self.stop_controllers.send(());
-        let _ = self.controllers.await;
-        self.controller_api.shutdown().await;
-        self.agent_api.shutdown().await;
-        self.metrics.abort();
-        self.pruning.abort();
-        self.storage.close().await;
+        self.operator.shutdown().await;
         self.api.shutdown().await;
     }
 }
+
+/// The namespace of local mode's leader lease: the one kube-controller-manager uses, which every
+/// cluster (and the embedded API server) has.
+pub const LEASE_NAMESPACE: &str = "kube-system";
 
 /// Starts the local control plane and returns once it is ready.
 pub async fn start(options: &LocalOptions) -> Result<LocalControlPlane, LocalError> {
     let api = server::start(ServerConfig {
         data_dir: options.data_dir.clone(),
         address: options.api_address,
+        audit_log: options.audit_log.clone(),
     })
     .await
     .map_err(LocalError::ApiServer)?;
-    let client = client_for(&api).await?;
-    install_crds(&client).await?;
+    let kube_config = config_for(&api).await?;
+    let client = Client::try_from(kube_config.clone()).map_err(|e| LocalError::Client {
+        path: api.kubeconfig.clone(),
+        source: Box::new(e),
+    })?;
+    install(&client).await?;
     let seed = match &options.seed {
         Some(dir) => Some(
             apply_seed(&client, dir, FIELD_MANAGER)
@@ -199,97 +183,59 @@ pub async fn start(options: &LocalOptions) -> Result<LocalControlPlane, LocalErr
     let storage = Storage::open(&database)
         .await
         .map_err(LocalError::Storage)?;
-    let metrics = Arc::new(Metrics::new().map_err(LocalError::Metrics)?);
-    let (stop_controllers, stopped) = oneshot::channel::<()>();
-    let webhooks = WebhookClient::new().map_err(LocalError::Webhooks)?;
-    let controllers = tokio::spawn(run_controllers(
-        client.clone(),
-        storage.clone(),
-        Arc::clone(&metrics),
-        webhooks,
-        async {
-            let _ = stopped.await;
-        },
-    ));
-    let pruning = crate::network::retention::spawn(storage.clone(), options.telemetry_retention);
-    let (controller_api, agent_api) =
-        serve_apis(options, &client, &storage, metrics.registry()).await?;
+    let serving = tls::load_or_create(&options.data_dir, &["127.0.0.1", "localhost"])
+        .map_err(LocalError::Certificates)?;
+    let agent_ca = AgentCa::load_or_create(&options.data_dir.join(tls::PKI_DIR))
+        .map_err(LocalError::AgentCa)?;
+    let operator = operator::start(OperatorConfig {
+        kube: kube_config,
+        namespace: LEASE_NAMESPACE.to_owned(),
+        identity: local_identity(),
+        storage: storage.clone(),
+        serving,
+        agent_ca,
+        agent_server_names: Vec::new(),
+        api_address: options.controller_api_address,
+        agent_api_address: options.agent_api_address,
+        metrics_address: options.metrics_address,
+        election: Some(LeaseSettings::default()),
+        telemetry_retention: options.telemetry_retention,
+    })
+    .await
+    .map_err(LocalError::Operator)?;
+    metrics::record_seed(&operator.metrics, seed.as_ref());
     let operations_tenant = match &options.operations_tenant {
         Some(tenant) => tenant.clone(),
         None => root_tenant(&client).await?,
     };
     let govctl_config = govctl_config::write(
         &options.data_dir,
-        &controller_api.url,
+        &operator.controller_api.url,
         &storage,
         &operations_tenant,
     )
     .await?;
-    let listener = tokio::net::TcpListener::bind(options.metrics_address)
-        .await
-        .map_err(|source| LocalError::Listen {
-            address: options.metrics_address,
-            source,
-        })?;
-    let metrics_address = listener.local_addr().map_err(|source| LocalError::Listen {
-        address: options.metrics_address,
-        source,
-    })?;
-    metrics::record_seed(&metrics, seed.as_ref());
-    let metrics = tokio::spawn(metrics::serve(listener, metrics));
     Ok(LocalControlPlane {
         api,
         client,
-        controller_api,
-        agent_api,
-        metrics_address,
+        operator,
         govctl_config,
         seed,
-        storage,
-        stop_controllers,
-        pruning,
-        controllers,
-        metrics,
     })
 }
 
-/// Starts the controller's API (for `govctl`, with the embedded API server's CA) and the agent
-/// listener (mutual TLS, with the agent CA of `DATA_DIR/pki/agents-ca.{crt,key}`).
-async fn serve_apis(
-    options: &LocalOptions,
-    client: &Client,
-    storage: &Storage,
-    registry: &prometheus::Registry,
-) -> Result<(RunningApi, RunningAgentApi), LocalError> {
-    let certificates = tls::load_or_create(&options.data_dir, &["127.0.0.1", "localhost"])
-        .map_err(LocalError::Certificates)?;
-    let agent_ca = AgentCa::load_or_create(&options.data_dir.join(tls::PKI_DIR))
-        .map_err(LocalError::AgentCa)?;
-    let controller_api = api::serve(
-        ApiConfig {
-            address: options.controller_api_address,
-            certificates,
-            agent_ca: Some(agent_ca.clone()),
-        },
-        client.clone(),
-        storage.clone(),
-        registry,
-    )
-    .await
-    .map_err(LocalError::Api)?;
-    let agent_api = agents::serve(
-        AgentApiConfig {
-            address: options.agent_api_address,
-            ca: agent_ca,
-            server_names: Vec::new(),
-        },
-        client.clone(),
-        storage.clone(),
-        registry,
-    )
-    .await
-    .map_err(LocalError::AgentApi)?;
-    Ok((controller_api, agent_api))
+/// Local mode's name in its lease: the same at every start on this host, so that a restart
+/// after a crash takes its own lease back at once instead of waiting for it to expire (only one
+/// local mode can use a data directory, whose API server dies with it).
+fn local_identity() -> String {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_owned())
+        .unwrap_or_default();
+    if host.is_empty() {
+        "govcloud-local".to_owned()
+    } else {
+        format!("govcloud-local-{host}")
+    }
 }
 
 /// The tenant without a parent, when there is exactly one (the city); `city` otherwise.
@@ -315,21 +261,47 @@ async fn root_tenant(client: &Client) -> Result<String, LocalError> {
     Ok("city".to_owned())
 }
 
-/// A kube client of the embedded server, from the kubeconfig it wrote (as kubectl uses it).
-pub async fn client_for(api: &RunningServer) -> Result<Client, LocalError> {
+/// The configuration of a client of the embedded server, from the kubeconfig it wrote (as
+/// kubectl uses it).
+pub async fn config_for(api: &RunningServer) -> Result<Config, LocalError> {
     let failed = |source: Box<dyn std::error::Error + Send + Sync>| LocalError::Client {
         path: api.kubeconfig.clone(),
         source,
     };
     let kubeconfig = Kubeconfig::read_from(&api.kubeconfig).map_err(|e| failed(Box::new(e)))?;
-    let config = Config::from_custom_kubeconfig(kubeconfig, &KubeConfigOptions::default())
+    Config::from_custom_kubeconfig(kubeconfig, &KubeConfigOptions::default())
         .await
-        .map_err(|e| failed(Box::new(e)))?;
-    Client::try_from(config).map_err(|e| failed(Box::new(e)))
+        .map_err(|e| failed(Box::new(e)))
+}
+
+/// A kube client of the embedded server, from the kubeconfig it wrote (as kubectl uses it).
+pub async fn client_for(api: &RunningServer) -> Result<Client, LocalError> {
+    let config = config_for(api).await?;
+    Client::try_from(config).map_err(|e| LocalError::Client {
+        path: api.kubeconfig.clone(),
+        source: Box::new(e),
+    })
+}
+
+/// Installs (or updates) what the Helm chart installs on a cluster, with server-side apply:
+/// every govcloud CRD and the tenant-admin `ClusterRole` that tenants' role bindings refer to.
+pub async fn install(client: &Client) -> Result<(), LocalError> {
+    install_crds(client).await?;
+    let role = crate::tenancy::plan::tenant_admin_role();
+    let name = role.metadata.name.clone().unwrap_or_default();
+    Api::<ClusterRole>::all(client.clone())
+        .patch(
+            &name,
+            &PatchParams::apply(FIELD_MANAGER).force(),
+            &Patch::Apply(&role),
+        )
+        .await
+        .map_err(|source| LocalError::InstallRole { name, source })?;
+    Ok(())
 }
 
 /// Installs (or updates) every govcloud CRD with server-side apply.
-pub async fn install_crds(client: &Client) -> Result<(), LocalError> {
+async fn install_crds(client: &Client) -> Result<(), LocalError> {
     let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
     let params = PatchParams::apply(FIELD_MANAGER).force();
     for crd in govcloud_crds::crdgen::all() {

@@ -84,6 +84,17 @@ impl Storage {
         &self.url
     }
 
+    /// Answers when the database does (`SELECT 1`): the readiness probe's storage check.
+    pub async fn ping(&self) -> Result<(), StorageError> {
+        on_pool!(self, |pool| {
+            sqlx::query_scalar::<_, i32>("SELECT 1")
+                .fetch_one(pool)
+                .await
+        })
+        .map(drop)
+        .map_err(|e| self.error("ping", e))
+    }
+
     /// Closes every pooled connection, waiting for those in use to be returned.
     pub async fn close(&self) {
         on_pool!(self, |pool| pool.close().await);

@@ -15,7 +15,7 @@ use govcloud_crds::Tenant;
 use k8s_openapi::NamespaceResourceScope;
 use k8s_openapi::api::core::v1::{LimitRange, Namespace, ResourceQuota};
 use k8s_openapi::api::networking::v1::NetworkPolicy;
-use k8s_openapi::api::rbac::v1::{ClusterRole, RoleBinding};
+use k8s_openapi::api::rbac::v1::RoleBinding;
 use k8s_openapi::jiff::Timestamp;
 use kube::api::{Api, ListParams, Patch, PatchParams};
 use kube::runtime::controller::{Action, Controller};
@@ -218,7 +218,6 @@ async fn reconcile_tenant(tenant: &Tenant, ctx: &Context) -> Result<Action, Erro
             field: "metadata.uid",
         })?;
     tracing::debug!(tenant = %name, generation = ?tenant.metadata.generation, "reconciling tenant");
-    ensure_tenant_admin_role(ctx).await?;
     let now = now();
 
     // Validate and build (pure), against the hierarchy as the cache has it, this tenant last.
@@ -389,22 +388,6 @@ where
     )
     .await
     .map_err(Error::kube("apply", what))
-}
-
-/// The tenant-admin `ClusterRole` every tenant's `RoleBinding` refers to, applied once per
-/// process (again after a failure); concurrent reconciles wait for the one applying it.
-async fn ensure_tenant_admin_role(ctx: &Context) -> Result<(), Error> {
-    ctx.tenant_admin_role
-        .get_or_try_init(|| async {
-            apply(
-                &Api::<ClusterRole>::all(ctx.client.clone()),
-                &plan::tenant_admin_role(),
-            )
-            .await
-            .map(drop)
-        })
-        .await?;
-    Ok(())
 }
 
 /// Namespaces the tenant controls but no longer lists: their quota goes to zero (new pods are

@@ -142,15 +142,14 @@ impl Env {
         let kube_server = govcloud_apiserver::server::start(ServerConfig {
             data_dir: kube_dir.path().to_path_buf(),
             address: "127.0.0.1:0".parse().unwrap(),
+            audit_log: None,
         })
         .await
         .unwrap();
         let client = govcloud_controller::local::client_for(&kube_server)
             .await
             .unwrap();
-        govcloud_controller::local::install_crds(&client)
-            .await
-            .unwrap();
+        govcloud_controller::local::install(&client).await.unwrap();
         let seed = tempfile::tempdir().unwrap();
         for file in ["10-tenants.yaml", "20-quota-requests.yaml"] {
             std::fs::copy(

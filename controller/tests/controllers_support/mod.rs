@@ -47,13 +47,14 @@ impl Harness {
         let server = server::start(ServerConfig {
             data_dir: dir.path().join("api"),
             address: "127.0.0.1:0".parse().expect("address"),
+            audit_log: None,
         })
         .await
         .expect("start the API server");
         let client = govcloud_controller::local::client_for(&server)
             .await
             .expect("client");
-        govcloud_controller::local::install_crds(&client)
+        govcloud_controller::local::install(&client)
             .await
             .expect("install CRDs");
         let url = format!("sqlite://{}", dir.path().join("govcloud.db").display());
@@ -78,9 +79,11 @@ impl Harness {
             self.storage.clone(),
             self.metrics.clone(),
             WebhookClient::new().expect("an HTTPS client"),
+            None,
             async move {
                 let _ = stopped.await;
             },
+            || {},
         ));
         self.running = Some((stop, task));
     }

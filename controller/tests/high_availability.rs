@@ -1,0 +1,568 @@
+//! High availability as a city runs it: `govcloud-controller apiserver` stands in for the
+//! cluster (with kube-apiserver's audit log), PostgreSQL holds the shared state, and replicas of
+//! `govcloud-controller run` elect a leader on a `Lease`.
+//!
+//! - Killing the leader with SIGKILL hands the lease to the other replica within the lease
+//!   duration plus one retry, and the Ankang seed keeps converging.
+//! - A leader frozen with SIGSTOP past its lease loses it to another replica; once resumed it
+//!   writes nothing: the audit log holds no write with its user agent after it resumed.
+//! - Across the whole run, every write of a replica falls inside one of its terms as the lease's
+//!   own writes in the audit log delimit them, and a new term starts only after the previous
+//!   holder's last renewal is a lease duration old.
+
+use std::fs::File;
+use std::io::{BufRead as _, BufReader, Read as _, Write as _};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use govcloud_crds::Tenant;
+use k8s_openapi::api::coordination::v1::Lease;
+use k8s_openapi::api::core::v1::Namespace;
+use kube::api::{Api, Patch, PatchParams, PostParams};
+use kube::config::{KubeConfigOptions, Kubeconfig};
+use kube::{Client, Config};
+use serde_json::{Value, json};
+use sqlx::{AssertSqlSafe, Connection as _, PgConnection};
+
+/// The controller's namespace in this test.
+const NAMESPACE: &str = "govcloud-system";
+/// The lease's name (the default).
+const LEASE: &str = "govcloud-controller";
+/// client-go's timing, the defaults of `run`.
+const LEASE_DURATION: Duration = Duration::from_secs(15);
+const RETRY_PERIOD: Duration = Duration::from_secs(2);
+/// Slack for the test's own polling and process scheduling on a loaded machine.
+const SLACK: Duration = Duration::from_secs(1);
+
+static DATABASES: AtomicU32 = AtomicU32::new(0);
+
+fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("workspace root")
+        .to_path_buf()
+}
+
+fn binary() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_govcloud-controller"))
+}
+
+/// A fresh PostgreSQL database on the server `GOVCLOUD_TEST_DATABASE_URL` names, or `None`
+/// (the test skips) when it is unset and skipping is allowed.
+async fn postgres_database(test: &str) -> Option<String> {
+    let Some(admin_url) = std::env::var("GOVCLOUD_TEST_DATABASE_URL")
+        .ok()
+        .filter(|url| !url.is_empty())
+    else {
+        assert!(
+            std::env::var("GOVCLOUD_REQUIRE_ALL").as_deref() != Ok("1"),
+            "{test}: GOVCLOUD_REQUIRE_ALL=1 but GOVCLOUD_TEST_DATABASE_URL is not set"
+        );
+        eprintln!("skipping {test}: GOVCLOUD_TEST_DATABASE_URL is not set");
+        return None;
+    };
+    let name = format!(
+        "govcloud_ha{}_{}",
+        std::process::id(),
+        DATABASES.fetch_add(1, Ordering::Relaxed)
+    );
+    let mut admin = PgConnection::connect(&admin_url)
+        .await
+        .expect("connect to PostgreSQL");
+    sqlx::query(AssertSqlSafe(format!(r#"CREATE DATABASE "{name}""#)))
+        .execute(&mut admin)
+        .await
+        .expect("create the database");
+    admin.close().await.expect("close");
+    let mut url = url::Url::parse(&admin_url).expect("a URL");
+    url.set_path(&name);
+    Some(url.to_string())
+}
+
+/// A process whose first line of standard output was its ready line; standard error goes to a
+/// file beside the test's data.
+struct Process {
+    child: Child,
+    ready: String,
+}
+
+impl Process {
+    fn start(mut command: Command, log: &Path) -> Self {
+        let log_file = File::create(log).expect("log file");
+        command.stdout(Stdio::piped()).stderr(log_file);
+        let mut child = command.spawn().expect("spawn govcloud-controller");
+        let stdout = child.stdout.take().expect("stdout");
+        let mut lines = BufReader::new(stdout).lines();
+        let Some(Ok(ready)) = lines.next() else {
+            let _ = child.kill();
+            let mut text = String::new();
+            let _ = File::open(log).and_then(|mut f| f.read_to_string(&mut text));
+            panic!("no ready line; standard error:\n{text}");
+        };
+        std::thread::spawn(move || lines.for_each(drop));
+        Self { child, ready }
+    }
+
+    /// The word after `name` in the ready line.
+    fn field(&self, name: &str) -> String {
+        let words: Vec<&str> = self.ready.split_whitespace().collect();
+        let at = words
+            .iter()
+            .position(|w| *w == name)
+            .unwrap_or_else(|| panic!("`{name}` in `{}`", self.ready));
+        words[at + 1].to_owned()
+    }
+
+    fn signal(&self, signal: &str) {
+        let status = Command::new("kill")
+            .args([signal, &self.child.id().to_string()])
+            .status()
+            .expect("kill");
+        assert!(status.success(), "kill {signal}");
+    }
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// One replica of `run`.
+struct Replica {
+    name: String,
+    process: Process,
+}
+
+impl Replica {
+    fn start(name: &str, dir: &Path, kubeconfig: &Path, database: &str) -> Self {
+        let mut command = binary();
+        command
+            .arg("run")
+            .arg("--kubeconfig")
+            .arg(kubeconfig)
+            .args(["--namespace", NAMESPACE, "--identity", name])
+            .args(["--database-url", database])
+            .arg("--state-dir")
+            .arg(dir.join(name))
+            .arg("--agent-ca-dir")
+            .arg(dir.join("agent-ca"))
+            .args(["--api-address", "127.0.0.1:0"])
+            .args(["--agent-api-address", "127.0.0.1:0"])
+            .args(["--metrics-address", "127.0.0.1:0"])
+            .env("GOVCLOUD_LOG", "info,govcloud_controller=debug")
+            .env_remove("KUBECONFIG")
+            .env_remove("POD_NAME");
+        let process = Process::start(command, &dir.join(format!("{name}.log")));
+        assert!(
+            process
+                .ready
+                .starts_with(&format!("govcloud-controller running as {name}: ")),
+            "{}",
+            process.ready
+        );
+        Self {
+            name: name.to_owned(),
+            process,
+        }
+    }
+
+    fn metrics_url(&self) -> String {
+        self.process.field("metrics")
+    }
+
+    /// `govcloud_leader` as this replica reports it.
+    fn leader_gauge(&self) -> Option<u8> {
+        let (_, body) = http_get(&self.metrics_url())?;
+        body.lines()
+            .find_map(|line| line.strip_prefix("govcloud_leader "))
+            .and_then(|value| value.trim().parse().ok())
+    }
+
+    /// `/readyz`'s status code.
+    fn readyz(&self) -> Option<u16> {
+        let url = self.metrics_url().replace("/metrics", "/readyz");
+        http_get(&url).map(|(status, _)| status)
+    }
+}
+
+/// A plain HTTP GET on loopback: status and body.
+fn http_get(url: &str) -> Option<(u16, String)> {
+    let rest = url.strip_prefix("http://")?;
+    let (host, path) = rest.split_once('/')?;
+    let mut stream = std::net::TcpStream::connect(host).ok()?;
+    stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    write!(
+        stream,
+        "GET /{path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"
+    )
+    .ok()?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response).ok()?;
+    let status = response.split_whitespace().nth(1)?.parse().ok()?;
+    let body = response.split_once("\r\n\r\n")?.1.to_owned();
+    Some((status, body))
+}
+
+async fn client(kubeconfig: &Path) -> Client {
+    let file = Kubeconfig::read_from(kubeconfig).expect("kubeconfig");
+    let config = Config::from_custom_kubeconfig(file, &KubeConfigOptions::default())
+        .await
+        .expect("config");
+    Client::try_from(config).expect("client")
+}
+
+async fn holder(client: &Client) -> Option<String> {
+    Api::<Lease>::namespaced(client.clone(), NAMESPACE)
+        .get_opt(LEASE)
+        .await
+        .ok()
+        .flatten()?
+        .spec?
+        .holder_identity
+        .filter(|h| !h.is_empty())
+}
+
+/// Polls `check` every 100 ms until it gives `Some`, for at most `limit`.
+async fn eventually<T, F, Fut>(what: &str, limit: Duration, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = Instant::now() + limit;
+    loop {
+        if let Some(value) = check().await {
+            return value;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "timed out after {limit:?}: {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Declares a small department of the Ankang city.
+async fn declare_tenant(client: &Client, name: &str, cpu: &str) {
+    let tenant: Tenant = serde_json::from_value(json!({
+        "apiVersion": "govcloud.io/v1alpha1",
+        "kind": "Tenant",
+        "metadata": { "name": name },
+        "spec": {
+            "displayName": format!("HA probe {name}"),
+            "level": "Department",
+            "parent": "ankang",
+            "owners": [{ "kind": "Group", "name": "ankang:cloud-ops" }],
+            "contact": { "name": "ops", "email": "ops@ankang.example.org" },
+            "quota": { "cpu": cpu, "memory": "1Gi", "storage": "1Gi" },
+        },
+    }))
+    .expect("a tenant");
+    Api::<Tenant>::all(client.clone())
+        .patch(
+            name,
+            &PatchParams::apply("ha-test").force(),
+            &Patch::Apply(&tenant),
+        )
+        .await
+        .expect("declare the tenant");
+}
+
+/// Waits until the tenant controller made `name`'s namespace and reported on its generation.
+async fn reconciled(client: &Client, name: &str, limit: Duration) {
+    let tenants = Api::<Tenant>::all(client.clone());
+    let namespaces = Api::<Namespace>::all(client.clone());
+    eventually(&format!("tenant {name} reconciled"), limit, || {
+        let (tenants, namespaces) = (tenants.clone(), namespaces.clone());
+        async move {
+            let tenant = tenants.get(name).await.ok()?;
+            let status = tenant.status.as_ref()?;
+            (status.observed_generation == tenant.metadata.generation).then_some(())?;
+            namespaces.get_opt(name).await.ok()??;
+            Some(())
+        }
+    })
+    .await;
+}
+
+/// Every tenant of the cluster reconciled at its current generation.
+async fn all_tenants_reconciled(client: &Client, limit: Duration) {
+    let tenants = Api::<Tenant>::all(client.clone());
+    eventually("every tenant reconciled", limit, || {
+        let tenants = tenants.clone();
+        async move {
+            let list = tenants.list(&Default::default()).await.ok()?;
+            list.items
+                .iter()
+                .all(|t| {
+                    t.status
+                        .as_ref()
+                        .is_some_and(|s| s.observed_generation == t.metadata.generation)
+                })
+                .then_some(list.items.len())
+        }
+    })
+    .await;
+}
+
+/// One line of the audit log that matters here.
+#[derive(Debug)]
+struct Write {
+    at: DateTime<Utc>,
+    replica: String,
+    verb: String,
+    resource: String,
+    name: String,
+    code: u16,
+}
+
+const WRITE_VERBS: &[&str] = &["create", "update", "patch", "delete", "deletecollection"];
+
+/// The writes replicas of the controller sent, in the order the API server received them.
+fn controller_writes(audit_log: &Path) -> Vec<Write> {
+    let text = std::fs::read_to_string(audit_log).expect("the audit log");
+    let mut writes: Vec<Write> = text
+        .lines()
+        .filter_map(|line| {
+            let event: Value = serde_json::from_str(line).expect("an audit event");
+            let verb = event["verb"].as_str()?.to_owned();
+            if !WRITE_VERBS.contains(&verb.as_str()) {
+                return None;
+            }
+            let agent = event["userAgent"].as_str()?;
+            let replica = agent
+                .strip_prefix("govcloud-controller/")?
+                .split_once(" (")?
+                .1
+                .strip_suffix(')')?
+                .to_owned();
+            Some(Write {
+                at: event["requestReceivedTimestamp"]
+                    .as_str()?
+                    .parse()
+                    .expect("a timestamp"),
+                replica,
+                verb,
+                resource: event["objectRef"]["resource"].as_str()?.to_owned(),
+                name: event["objectRef"]["name"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned(),
+                code: event["responseStatus"]["code"]
+                    .as_u64()
+                    .and_then(|c| u16::try_from(c).ok())
+                    .unwrap_or_default(),
+            })
+        })
+        .collect();
+    writes.sort_by_key(|w| w.at);
+    writes
+}
+
+/// A write to the leader lease (its creation names no object in the path).
+fn is_lease_write(write: &Write) -> bool {
+    write.resource == "leases" && (write.name == LEASE || write.verb == "create")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_lease_moves_on_crash_and_a_paused_leader_never_writes_again() {
+    const TEST: &str = "the_lease_moves_on_crash_and_a_paused_leader_never_writes_again";
+    let Some(database) = postgres_database(TEST).await else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let dir = dir.path();
+    let audit_log = dir.join("audit.log");
+
+    // The cluster: the embedded API server alone, with the CRDs, the tenant-admin role, the
+    // controller's namespace and the Ankang seed, as an operator would install them.
+    let mut apiserver = binary();
+    apiserver
+        .arg("apiserver")
+        .arg("--data-dir")
+        .arg(dir.join("cluster"))
+        .args(["--address", "127.0.0.1:0"])
+        .arg("--audit-log-path")
+        .arg(&audit_log);
+    let apiserver = Process::start(apiserver, &dir.join("apiserver.log"));
+    let kubeconfig = PathBuf::from(apiserver.field("kubeconfig"));
+    let client = client(&kubeconfig).await;
+    govcloud_controller::local::install(&client)
+        .await
+        .expect("install the CRDs and the tenant-admin role");
+    Api::<Namespace>::all(client.clone())
+        .create(
+            &PostParams::default(),
+            &serde_json::from_value(json!({ "metadata": { "name": NAMESPACE } }))
+                .expect("a namespace"),
+        )
+        .await
+        .expect("the controller's namespace");
+    govcloud_controller::local::apply_seed(
+        &client,
+        &workspace_root().join("examples/ankang"),
+        "ha-test",
+    )
+    .await
+    .expect("apply the Ankang seed");
+
+    // One agent CA for every replica, as the chart's Secret provides it.
+    let ca_dir = dir.join("agent-ca");
+    let generated = dir.join("generated-ca");
+    govcloud_controller::agents::AgentCa::load_or_create(&generated).expect("an agent CA");
+    std::fs::create_dir(&ca_dir).expect("agent CA dir");
+    std::fs::copy(generated.join("agents-ca.crt"), ca_dir.join("tls.crt")).expect("copy");
+    std::fs::copy(generated.join("agents-ca.key"), ca_dir.join("tls.key")).expect("copy");
+
+    let mut replicas = vec![
+        Replica::start("replica-a", dir, &kubeconfig, &database),
+        Replica::start("replica-b", dir, &kubeconfig, &database),
+    ];
+    let first = eventually("a leader", Duration::from_secs(30), || {
+        let client = client.clone();
+        async move { holder(&client).await }
+    })
+    .await;
+    all_tenants_reconciled(&client, Duration::from_secs(120)).await;
+    let (leading, following): (Vec<&Replica>, Vec<&Replica>) =
+        replicas.iter().partition(|r| r.name == first);
+    let (leading, following) = (leading[0], following[0]);
+    eventually(
+        "the gauges agree with the lease",
+        Duration::from_secs(10),
+        || async {
+            (leading.leader_gauge() == Some(1) && following.leader_gauge() == Some(0)).then_some(())
+        },
+    )
+    .await;
+    for replica in [leading, following] {
+        assert_eq!(replica.readyz(), Some(200), "{} is ready", replica.name);
+    }
+
+    // SIGKILL the leader: the other takes over within the lease duration plus one retry.
+    let survivor = following.name.clone();
+    let killed = replicas
+        .iter()
+        .position(|r| r.name == first)
+        .expect("the leader");
+    let mut killed = replicas.remove(killed);
+    killed.process.child.kill().expect("SIGKILL");
+    let crashed_at = Instant::now();
+    let _ = killed.process.child.wait();
+    let took = eventually("the survivor takes the lease", LEASE_DURATION * 2, || {
+        let (client, survivor) = (client.clone(), survivor.clone());
+        async move {
+            (holder(&client).await.as_deref() == Some(survivor.as_str()))
+                .then(|| crashed_at.elapsed())
+        }
+    })
+    .await;
+    eprintln!("takeover after SIGKILL: {took:?}");
+    assert!(
+        took <= LEASE_DURATION + RETRY_PERIOD + SLACK,
+        "the survivor took {took:?} to take the lease"
+    );
+    declare_tenant(&client, "ha-after-crash", "1").await;
+    reconciled(&client, "ha-after-crash", Duration::from_secs(30)).await;
+
+    // SIGSTOP the leader past its lease: a third replica takes over; the paused one, resumed,
+    // must not write.
+    replicas.push(Replica::start("replica-c", dir, &kubeconfig, &database));
+    let paused = &replicas[0];
+    assert_eq!(paused.name, survivor);
+    paused.process.signal("-STOP");
+    let paused_at = Instant::now();
+    let took = eventually("replica-c takes the lease", LEASE_DURATION * 3, || {
+        let client = client.clone();
+        async move {
+            (holder(&client).await.as_deref() == Some("replica-c")).then(|| paused_at.elapsed())
+        }
+    })
+    .await;
+    eprintln!("takeover from a paused leader: {took:?}");
+    declare_tenant(&client, "ha-while-paused", "1").await;
+    reconciled(&client, "ha-while-paused", Duration::from_secs(30)).await;
+    let resumed_at = Utc::now();
+    paused.process.signal("-CONT");
+    // Work for both: a change to reconcile right as the paused one wakes, and another later.
+    declare_tenant(&client, "ha-while-paused", "2").await;
+    eventually(
+        "the resumed replica knows it lost",
+        Duration::from_secs(20),
+        || async { (paused.leader_gauge() == Some(0)).then_some(()) },
+    )
+    .await;
+    declare_tenant(&client, "ha-after-resume", "1").await;
+    reconciled(&client, "ha-after-resume", Duration::from_secs(30)).await;
+    reconciled(&client, "ha-while-paused", Duration::from_secs(30)).await;
+    assert_eq!(replicas[1].leader_gauge(), Some(1), "replica-c leads");
+
+    // What the API server received.
+    let writes = controller_writes(&audit_log);
+    let late: Vec<&Write> = writes
+        .iter()
+        .filter(|w| w.replica == survivor && w.at > resumed_at)
+        .collect();
+    assert!(
+        late.is_empty(),
+        "{survivor} wrote after it resumed: {late:#?}"
+    );
+    assert!(
+        writes
+            .iter()
+            .any(|w| w.replica == "replica-c" && !is_lease_write(w)),
+        "replica-c reconciled"
+    );
+    // Terms: every write lies in its writer's term; a term begins only after the previous
+    // holder's last lease write is a lease duration old.
+    let mut holder: Option<(&str, DateTime<Utc>)> = None;
+    let mut terms = 0;
+    for write in &writes {
+        if is_lease_write(write) {
+            if !(200..300).contains(&write.code) {
+                continue;
+            }
+            if let Some((previous, renewed)) = holder
+                && previous != write.replica
+            {
+                let gap = (write.at - renewed).to_std().unwrap_or_default();
+                assert!(
+                    gap >= LEASE_DURATION - Duration::from_millis(100),
+                    "{} took the lease {gap:?} after {previous}'s last renewal",
+                    write.replica
+                );
+                terms += 1;
+            }
+            holder = Some((write.replica.as_str(), write.at));
+            continue;
+        }
+        let current = holder.map(|(h, _)| h);
+        assert_eq!(
+            current,
+            Some(write.replica.as_str()),
+            "{} sent {} {}/{} at {} outside its term",
+            write.replica,
+            write.verb,
+            write.resource,
+            write.name,
+            write.at
+        );
+    }
+    assert_eq!(
+        terms, 2,
+        "two changes of hands: after the crash and the pause"
+    );
+    let lease = Api::<Lease>::namespaced(client.clone(), NAMESPACE)
+        .get(LEASE)
+        .await
+        .expect("the lease");
+    assert_eq!(
+        lease.spec.and_then(|s| s.lease_transitions),
+        Some(2),
+        "the lease counts its transitions"
+    );
+}
