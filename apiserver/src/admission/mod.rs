@@ -7,11 +7,21 @@
 //! spec.quota.cpu in body should match '…'`). [`validate_metadata`] covers `metadata` for every
 //! kind.
 //!
-//! Not done: validation ratcheting on update (unchanged invalid fields are refused here),
-//! type-checking of CEL rules at registration (kube-cel only parses them), the `isbn`* and
-//! `creditcard` formats (accepted unchecked).
+//! CEL rules see properties under Kubernetes' escaped names ([`escaping`]: a property
+//! `namespace` is `self.__namespace__`, `x-y` is `self.x__dash__y`), and a rule is compiled
+//! against the declared types of its schema as at CRD registration: a field the schema does
+//! not declare under that name (`self.namespace`), a bare reserved word, `self.metadata` beyond
+//! `name` and `generateName`, refuse the schema ([`AdmissionError::Cel`], one [`RuleError`]
+//! per rule).
+//!
+//! Not done: validation ratcheting on update (unchanged invalid fields are refused here), the
+//! type-checking of functions and operators in CEL rules (only fields and identifiers are
+//! checked at registration), the `isbn`* and `creditcard` formats (accepted unchecked).
 
 mod cel;
+mod cel_types;
+mod cel_values;
+pub mod escaping;
 pub mod field;
 pub mod formats;
 mod metadata;
@@ -22,6 +32,7 @@ use std::fmt;
 
 use serde_json::{Value, json};
 
+pub use cel::RuleError;
 pub use metadata::{
     TOTAL_ANNOTATION_SIZE_LIMIT, dns1123_label_errors, dns1123_subdomain_errors,
     label_value_errors, path_segment_errors, qualified_name_errors, validate_metadata,
@@ -45,9 +56,9 @@ pub enum AdmissionError {
     /// The schema is not valid once translated to JSON Schema.
     #[error("failed to compile the OpenAPI schema at `{location}`: {message}")]
     Schema { location: String, message: String },
-    /// CEL rules do not compile.
-    #[error("failed to compile the CEL rules of the schema: {}", errors.join("; "))]
-    Cel { errors: Vec<String> },
+    /// CEL rules do not compile: each names its rule and where it is.
+    #[error("failed to compile the CEL rules of the schema: {}", errors.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
+    Cel { errors: Vec<RuleError> },
 }
 
 /// `fieldValidation`: what to do with fields the schema does not declare.
@@ -191,7 +202,7 @@ pub struct SchemaValidator {
     openapi: Value,
     translated: Value,
     json: jsonschema::Validator,
-    cel: kube_cel::CompiledSchema,
+    cel: cel::CompiledRules,
 }
 
 impl fmt::Debug for SchemaValidator {
@@ -235,11 +246,7 @@ impl SchemaValidator {
                 location: openapi::field_path(&translated, error.instance_path().as_str()),
                 message: error.to_string(),
             })?;
-        let cel = kube_cel::compile_schema(openapi_schema);
-        let errors = cel::compilation_errors(&cel);
-        if !errors.is_empty() {
-            return Err(AdmissionError::Cel { errors });
-        }
+        let cel = cel::compile(openapi_schema).map_err(|errors| AdmissionError::Cel { errors })?;
         Ok(Self {
             openapi: openapi_schema.clone(),
             translated,
@@ -287,7 +294,7 @@ impl SchemaValidator {
         if causes.iter().any(field::is_blocking) {
             causes.push(field::invalid("", &field::quote("null"), RULES_NOT_CHECKED));
         } else {
-            causes.extend(cel::validate(&self.cel, &self.openapi, object, old));
+            causes.extend(cel::validate(&self.cel, object, old));
         }
         Admission {
             field_validation,

@@ -363,7 +363,7 @@ fn bad_schemas_are_refused_naming_the_part() {
     assert!(
         error
             .to_string()
-            .starts_with("failed to compile the CEL rules of the schema: at spec: failed to compile CEL rule \"self.a ==\""),
+            .starts_with("failed to compile the CEL rules of the schema: openAPIV3Schema.properties[spec].x-kubernetes-validations[0].rule: Invalid value: \"self.a ==\": compilation failed: ERROR: <input>:"),
         "{error}"
     );
     let pattern = json!({ "type": "object", "properties": { "spec": { "type": "object",
@@ -383,4 +383,214 @@ fn bad_schemas_are_refused_naming_the_part() {
 #[test]
 fn the_size_limit_is_etcds() {
     assert_eq!(MAX_OBJECT_BYTES, 1_572_864);
+}
+
+/// CRDs whose rules use Kubernetes' escaped property names, created and used over HTTP against
+/// the API's router, as kube-apiserver would take them.
+mod escaped_names_over_http {
+    use std::net::SocketAddr;
+
+    use serde_json::{Value, json};
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+
+    use crate::api::{ApiState, router};
+    use crate::store::Store;
+
+    struct Server {
+        address: SocketAddr,
+        serving: tokio::task::JoinHandle<std::io::Result<()>>,
+        _dir: tempfile::TempDir,
+    }
+
+    impl Server {
+        async fn start() -> Self {
+            let dir = tempfile::tempdir().expect("tempdir");
+            let store = Store::open(&dir.path().join("state.db"))
+                .await
+                .expect("open the store");
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+                .await
+                .expect("bind");
+            let address = listener.local_addr().expect("address");
+            let state = ApiState::new(store, address.to_string())
+                .await
+                .expect("state");
+            let serving = tokio::spawn(async move { axum::serve(listener, router(state)).await });
+            Self {
+                address,
+                serving,
+                _dir: dir,
+            }
+        }
+
+        /// The status code and JSON body of one request.
+        async fn call(&self, method: &str, path: &str, body: Option<&Value>) -> (u16, Value) {
+            let mut stream = tokio::net::TcpStream::connect(self.address)
+                .await
+                .expect("connect");
+            let body = body.map(Value::to_string).unwrap_or_default();
+            let request = format!(
+                "{method} {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+                self.address,
+                body.len()
+            );
+            stream.write_all(request.as_bytes()).await.expect("write");
+            let mut response = String::new();
+            stream.read_to_string(&mut response).await.expect("read");
+            let (head, body) = response.split_once("\r\n\r\n").expect("a response");
+            let status = head
+                .split_whitespace()
+                .nth(1)
+                .and_then(|s| s.parse().ok())
+                .expect("a status");
+            (status, serde_json::from_str(body).unwrap_or(Value::Null))
+        }
+
+        async fn create_crd(&self, rules: &[&str]) -> (u16, Value) {
+            let rules: Vec<Value> = rules
+                .iter()
+                .map(|rule| json!({ "rule": rule, "message": format!("failed: {rule}") }))
+                .collect();
+            let crd = json!({
+                "apiVersion": "apiextensions.k8s.io/v1",
+                "kind": "CustomResourceDefinition",
+                "metadata": { "name": "gadgets.example.com" },
+                "spec": {
+                    "group": "example.com",
+                    "scope": "Cluster",
+                    "names": { "plural": "gadgets", "singular": "gadget", "kind": "Gadget",
+                               "listKind": "GadgetList" },
+                    "versions": [{
+                        "name": "v1", "served": true, "storage": true,
+                        "schema": { "openAPIV3Schema": {
+                            "type": "object",
+                            "x-kubernetes-validations": rules,
+                            "properties": { "spec": { "type": "object", "properties": {
+                                "namespace": { "type": "string" },
+                                "x-y": { "type": "integer" }
+                            } } }
+                        } }
+                    }]
+                }
+            });
+            self.call(
+                "POST",
+                "/apis/apiextensions.k8s.io/v1/customresourcedefinitions",
+                Some(&crd),
+            )
+            .await
+        }
+
+        async fn create_gadget(&self, name: &str, spec: &Value) -> (u16, Value) {
+            let gadget = json!({ "apiVersion": "example.com/v1", "kind": "Gadget",
+                                 "metadata": { "name": name }, "spec": spec });
+            self.call("POST", "/apis/example.com/v1/gadgets", Some(&gadget))
+                .await
+        }
+    }
+
+    impl Drop for Server {
+        fn drop(&mut self) {
+            self.serving.abort();
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_rule_naming_a_reserved_word_bare_refuses_the_crd() {
+        let server = Server::start().await;
+        let (status, refusal) = server.create_crd(&["has(self.spec.namespace)"]).await;
+        assert_eq!(status, 422, "{refusal}");
+        assert_eq!(refusal["reason"], "Invalid");
+        let message = refusal["message"].as_str().unwrap_or_default();
+        assert!(
+            message.starts_with(
+                "CustomResourceDefinition \"gadgets.example.com\" is invalid: \
+                 spec.validation.openAPIV3Schema.x-kubernetes-validations[0].rule: \
+                 Invalid value: \"has(self.spec.namespace)\": compilation failed: \
+                 ERROR: <input>:1:14: undefined field 'namespace'"
+            ),
+            "{message}"
+        );
+        assert_eq!(
+            refusal["details"]["causes"][0]["field"],
+            "spec.validation.openAPIV3Schema.x-kubernetes-validations[0].rule"
+        );
+        let (status, _) = server
+            .call(
+                "GET",
+                "/apis/apiextensions.k8s.io/v1/customresourcedefinitions/gadgets.example.com",
+                None,
+            )
+            .await;
+        assert_eq!(status, 404, "a refused CRD is not stored");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn versions_with_their_own_schemas_are_named_by_index() {
+        let server = Server::start().await;
+        let version = |name: &str, rule: &str| {
+            json!({ "name": name, "served": true, "storage": name == "v1",
+                "schema": { "openAPIV3Schema": { "type": "object", "properties": {
+                    "spec": { "type": "object", "x-kubernetes-validations": [{ "rule": rule }],
+                              "properties": { "namespace": { "type": "string" } } } } } } })
+        };
+        let crd = json!({
+            "apiVersion": "apiextensions.k8s.io/v1",
+            "kind": "CustomResourceDefinition",
+            "metadata": { "name": "gadgets.example.com" },
+            "spec": {
+                "group": "example.com",
+                "scope": "Cluster",
+                "names": { "plural": "gadgets", "singular": "gadget", "kind": "Gadget",
+                           "listKind": "GadgetList" },
+                "versions": [
+                    version("v1", "has(self.__namespace__)"),
+                    version("v2", "self.namespace != ''")
+                ]
+            }
+        });
+        let (status, refusal) = server
+            .call(
+                "POST",
+                "/apis/apiextensions.k8s.io/v1/customresourcedefinitions",
+                Some(&crd),
+            )
+            .await;
+        assert_eq!(status, 422, "{refusal}");
+        assert_eq!(
+            refusal["details"]["causes"][0]["field"],
+            "spec.versions[1].schema.openAPIV3Schema.properties[spec].x-kubernetes-validations[0].rule"
+        );
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn escaped_names_are_accepted_and_enforced() {
+        let server = Server::start().await;
+        let (status, created) = server
+            .create_crd(&["has(self.spec.__namespace__)", "self.spec.x__dash__y > 0"])
+            .await;
+        assert_eq!(status, 201, "{created}");
+
+        let (status, created) = server
+            .create_gadget("good", &json!({ "namespace": "city", "x-y": 1 }))
+            .await;
+        assert_eq!(status, 201, "{created}");
+
+        let (status, refusal) = server.create_gadget("bad", &json!({ "x-y": 0 })).await;
+        assert_eq!(status, 422, "{refusal}");
+        let mut causes: Vec<String> = refusal["details"]["causes"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|c| c["message"].as_str().unwrap_or_default().to_owned())
+            .collect();
+        causes.sort();
+        assert_eq!(
+            causes,
+            vec![
+                "Invalid value: \"object\": failed: has(self.spec.__namespace__)",
+                "Invalid value: \"object\": failed: self.spec.x__dash__y > 0",
+            ]
+        );
+    }
 }

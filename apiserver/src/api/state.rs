@@ -7,8 +7,8 @@ use std::sync::{Arc, RwLock};
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use serde_json::Value;
 
-use crate::admission::SchemaValidator;
-use crate::error::ApiError;
+use crate::admission::{AdmissionError, SchemaValidator};
+use crate::error::{ApiError, Cause};
 use crate::resource::{Registry, ResourceType};
 use crate::store::{ObjectKey, Store};
 
@@ -91,19 +91,33 @@ impl ApiState {
         let crd_type =
             self.registry
                 .lookup("apiextensions.k8s.io", "v1", "customresourcedefinitions");
-        let invalid = |message: String| match &crd_type {
-            Some(crd_type) => ApiError::invalid(
-                crd_type,
-                &name,
-                vec![crate::error::Cause::invalid("spec", message)],
+        let refuse = |causes: Vec<Cause>| match &crd_type {
+            Some(crd_type) => ApiError::invalid(crd_type, &name, causes),
+            None => ApiError::bad_request(
+                causes
+                    .iter()
+                    .map(|c| format!("{}: {}", c.field, c.message))
+                    .collect::<Vec<_>>()
+                    .join(", "),
             ),
-            None => ApiError::bad_request(message),
         };
+        let invalid = |message: String| refuse(vec![Cause::invalid("spec", message)]);
         let types = crate::resource::custom_types(&crd).map_err(|e| invalid(e.to_string()))?;
         let mut compiled = Vec::new();
         for resource in &types {
             if let Some(schema) = &resource.schema {
-                let validator = SchemaValidator::new(schema).map_err(|e| invalid(e.to_string()))?;
+                let validator = SchemaValidator::new(schema).map_err(|error| match error {
+                    AdmissionError::Cel { errors } => {
+                        let at = schema_path(&crd, &resource.version);
+                        refuse(
+                            errors
+                                .iter()
+                                .map(|e| Cause::invalid(e.field_path(&at), e.message()))
+                                .collect(),
+                        )
+                    }
+                    other => invalid(other.to_string()),
+                })?;
                 compiled.push((
                     (resource.api_version(), resource.kind.clone()),
                     Arc::new(validator),
@@ -137,6 +151,24 @@ impl ApiState {
         for resource in types {
             validators.remove(&(resource.api_version(), resource.kind.clone()));
         }
+    }
+}
+
+/// Where kube-apiserver reports errors in the schema of `version`: at
+/// `spec.validation.openAPIV3Schema` when every version has the same schema (its internal form
+/// keeps one schema then), else at `spec.versions[i].schema.openAPIV3Schema`.
+fn schema_path(crd: &CustomResourceDefinition, version: &str) -> String {
+    let versions = &crd.spec.versions;
+    let mut schemas = versions.iter().map(|v| {
+        v.schema
+            .as_ref()
+            .and_then(|s| s.open_api_v3_schema.as_ref())
+    });
+    let first = schemas.next();
+    let shared = schemas.all(|schema| Some(schema) == first);
+    match versions.iter().position(|v| v.name == version) {
+        Some(index) if !shared => format!("spec.versions[{index}].schema.openAPIV3Schema"),
+        _ => "spec.validation.openAPIV3Schema".to_owned(),
     }
 }
 

@@ -32,7 +32,11 @@ use crate::common::{
     printcolumn(name = "Step", type_ = "string", json_path = ".status.currentStep"),
     printcolumn(name = "CPU", type_ = "string", json_path = ".spec.resources.cpu", priority = 1),
     printcolumn(name = "Age", type_ = "date", json_path = ".metadata.creationTimestamp"),
-    validation = Rule::new("!has(self.spec.dependsOn) || !self.spec.dependsOn.exists(d, d.name == self.metadata.name && !has(d.namespace))").message("a system cannot depend on itself").field_path(".spec.dependsOn"),
+    // `namespace` is a reserved word of CEL: rules reach the property as `__namespace__`
+    // (`d.namespace` does not compile on kube-apiserver). Rules see `self.metadata.name` but not
+    // `self.metadata.namespace`, so a dependency naming its own namespace explicitly is refused
+    // by the controller (`SystemInput::from_spec`), not here.
+    validation = Rule::new("!has(self.spec.dependsOn) || !self.spec.dependsOn.exists(d, d.name == self.metadata.name && !has(d.__namespace__))").message("a system cannot depend on itself").field_path(".spec.dependsOn"),
 )]
 #[serde(rename_all = "camelCase")]
 #[x_kube(validation = Rule::new("self.classification == 'Unclassified' || !has(self.sensitivity)").message("sensitivity applies to unclassified systems only").field_path(".sensitivity"))]
