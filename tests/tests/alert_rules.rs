@@ -1,8 +1,10 @@
-//! The Prometheus rules in `monitoring/`: `promtool check rules` on every rule file, `promtool
-//! test rules` on every unit-test file, every alert covered by a unit test, and every metric the
-//! rules use (in expressions and in the queries of their templates) and every alert documented
-//! in `docs/metrics.md`, so that rules, tests and docs cannot drift apart. The promtool tests
-//! skip without promtool (Debian package `prometheus`) unless `GOVCLOUD_REQUIRE_ALL=1`.
+//! The Prometheus rules in `charts/govcloud/files/rules/` (the one source of the alert rules: the
+//! chart's PrometheusRule embeds these files) and their unit tests in `monitoring/tests/`:
+//! `promtool check rules` on every rule file, `promtool test rules` on every unit-test file, every
+//! alert covered by a unit test, and every metric the rules use (in expressions and in the queries
+//! of their templates) and every alert documented in `docs/metrics.md`, so that rules, tests and
+//! docs cannot drift apart. The promtool tests skip without promtool (Debian package
+//! `prometheus`) unless `GOVCLOUD_REQUIRE_ALL=1`.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -12,9 +14,14 @@ use govcloud_tests::require::skip;
 use govcloud_tests::workspace_root;
 use serde_norway::Value;
 
-/// The `.yaml`/`.yml` files directly in `monitoring/<dir>`, sorted; at least one.
+/// Where the rule files live (inside the chart, which can read no file outside itself).
+const RULES_DIR: &str = "charts/govcloud/files/rules";
+/// Where their promtool unit tests live.
+const TESTS_DIR: &str = "monitoring/tests";
+
+/// The `.yaml`/`.yml` files directly in `dir` (relative to the workspace), sorted; at least one.
 fn yaml_files(dir: &str) -> Vec<PathBuf> {
-    let dir = workspace_root().join("monitoring").join(dir);
+    let dir = workspace_root().join(dir);
     let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
         .unwrap_or_else(|error| panic!("read {}: {error}", dir.display()))
         .map(|entry| entry.expect("directory entry").path())
@@ -82,7 +89,7 @@ fn promtool_checks_every_rule_file() {
     let Some(promtool) = promtool_or_skip("promtool_checks_every_rule_file") else {
         return;
     };
-    promtool_on_each(&promtool, &["check", "rules"], &yaml_files("rules"));
+    promtool_on_each(&promtool, &["check", "rules"], &yaml_files(RULES_DIR));
 }
 
 #[test]
@@ -90,7 +97,7 @@ fn promtool_unit_tests_of_the_rules_pass() {
     let Some(promtool) = promtool_or_skip("promtool_unit_tests_of_the_rules_pass") else {
         return;
     };
-    promtool_on_each(&promtool, &["test", "rules"], &yaml_files("tests"));
+    promtool_on_each(&promtool, &["test", "rules"], &yaml_files(TESTS_DIR));
 }
 
 /// The rules of a rule file (every group).
@@ -105,7 +112,7 @@ fn rules(file: &Path) -> Vec<Value> {
 
 /// Alert names of every rule file.
 fn alert_names() -> BTreeSet<String> {
-    yaml_files("rules")
+    yaml_files(RULES_DIR)
         .iter()
         .flat_map(|file| rules(file))
         .filter_map(|rule| rule["alert"].as_str().map(str::to_owned))
@@ -116,7 +123,7 @@ fn alert_names() -> BTreeSet<String> {
 fn every_rule_file_and_every_alert_has_unit_tests() {
     let mut tested_files = BTreeSet::new();
     let mut tested_alerts = BTreeSet::new();
-    for file in yaml_files("tests") {
+    for file in yaml_files(TESTS_DIR) {
         let suite = read_yaml(&file);
         let dir = file.parent().expect("a test file's directory");
         for rule_file in suite["rule_files"].as_sequence().into_iter().flatten() {
@@ -134,18 +141,18 @@ fn every_rule_file_and_every_alert_has_unit_tests() {
             }
         }
     }
-    let untested_files: Vec<PathBuf> = yaml_files("rules")
+    let untested_files: Vec<PathBuf> = yaml_files(RULES_DIR)
         .into_iter()
         .filter(|file| !tested_files.contains(&file.canonicalize().expect("rule file")))
         .collect();
     assert!(
         untested_files.is_empty(),
-        "rule files no file in monitoring/tests loads: {untested_files:?}"
+        "rule files no file in {TESTS_DIR} loads: {untested_files:?}"
     );
     let untested_alerts: Vec<String> = alert_names().difference(&tested_alerts).cloned().collect();
     assert!(
         untested_alerts.is_empty(),
-        "alerts without an alert_rule_test in monitoring/tests: {untested_alerts:?}"
+        "alerts without an alert_rule_test in {TESTS_DIR}: {untested_alerts:?}"
     );
 }
 
@@ -195,7 +202,7 @@ fn every_metric_and_alert_of_the_rules_is_documented() {
     let docs = std::fs::read_to_string(&docs_path)
         .unwrap_or_else(|error| panic!("read {}: {error}", docs_path.display()));
     let mut used = BTreeSet::new();
-    for file in yaml_files("rules") {
+    for file in yaml_files(RULES_DIR) {
         let mut texts = Vec::new();
         for rule in rules(&file) {
             strings(&rule, &mut texts);
@@ -214,7 +221,7 @@ fn every_metric_and_alert_of_the_rules_is_documented() {
         .collect();
     assert!(
         undocumented.is_empty(),
-        "metrics used in monitoring/rules but not documented in docs/metrics.md: {undocumented:?}"
+        "metrics used in {RULES_DIR} but not documented in docs/metrics.md: {undocumented:?}"
     );
     let undocumented_alerts: Vec<String> = alert_names()
         .into_iter()
@@ -222,7 +229,7 @@ fn every_metric_and_alert_of_the_rules_is_documented() {
         .collect();
     assert!(
         undocumented_alerts.is_empty(),
-        "alerts in monitoring/rules not documented in docs/metrics.md: {undocumented_alerts:?}"
+        "alerts in {RULES_DIR} not documented in docs/metrics.md: {undocumented_alerts:?}"
     );
 }
 
