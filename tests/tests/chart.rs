@@ -943,6 +943,50 @@ fn the_cluster_role_is_the_least_privilege_set_and_leases_are_the_namespace_role
     assert_eq!(binding["subjects"][0]["name"], "r-govcloud");
 }
 
+/// The decoded `data` of a rendered Secret, written into `dir` (as the Secret's volume would be).
+fn mount_secret(secret: &Value, dir: &Path) {
+    use base64::Engine as _;
+    std::fs::create_dir_all(dir).expect("create the mount directory");
+    for (key, value) in secret["data"].as_object().expect("data") {
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(value.as_str().expect("base64 text"))
+            .unwrap_or_else(|error| panic!("{key} is not base64: {error}"));
+        std::fs::write(dir.join(key), bytes).expect("write a Secret's file");
+    }
+}
+
+#[test]
+fn the_controller_loads_the_tls_material_the_chart_generates() {
+    if !python_or_skip("the_controller_loads_the_tls_material_the_chart_generates") {
+        return;
+    }
+    let rendered = render(&VALUE_SETS[0]);
+    let mounts = tempfile::tempdir().expect("tempdir");
+    let (tls, agent_ca) = (mounts.path().join("tls"), mounts.path().join("agent-ca"));
+    mount_secret(rendered.one("Secret", "-tls"), &tls);
+    mount_secret(rendered.one("Secret", "-agent-ca"), &agent_ca);
+    // What `govcloud-controller run` does with --tls-dir and --agent-ca-dir.
+    govcloud_apiserver::tls::load_files(
+        &tls.join("tls.crt"),
+        &tls.join("tls.key"),
+        Some(&tls.join("ca.crt")),
+    )
+    .unwrap_or_else(|error| panic!("the generated API certificate: {error}"));
+    let ca = govcloud_controller::agents::AgentCa::load(
+        &agent_ca.join("tls.crt"),
+        &agent_ca.join("tls.key"),
+    )
+    .unwrap_or_else(|error| panic!("the generated agent CA: {error}"));
+    // It signs routers' certificates and the agent listener's.
+    ca.issue_router(
+        "hanyin-core",
+        govcloud_controller::agents::KeySource::Generate,
+    )
+    .unwrap_or_else(|error| panic!("the generated agent CA signs a router: {error}"));
+    ca.issue_serving(&["r-govcloud-agent.ns.svc".to_owned()])
+        .unwrap_or_else(|error| panic!("the generated agent CA signs the listener: {error}"));
+}
+
 #[test]
 fn the_tenant_admin_role_is_the_controllers() {
     if !python_or_skip("the_tenant_admin_role_is_the_controllers") {
