@@ -6,6 +6,12 @@
 //! `on_both_backends!` turns each suite function into a `sqlite::` and a `postgres::` test; the
 //! PostgreSQL one skips (with a printed reason) when `GOVCLOUD_TEST_DATABASE_URL` is unset, and
 //! fails instead when `GOVCLOUD_REQUIRE_ALL=1`.
+//!
+//! The controller API and the agent listener use a client of their own, built as a replica
+//! builds its plain client (`operator::cluster::clients`), whose user agent names
+//! [`API_IDENTITY`]; the API server writes an audit log, and a test that passed fails at the end
+//! with every request of that client the controller's RBAC
+//! (`govcloud_controller::permissions::CONTROLLER`) does not allow.
 
 #![allow(dead_code, clippy::unwrap_used, clippy::missing_panics_doc)]
 
@@ -29,6 +35,8 @@ pub const TENANT_A: &str = "city-finance";
 pub const TENANT_B: &str = "hanbin";
 /// A quota request of tenant B in the seed.
 pub const B_REQUEST: &str = "hanbin-memory-2025q2";
+/// The identity in the user agent of the client of the controller API and the agent listener.
+pub const API_IDENTITY: &str = "test-api";
 
 /// The workspace's root directory.
 pub fn workspace_root() -> PathBuf {
@@ -103,7 +111,10 @@ pub struct Env {
     pub backend: Backend,
     pub kube_dir: tempfile::TempDir,
     pub kube_server: RunningServer,
+    /// An administrator's client, for the tests' own reads and writes.
     pub client: kube::Client,
+    /// The client of the controller API and the agent listener (announces [`API_IDENTITY`]).
+    pub api_client: kube::Client,
     pub storage: Storage,
     database: Database,
     _sqlite_dir: tempfile::TempDir,
@@ -142,13 +153,23 @@ impl Env {
         let kube_server = govcloud_apiserver::server::start(ServerConfig {
             data_dir: kube_dir.path().to_path_buf(),
             address: "127.0.0.1:0".parse().unwrap(),
-            audit_log: None,
+            audit_log: Some(kube_dir.path().join("audit.log")),
         })
         .await
         .unwrap();
         let client = govcloud_controller::local::client_for(&kube_server)
             .await
             .unwrap();
+        let config = govcloud_controller::local::config_for(&kube_server)
+            .await
+            .unwrap();
+        let api_client = govcloud_controller::operator::cluster::clients(
+            &config,
+            API_IDENTITY,
+            &govcloud_controller::leader::Fence::new(),
+        )
+        .unwrap()
+        .plain;
         govcloud_controller::local::install(&client).await.unwrap();
         let seed = tempfile::tempdir().unwrap();
         for file in ["10-tenants.yaml", "20-quota-requests.yaml"] {
@@ -179,7 +200,7 @@ impl Env {
                 certificates,
                 agent_ca: Some(agent_ca.clone()),
             },
-            client.clone(),
+            api_client.clone(),
             storage.clone(),
             &registry,
         )
@@ -191,6 +212,7 @@ impl Env {
             kube_dir,
             kube_server,
             client,
+            api_client,
             storage,
             database,
             _sqlite_dir: sqlite_dir,
@@ -224,6 +246,21 @@ impl Env {
         if let Err(panic) = outcome {
             std::panic::resume_unwind(panic);
         }
+        let log = std::fs::read_to_string(self.kube_dir.path().join("audit.log")).unwrap();
+        let agent = govcloud_controller::operator::cluster::user_agent(API_IDENTITY);
+        let refused = govcloud_controller::permissions::unpermitted(
+            govcloud_controller::permissions::CONTROLLER,
+            &log,
+            &agent,
+            "govcloud-system",
+        )
+        .unwrap();
+        assert!(
+            refused.is_empty(),
+            "the controller API and agent listener made requests permissions::CONTROLLER does \
+             not allow:\n  {}",
+            refused.join("\n  ")
+        );
     }
 
     /// Sends a request; `token` goes in `Authorization: Bearer`, `body` as JSON.
@@ -328,7 +365,7 @@ impl Env {
                 ca: self.agent_ca.clone(),
                 server_names: Vec::new(),
             },
-            self.client.clone(),
+            self.api_client.clone(),
             self.storage.clone(),
             &self.registry,
         )
