@@ -19,10 +19,12 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+use govcloud_controller::permissions::{self, Scope};
 use govcloud_tests::local::{TestServer, kubectl, kubectl_or_skip};
 use govcloud_tests::manifests::{self, Document};
 use govcloud_tests::require::skip;
 use govcloud_tests::workspace_root;
+use k8s_openapi::api::rbac::v1::PolicyRule;
 use serde_json::{Value, json};
 
 /// The chart, relative to the workspace.
@@ -79,85 +81,6 @@ const UNSERVED_KINDS: &[&str] = &[
     "PodDisruptionBudget",
     "Service",
 ];
-
-/// The controller's cluster-wide permissions: (API group, resource, resource names, verbs),
-/// sorted. The provisional least-privilege set; the chart's ClusterRole must be exactly this.
-const CONTROLLER_RULES: &[(&str, &str, &[&str], &[&str])] = &[
-    (
-        "",
-        "limitranges",
-        &[],
-        &["create", "get", "list", "patch", "watch"],
-    ),
-    (
-        "",
-        "namespaces",
-        &[],
-        &["create", "get", "list", "patch", "watch"],
-    ),
-    (
-        "",
-        "resourcequotas",
-        &[],
-        &["create", "get", "list", "patch", "watch"],
-    ),
-    ("", "secrets", &[], &["get"]),
-    (
-        "batch",
-        "jobs",
-        &[],
-        &["create", "delete", "get", "list", "watch"],
-    ),
-    ("events.k8s.io", "events", &[], &["create", "patch"]),
-    ("govcloud.io", "addresspools", &[], CRUD),
-    ("govcloud.io", "addresspools/status", &[], STATUS),
-    ("govcloud.io", "dedicatednetworks", &[], CRUD),
-    ("govcloud.io", "dedicatednetworks/status", &[], STATUS),
-    ("govcloud.io", "disasterrecoverydrills", &[], READ),
-    ("govcloud.io", "disasterrecoveryplans", &[], READ),
-    ("govcloud.io", "extranetlinks", &[], CRUD),
-    ("govcloud.io", "extranetlinks/status", &[], STATUS),
-    ("govcloud.io", "migrationplans", &[], CRUD),
-    ("govcloud.io", "migrationplans/status", &[], STATUS),
-    ("govcloud.io", "provincialreportings", &[], READ),
-    ("govcloud.io", "quotarequests", &[], CRUD),
-    ("govcloud.io", "quotarequests/status", &[], STATUS),
-    ("govcloud.io", "quotareviews", &[], READ),
-    ("govcloud.io", "routers", &[], CRUD),
-    ("govcloud.io", "routers/status", &[], STATUS),
-    ("govcloud.io", "systemmigrations", &[], CRUD),
-    (
-        "govcloud.io",
-        "systemmigrations/finalizers",
-        &[],
-        &["update"],
-    ),
-    ("govcloud.io", "systemmigrations/status", &[], STATUS),
-    ("govcloud.io", "tenants", &[], CRUD),
-    ("govcloud.io", "tenants/finalizers", &[], &["update"]),
-    ("govcloud.io", "tenants/status", &[], STATUS),
-    (
-        "networking.k8s.io",
-        "networkpolicies",
-        &[],
-        &["create", "get", "list", "patch", "watch"],
-    ),
-    (
-        "rbac.authorization.k8s.io",
-        "clusterroles",
-        &["govcloud-tenant-admin"],
-        &["bind"],
-    ),
-    (
-        "rbac.authorization.k8s.io",
-        "rolebindings",
-        &[],
-        &["create", "get", "list", "patch", "watch"],
-    ),
-];
-const CRUD: &[&str] = &["create", "get", "list", "patch", "update", "watch"];
-const STATUS: &[&str] = &["get", "patch", "update"];
-const READ: &[&str] = &["get", "list", "watch"];
 
 // ---------------------------------------------------------------------------------------------
 // The parts these tests need.
@@ -864,82 +787,49 @@ fn the_network_policy_admits_the_three_ports_and_egress_where_the_values_say() {
 }
 
 #[test]
-fn the_cluster_role_is_the_least_privilege_set_and_leases_are_the_namespace_role() {
-    if !python_or_skip(
-        "the_cluster_role_is_the_least_privilege_set_and_leases_are_the_namespace_role",
-    ) {
+fn the_roles_grant_exactly_what_the_controllers_code_calls() {
+    if !python_or_skip("the_roles_grant_exactly_what_the_controllers_code_calls") {
         return;
     }
     let rendered = render(&VALUE_SETS[0]);
-    let role = rendered.one("ClusterRole", "r-govcloud");
-    let strings = |value: &Value| -> Vec<String> {
-        value
-            .as_array()
-            .into_iter()
-            .flatten()
-            .map(|s| s.as_str().expect("a string").to_owned())
-            .collect()
-    };
-    let mut rules = Vec::new();
-    for rule in role["rules"].as_array().expect("rules") {
-        let groups = strings(&rule["apiGroups"]);
-        let resources = strings(&rule["resources"]);
+    for (kind, name, scope) in [
+        ("ClusterRole", "r-govcloud", Scope::Cluster),
+        ("Role", "r-govcloud-leader-election", Scope::OwnNamespace),
+    ] {
+        let role = rendered.one(kind, name);
+        let rules: Vec<PolicyRule> =
+            serde_json::from_value(role["rules"].clone()).expect("the rules are PolicyRules");
+        let diff = permissions::compare(permissions::CONTROLLER, scope, &rules)
+            .unwrap_or_else(|error| panic!("{kind} {name}: {error}"));
         assert!(
-            groups.len() == 1 && resources.len() == 1,
-            "one group and resource per rule: {rule}"
+            diff.is_empty(),
+            "{kind} {name} differs from permissions::CONTROLLER:\n{diff}"
         );
-        let verbs = strings(&rule["verbs"]);
-        let mut sorted = verbs.clone();
-        sorted.sort();
-        assert_eq!(verbs, sorted, "verbs sorted: {rule}");
-        rules.push((
-            groups[0].clone(),
-            resources[0].clone(),
-            strings(&rule["resourceNames"]),
-            verbs,
-        ));
+        // Laid out as policy_rules lays the table out: one rule per group, resource and
+        // resource names, sorted, verbs sorted — each permission in one place.
+        let layout =
+            serde_json::to_value(permissions::policy_rules(permissions::CONTROLLER, scope))
+                .expect("JSON");
+        assert_eq!(
+            role["rules"], layout,
+            "{kind} {name}: the layout of the rules"
+        );
     }
-    let mut sorted = rules.clone();
-    sorted.sort();
-    assert_eq!(rules, sorted, "rules sorted by group and resource");
-    let expected: Vec<(String, String, Vec<String>, Vec<String>)> = CONTROLLER_RULES
-        .iter()
-        .map(|(group, resource, names, verbs)| {
-            let owned = |list: &[&str]| list.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
-            (
-                (*group).to_owned(),
-                (*resource).to_owned(),
-                owned(names),
-                owned(verbs),
-            )
-        })
-        .collect();
-    assert_eq!(rules, expected);
-    assert!(
-        !role.to_string().contains('*'),
-        "no wildcard in the controller's ClusterRole"
+    let role = rendered.one("Role", "-leader-election");
+    assert_eq!(
+        role["metadata"]["namespace"], "ns",
+        "Leases in the release namespace only"
     );
+    assert!(args(container(&rendered)).contains(&"--lease-name=govcloud-controller".to_owned()));
     let binding = rendered.one("ClusterRoleBinding", "r-govcloud");
     assert_eq!(binding["roleRef"]["name"], "r-govcloud");
     assert_eq!(
         binding["subjects"][0],
         json!({"kind": "ServiceAccount", "name": "r-govcloud", "namespace": "ns"})
     );
-
-    // Leases: in the release namespace only; get and update on the lease the controller is told.
-    let role = rendered.one("Role", "-leader-election");
-    assert_eq!(role["metadata"]["namespace"], "ns");
-    assert_eq!(
-        role["rules"],
-        json!([
-            {"apiGroups": ["coordination.k8s.io"], "resources": ["leases"], "verbs": ["create"]},
-            {"apiGroups": ["coordination.k8s.io"], "resources": ["leases"],
-             "resourceNames": ["govcloud-controller"], "verbs": ["get", "update"]},
-        ])
-    );
-    assert!(args(container(&rendered)).contains(&"--lease-name=govcloud-controller".to_owned()));
     let binding = rendered.one("RoleBinding", "-leader-election");
     assert_eq!(binding["roleRef"]["kind"], "Role");
+    assert_eq!(binding["metadata"]["namespace"], "ns");
     assert_eq!(binding["subjects"][0]["name"], "r-govcloud");
 }
 
