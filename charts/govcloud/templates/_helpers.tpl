@@ -110,11 +110,3 @@ validation): at least 0, and at most one with SQLite.
 {{- end -}}
 {{- $replicas -}}
 {{- end -}}
-
-{{/* A list of NetworkPolicy peers, or nothing (any peer) when the list is empty. */}}
-{{- define "govcloud.peers" -}}
-{{- if .peers }}
-{{ .key }}:
-{{- toYaml .peers | nindent 2 }}
-{{- end }}
-{{- end -}}
