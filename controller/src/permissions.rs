@@ -98,14 +98,6 @@ const CORE: &str = "";
 const RBAC: &str = "rbac.authorization.k8s.io";
 /// The name of the tenant-admin ClusterRole tenants' RoleBindings refer to.
 pub const TENANT_ADMIN_ROLE: &str = "govcloud-tenant-admin";
-/// What the tenant controller writes with a controller owner reference to the Tenant.
-const TENANT_CHILDREN: &[(&str, &str)] = &[
-    (CORE, "namespaces"),
-    (CORE, "resourcequotas"),
-    (CORE, "limitranges"),
-    ("networking.k8s.io", "networkpolicies"),
-    (RBAC, "rolebindings"),
-];
 
 use Verb::{Bind, Create, Delete, Get, List, Patch, Update, Watch};
 
@@ -172,7 +164,8 @@ pub const CONTROLLER: &[Permission] = &[
         why: "migration::steps::observe_job reads a Job step's Job and creates it on first \
               observation; migration::system_controller owns them (Controller::owns: list, \
               watch). A rollback creates rollback Jobs and deletes none: finished Jobs go with \
-              their SystemMigration through owner references, so no delete",
+              their SystemMigration through owner references, so no delete. Those references do \
+              not set blockOwnerDeletion: no update on systemmigrations/finalizers",
     },
     Permission {
         group: "events.k8s.io",
@@ -320,20 +313,6 @@ pub const CONTROLLER: &[Permission] = &[
     },
     Permission {
         group: GOVCLOUD,
-        resource: "systemmigrations/finalizers",
-        verbs: &[Update],
-        scope: Scope::Cluster,
-        resource_names: &[],
-        check: Check::OnWrite {
-            writes: &[("batch", "jobs")],
-        },
-        why: "a step's Job has a controller owner reference to its SystemMigration with \
-              blockOwnerDeletion, which the OwnerReferencesPermissionEnforcement admission plugin \
-              (OpenShift and hardened clusters) allows only with update on the owner's \
-              finalizers. Grants nothing patch on systemmigrations does not",
-    },
-    Permission {
-        group: GOVCLOUD,
         resource: "systemmigrations/status",
         verbs: &[Patch],
         scope: Scope::Cluster,
@@ -352,21 +331,10 @@ pub const CONTROLLER: &[Permission] = &[
         why: "tenancy::controller and the other controllers' watches, the API's cache (list, \
               watch); tenancy::request_controller reads the tenant of an approved request (get) \
               and merge-patches its spec.quota; the revoke-tokens finalizer (patch); the API's \
-              GET /v1/tenants/{tenant} (get). Operations create tenants, never the controller",
-    },
-    Permission {
-        group: GOVCLOUD,
-        resource: "tenants/finalizers",
-        verbs: &[Update],
-        scope: Scope::Cluster,
-        resource_names: &[],
-        check: Check::OnWrite {
-            writes: TENANT_CHILDREN,
-        },
-        why: "a tenant's namespaces, quotas, limits, network policies and role bindings have a \
-              controller owner reference to the Tenant with blockOwnerDeletion, which the \
-              OwnerReferencesPermissionEnforcement admission plugin allows only with update on \
-              the owner's finalizers. Grants nothing patch on tenants does not",
+              GET /v1/tenants/{tenant} (get). Operations create tenants, never the controller. \
+              No update on tenants/finalizers: the owner references of what the controller \
+              creates for a tenant do not set blockOwnerDeletion, so the \
+              OwnerReferencesPermissionEnforcement admission plugin asks for none",
     },
     Permission {
         group: GOVCLOUD,
@@ -1041,15 +1009,12 @@ mod tests {
             "gov"
         ));
         assert!(!allows(t, &bind, "gov"));
-        assert_eq!(
-            allowing(
-                t,
-                &named(request("update", GOVCLOUD, "tenants/finalizers"), None, "a"),
-                "gov"
-            )
-            .len(),
-            1
-        );
+        // Owner references without blockOwnerDeletion need nothing on the owner's finalizers.
+        assert!(!allows(
+            t,
+            &named(request("update", GOVCLOUD, "tenants/finalizers"), None, "a"),
+            "gov"
+        ));
     }
 
     #[test]
