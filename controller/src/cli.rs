@@ -16,8 +16,15 @@ pub struct Cli {
 /// Options every subcommand understands.
 #[derive(Debug, Args)]
 pub struct GlobalOptions {
-    /// Log filter, in `tracing` syntax (e.g. `info,govcloud_controller=debug`).
-    #[arg(long, global = true, env = "GOVCLOUD_LOG", default_value = "info")]
+    /// Log filter, in `tracing` syntax (e.g. `info,govcloud_controller=debug`). The default
+    /// leaves out kube-client's own record of each failed request: the controller reports
+    /// every failure it meets once, with what it was doing.
+    #[arg(
+        long,
+        global = true,
+        env = "GOVCLOUD_LOG",
+        default_value = "info,kube_client::client::builder=off"
+    )]
     pub log: String,
 }
 

@@ -210,6 +210,17 @@ impl Context {
     }
 }
 
+/// Logs what a controller's stream reports as failed (its reconciles log their own errors).
+fn log_failure<T, E: std::error::Error + 'static>(
+    result: Result<T, E>,
+    controller: &'static str,
+) -> futures::future::Ready<()> {
+    if let Err(error) = result {
+        tracing::debug!(error = %crate::report::error_chain(&error), controller);
+    }
+    futures::future::ready(())
+}
+
 /// How long the controllers may take to finish after `shutdown`, before they are dropped.
 ///
 /// kube-runtime's graceful shutdown stops a controller's watch, then lets its reconciles finish;
@@ -276,11 +287,7 @@ pub async fn run_controllers(
             tenancy::controller::error_policy,
             ctx.clone(),
         )
-        .for_each(|result| async move {
-            if let Err(error) = result {
-                tracing::debug!(error = %crate::report::error_chain(&error), "tenant controller");
-            }
-        });
+        .for_each(|result| log_failure(result, "tenant controller"));
     // The other controllers start once the tenant cache is complete (quota requests and
     // systems are weighed against their tenant). One waiter only: kube-runtime 5's
     // `Store::wait_until_ready` wakes just the last of several concurrent waiters (its
@@ -304,11 +311,7 @@ pub async fn run_controllers(
                 tenancy::request_controller::error_policy,
                 ctx.clone(),
             )
-            .for_each(|result| async move {
-                if let Err(error) = result {
-                    tracing::debug!(error = %crate::report::error_chain(&error), "quota request controller");
-                }
-            });
+            .for_each(|result| log_failure(result, "quota request controller"));
         let systems = systems
             .graceful_shutdown_on(shutdown.clone())
             .run(
@@ -316,11 +319,7 @@ pub async fn run_controllers(
                 migration::system_controller::error_policy,
                 ctx.clone(),
             )
-            .for_each(|result| async move {
-                if let Err(error) = result {
-                    tracing::debug!(error = %crate::report::error_chain(&error), "system migration controller");
-                }
-            });
+            .for_each(|result| log_failure(result, "system migration controller"));
         let plans = plans
             .graceful_shutdown_on(shutdown)
             .run(
@@ -328,11 +327,7 @@ pub async fn run_controllers(
                 migration::plan_controller::error_policy,
                 ctx,
             )
-            .for_each(|result| async move {
-                if let Err(error) = result {
-                    tracing::debug!(error = %crate::report::error_chain(&error), "migration plan controller");
-                }
-            });
+            .for_each(|result| log_failure(result, "migration plan controller"));
         futures::join!(requests, systems, plans);
     };
     let all = async {

@@ -295,7 +295,7 @@ async fn all_tenants_reconciled(client: &Client, limit: Duration) {
     eventually("every tenant reconciled", limit, || {
         let tenants = tenants.clone();
         async move {
-            let list = tenants.list(&Default::default()).await.ok()?;
+            let list = tenants.list(&kube::api::ListParams::default()).await.ok()?;
             list.items
                 .iter()
                 .all(|t| {
@@ -368,18 +368,10 @@ fn is_lease_write(write: &Write) -> bool {
     write.resource == "leases" && (write.name == LEASE || write.verb == "create")
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_lease_moves_on_crash_and_a_paused_leader_never_writes_again() {
-    const TEST: &str = "the_lease_moves_on_crash_and_a_paused_leader_never_writes_again";
-    let Some(database) = postgres_database(TEST).await else {
-        return;
-    };
-    let dir = tempfile::tempdir().expect("tempdir");
-    let dir = dir.path();
-    let audit_log = dir.join("audit.log");
-
-    // The cluster: the embedded API server alone, with the CRDs, the tenant-admin role, the
-    // controller's namespace and the Ankang seed, as an operator would install them.
+/// The cluster: the embedded API server alone, with the CRDs, the tenant-admin role, the
+/// controller's namespace and the Ankang seed, as an operator would install them; and one agent
+/// CA for every replica in `DIR/agent-ca`, as the chart's Secret provides it.
+async fn install_cluster(dir: &Path, audit_log: &Path) -> (Process, PathBuf, Client) {
     let mut apiserver = binary();
     apiserver
         .arg("apiserver")
@@ -387,7 +379,7 @@ async fn the_lease_moves_on_crash_and_a_paused_leader_never_writes_again() {
         .arg(dir.join("cluster"))
         .args(["--address", "127.0.0.1:0"])
         .arg("--audit-log-path")
-        .arg(&audit_log);
+        .arg(audit_log);
     let apiserver = Process::start(apiserver, &dir.join("apiserver.log"));
     let kubeconfig = PathBuf::from(apiserver.field("kubeconfig"));
     let client = client(&kubeconfig).await;
@@ -410,7 +402,6 @@ async fn the_lease_moves_on_crash_and_a_paused_leader_never_writes_again() {
     .await
     .expect("apply the Ankang seed");
 
-    // One agent CA for every replica, as the chart's Secret provides it.
     let ca_dir = dir.join("agent-ca");
     let generated = dir.join("generated-ca");
     govcloud_controller::agents::AgentCa::load_or_create(&generated).expect("an agent CA");
@@ -418,16 +409,58 @@ async fn the_lease_moves_on_crash_and_a_paused_leader_never_writes_again() {
     std::fs::copy(generated.join("agents-ca.crt"), ca_dir.join("tls.crt")).expect("copy");
     std::fs::copy(generated.join("agents-ca.key"), ca_dir.join("tls.key")).expect("copy");
 
-    let mut replicas = vec![
-        Replica::start("replica-a", dir, &kubeconfig, &database),
-        Replica::start("replica-b", dir, &kubeconfig, &database),
-    ];
+    (apiserver, kubeconfig, client)
+}
+
+/// Checks that every write lies in its writer's term, and that a term begins only after the
+/// previous holder's last lease write is a lease duration old; returns how many times the lease
+/// changed hands.
+fn count_terms(writes: &[Write]) -> usize {
+    let mut holder: Option<(&str, DateTime<Utc>)> = None;
+    let mut terms = 0;
+    for write in writes {
+        if is_lease_write(write) {
+            if !(200..300).contains(&write.code) {
+                continue;
+            }
+            if let Some((previous, renewed)) = holder
+                && previous != write.replica
+            {
+                let gap = (write.at - renewed).to_std().unwrap_or_default();
+                assert!(
+                    gap + Duration::from_millis(100) >= LEASE_DURATION,
+                    "{} took the lease {gap:?} after {previous}'s last renewal",
+                    write.replica
+                );
+                terms += 1;
+            }
+            holder = Some((write.replica.as_str(), write.at));
+            continue;
+        }
+        let current = holder.map(|(h, _)| h);
+        assert_eq!(
+            current,
+            Some(write.replica.as_str()),
+            "{} sent {} {}/{} at {} outside its term",
+            write.replica,
+            write.verb,
+            write.resource,
+            write.name,
+            write.at
+        );
+    }
+    terms
+}
+
+/// Waits for a leader and for the seed to converge; checks that the gauges agree with the lease
+/// and that both replicas are ready; returns the leader's name.
+async fn leader_elected(client: &Client, replicas: &[Replica]) -> String {
     let first = eventually("a leader", Duration::from_secs(30), || {
         let client = client.clone();
         async move { holder(&client).await }
     })
     .await;
-    all_tenants_reconciled(&client, Duration::from_secs(120)).await;
+    all_tenants_reconciled(client, Duration::from_secs(120)).await;
     let (leading, following): (Vec<&Replica>, Vec<&Replica>) =
         replicas.iter().partition(|r| r.name == first);
     let (leading, following) = (leading[0], following[0]);
@@ -443,8 +476,33 @@ async fn the_lease_moves_on_crash_and_a_paused_leader_never_writes_again() {
         assert_eq!(replica.readyz(), Some(200), "{} is ready", replica.name);
     }
 
+    first
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_lease_moves_on_crash_and_a_paused_leader_never_writes_again() {
+    const TEST: &str = "the_lease_moves_on_crash_and_a_paused_leader_never_writes_again";
+    let Some(database) = postgres_database(TEST).await else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let dir = dir.path();
+    let audit_log = dir.join("audit.log");
+
+    let (_apiserver, kubeconfig, client) = install_cluster(dir, &audit_log).await;
+
+    let mut replicas = vec![
+        Replica::start("replica-a", dir, &kubeconfig, &database),
+        Replica::start("replica-b", dir, &kubeconfig, &database),
+    ];
+    let first = leader_elected(&client, &replicas).await;
+
     // SIGKILL the leader: the other takes over within the lease duration plus one retry.
-    let survivor = following.name.clone();
+    let survivor = replicas
+        .iter()
+        .find(|r| r.name != first)
+        .map(|r| r.name.clone())
+        .expect("a follower");
     let killed = replicas
         .iter()
         .position(|r| r.name == first)
@@ -517,41 +575,7 @@ async fn the_lease_moves_on_crash_and_a_paused_leader_never_writes_again() {
             .any(|w| w.replica == "replica-c" && !is_lease_write(w)),
         "replica-c reconciled"
     );
-    // Terms: every write lies in its writer's term; a term begins only after the previous
-    // holder's last lease write is a lease duration old.
-    let mut holder: Option<(&str, DateTime<Utc>)> = None;
-    let mut terms = 0;
-    for write in &writes {
-        if is_lease_write(write) {
-            if !(200..300).contains(&write.code) {
-                continue;
-            }
-            if let Some((previous, renewed)) = holder
-                && previous != write.replica
-            {
-                let gap = (write.at - renewed).to_std().unwrap_or_default();
-                assert!(
-                    gap >= LEASE_DURATION - Duration::from_millis(100),
-                    "{} took the lease {gap:?} after {previous}'s last renewal",
-                    write.replica
-                );
-                terms += 1;
-            }
-            holder = Some((write.replica.as_str(), write.at));
-            continue;
-        }
-        let current = holder.map(|(h, _)| h);
-        assert_eq!(
-            current,
-            Some(write.replica.as_str()),
-            "{} sent {} {}/{} at {} outside its term",
-            write.replica,
-            write.verb,
-            write.resource,
-            write.name,
-            write.at
-        );
-    }
+    let terms = count_terms(&writes);
     assert_eq!(
         terms, 2,
         "two changes of hands: after the crash and the pause"

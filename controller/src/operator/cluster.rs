@@ -52,6 +52,12 @@ pub enum ClusterError {
          --context, and that the server is reachable from here"
     )]
     Unreachable { url: String, reason: String },
+    /// The govcloud CRDs are not installed (or not all of them).
+    #[error(
+        "the API server at {url} does not serve {missing} of govcloud.io/v1alpha1: install the \
+         CRDs with `govcloud-controller crds | kubectl apply --server-side -f -` (or the Helm chart)"
+    )]
+    MissingCrds { url: String, missing: String },
     /// The controller's namespace does not exist.
     #[error("namespace `{namespace}` does not exist on {url}: create it, or pass --namespace")]
     NoNamespace { namespace: String, url: String },
@@ -176,8 +182,8 @@ pub fn clients(
     Ok(Clients { plain, fenced })
 }
 
-/// Checks, before anything is served, that the API server at `url` answers and that
-/// `namespace` (the controller's own, where its lease lives) exists.
+/// Checks, before anything is served, that the API server at `url` answers, serves every
+/// govcloud CRD, and that `namespace` (the controller's own, where its lease lives) exists.
 pub async fn preflight(client: &Client, url: &str, namespace: &str) -> Result<(), ClusterError> {
     let url = url.to_owned();
     match tokio::time::timeout(PREFLIGHT_TIMEOUT, client.apiserver_version()).await {
@@ -194,6 +200,28 @@ pub async fn preflight(client: &Client, url: &str, namespace: &str) -> Result<()
                 reason: format!("no answer within {PREFLIGHT_TIMEOUT:?}"),
             });
         }
+    }
+    let group_version = format!("{}/{}", govcloud_crds::GROUP, govcloud_crds::VERSION);
+    let served: Vec<String> = match client.list_api_group_resources(&group_version).await {
+        Ok(list) => list.resources.into_iter().map(|r| r.name).collect(),
+        Err(kube::Error::Api(status)) if status.code == 404 => Vec::new(),
+        Err(error) => {
+            return Err(ClusterError::Unreachable {
+                url,
+                reason: crate::report::error_chain(&error),
+            });
+        }
+    };
+    let missing: Vec<String> = govcloud_crds::crdgen::all()
+        .iter()
+        .map(|crd| crd.spec.names.plural.clone())
+        .filter(|plural| !served.contains(plural))
+        .collect();
+    if !missing.is_empty() {
+        return Err(ClusterError::MissingCrds {
+            url,
+            missing: missing.join(", "),
+        });
     }
     match Api::<Namespace>::all(client.clone())
         .get_opt(namespace)
