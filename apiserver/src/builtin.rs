@@ -1,4 +1,4 @@
-//! The built-in kinds the operator and kubectl touch (DESIGN.md §6); as in envtest, no built-in
+//! The built-in kinds the operator and kubectl touch; as in envtest, no built-in
 //! controller runs for them.
 
 use crate::resource::ResourceType;

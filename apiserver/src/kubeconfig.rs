@@ -116,7 +116,7 @@ mod tests {
     const CA: &str = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n";
 
     /// Whether kubectl can run here; otherwise prints why the test is skipped, or fails when
-    /// `GOVCLOUD_REQUIRE_ALL=1` forbids skipping (DESIGN.md §8).
+    /// `GOVCLOUD_REQUIRE_ALL=1` forbids skipping.
     fn kubectl_available(test: &str) -> bool {
         let found = Command::new("kubectl")
             .args(["version", "--client"])

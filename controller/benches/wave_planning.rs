@@ -1,4 +1,4 @@
-//! Wave planning for 50,000 systems (DESIGN.md §9, issue 5): a random dependency DAG with
+//! Wave planning for 50,000 systems (issue 5): a random dependency DAG with
 //! three dependencies per system on average (seeded, so every run plans the same campaign),
 //! weekly maintenance windows holding 50 systems each. Prints the median of several runs and
 //! the process's peak resident memory.

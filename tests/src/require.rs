@@ -1,4 +1,4 @@
-//! The skip rule of DESIGN.md §8: a test that needs a missing part (root, kubectl, Prometheus,
+//! The skip rule: a test that needs a missing part (root, kubectl, Prometheus,
 //! PostgreSQL) skips with a printed reason, unless `GOVCLOUD_REQUIRE_ALL=1`, where it fails.
 
 /// Name of the variable that turns skips into failures (set by `.ci/run`).

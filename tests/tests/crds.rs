@@ -158,7 +158,7 @@ fn cel_rules(schema: &Value, found: &mut Vec<String>) {
     }
 }
 
-/// CEL rules compile, and use only the standard language plus `self`/`oldSelf` (DESIGN.md §4):
+/// CEL rules compile, and use only the standard language plus `self`/`oldSelf`:
 /// no Kubernetes extension library, so the embedded API server evaluates exactly what a real
 /// one does.
 #[test]

@@ -4,7 +4,7 @@
 //! It is deliberately synchronous and zero-copy: one blocking socket per protocol, one large
 //! receive buffer reused for every datagram, and answers handed to the caller as borrowed
 //! `(message type, payload)` pairs so that a dump of 100,000 routes is walked in place and never
-//! decoded into owned structures (the hot paths read a few header fields; see DESIGN.md §7 and
+//! decoded into owned structures (the hot paths read a few header fields; see
 //! docs/benchmarks.md "Router agent"). Callers in async code run it on a blocking thread.
 
 pub mod attr;

@@ -1,5 +1,5 @@
 //! Helpers of the agent's namespace tests: network namespaces the test makes and always deletes,
-//! `ip` in them, and the project's skip rule (DESIGN.md §8).
+//! `ip` in them, and the project's skip rule.
 
 #![allow(dead_code)] // each test binary uses a different part
 

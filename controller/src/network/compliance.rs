@@ -1,4 +1,4 @@
-//! Compliance of an extranet link pair with its contract (DESIGN.md §4), pure: from the
+//! Compliance of an extranet link pair with its contract, pure: from the
 //! contract, the newest report of each end's router (its time, its interval, and the state of
 //! the member interfaces in it), the recent samples of each member interface (for error
 //! rates) and the current time.
