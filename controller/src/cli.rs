@@ -75,10 +75,8 @@ pub struct ClusterOptions {
 pub struct RunArgs {
     #[command(flatten)]
     pub cluster: ClusterOptions,
-    /// Database URL: `postgres://USER:PASSWORD@HOST:PORT/DB` for production (any number of
-    /// replicas), or `sqlite://PATH` for a single replica.
-    #[arg(long, env = "GOVCLOUD_DATABASE_URL", value_name = "URL")]
-    pub database_url: String,
+    #[command(flatten)]
+    pub database: DatabaseOptions,
     /// Address of the controller's HTTPS API, which `govctl` uses.
     #[arg(
         long,
@@ -261,17 +259,18 @@ pub struct LocalArgs {
     pub audit_log_path: Option<std::path::PathBuf>,
 }
 
-/// Where the controller keeps its SQL state.
+/// Where the controller keeps its SQL state: one of the two.
 #[derive(Debug, Args)]
+#[group(required = true, multiple = false)]
 pub struct DatabaseOptions {
-    /// Database URL: `sqlite://PATH` (created on first use) or
-    /// `postgres://USER:PASSWORD@HOST:PORT/DB`.
-    #[arg(
-        long,
-        env = "GOVCLOUD_DATABASE_URL",
-        default_value = "sqlite://govcloud.db"
-    )]
-    pub database_url: String,
+    /// Database URL: `postgres://USER:PASSWORD@HOST:PORT/DB` for production (any number of
+    /// replicas), or `sqlite://PATH` (created on first use) for a single replica.
+    #[arg(long, env = "GOVCLOUD_DATABASE_URL", value_name = "URL")]
+    pub database_url: Option<String>,
+    /// A file holding the database URL, as a Secret mounts it: the password then appears in no
+    /// environment variable or command line.
+    #[arg(long, env = "GOVCLOUD_DATABASE_URL_FILE", value_name = "FILE")]
+    pub database_url_file: Option<std::path::PathBuf>,
 }
 
 #[cfg(test)]
@@ -295,7 +294,9 @@ mod tests {
         ])
         .expect("parse");
         match cli.command {
-            Command::Migrate(options) => assert_eq!(options.database_url, "sqlite://x.db"),
+            Command::Migrate(options) => {
+                assert_eq!(options.database_url.as_deref(), Some("sqlite://x.db"));
+            }
             other => panic!("parsed the wrong subcommand: {other:?}"),
         }
     }

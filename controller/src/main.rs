@@ -86,9 +86,7 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
         .identity
         .clone()
         .unwrap_or_else(random_identity);
-    let storage = Storage::open(&args.database_url)
-        .await
-        .context("--database-url")?;
+    let storage = open_storage(&args.database).await?;
     let serving = if let Some(dir) = &args.tls_dir {
         let ca = dir.join("ca.crt");
         tls::load_files(
@@ -252,8 +250,30 @@ fn print_tenant_admin_role() -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Opens (and migrates) the database `--database-url` names, or the one whose URL is in
+/// `--database-url-file`; errors name the flag.
+async fn open_storage(options: &DatabaseOptions) -> anyhow::Result<Storage> {
+    match (&options.database_url, &options.database_url_file) {
+        (Some(url), _) => Storage::open(url).await.context("--database-url"),
+        (None, Some(file)) => {
+            let text = std::fs::read_to_string(file)
+                .with_context(|| format!("--database-url-file {}", file.display()))?;
+            let url = text.trim();
+            anyhow::ensure!(
+                !url.is_empty(),
+                "--database-url-file {} is empty: it must hold the database URL",
+                file.display()
+            );
+            Storage::open(url).await.with_context(|| {
+                format!("the database URL in --database-url-file {}", file.display())
+            })
+        }
+        (None, None) => anyhow::bail!("pass --database-url or --database-url-file"),
+    }
+}
+
 async fn migrate(options: DatabaseOptions) -> anyhow::Result<()> {
-    let storage = Storage::open(&options.database_url).await?;
+    let storage = open_storage(&options).await?;
     let version = storage.schema_version().await?;
     println!(
         "{}: schema version {}",
@@ -265,9 +285,7 @@ async fn migrate(options: DatabaseOptions) -> anyhow::Result<()> {
 }
 
 async fn issue_token(args: IssueTokenArgs) -> anyhow::Result<()> {
-    let storage = Storage::open(&args.database.database_url)
-        .await
-        .context("--database-url")?;
+    let storage = open_storage(&args.database).await?;
     let role = match args.role {
         TokenRole::Viewer => Role::Viewer,
         TokenRole::Editor => Role::Editor,

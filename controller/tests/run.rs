@@ -94,6 +94,21 @@ fn run_args(dir: &Path, kubeconfig: &Path) -> Vec<String> {
     ]
 }
 
+/// `args` with the database URL taken from `file` instead (as the chart mounts its Secret).
+fn with_url_file(args: &[String], file: &Path) -> Vec<String> {
+    args.iter()
+        .map(|a| {
+            if a == "--database-url" {
+                "--database-url-file".to_owned()
+            } else if a.starts_with("sqlite://") {
+                file.display().to_string()
+            } else {
+                a.clone()
+            }
+        })
+        .collect()
+}
+
 /// Runs `run` with `args` where `flag`'s value is replaced (or added) by `value`, expecting a
 /// failure at start; returns its one line of error.
 fn refused(args: &[String], flag: &str, value: &str) -> String {
@@ -206,9 +221,19 @@ fn bad_input_stops_run_at_start_naming_the_flag_or_file() {
         "{error}"
     );
 
-    // A database URL of no known kind.
+    // A database URL of no known kind, a URL file that is missing or empty.
     let error = refused(&args, "--database-url", "mysql://root@localhost/govcloud");
     assert!(error.contains("--database-url"), "{error}");
+    let url_file = dir.join("database-url");
+    let from_file = with_url_file(&args, &url_file);
+    let error = refused(&from_file, "--identity", "replica-1");
+    assert!(
+        error.contains("--database-url-file") && error.contains("database-url"),
+        "{error}"
+    );
+    std::fs::write(&url_file, "\n").expect("write");
+    let error = refused(&from_file, "--identity", "replica-1");
+    assert!(error.contains("is empty"), "{error}");
 
     // TLS files missing, and a key that is not the certificate's.
     let tls = dir.join("tls");
@@ -295,8 +320,18 @@ fn run_is_ready_leads_and_stops_on_sigterm_releasing_its_lease() {
     let dir = dir.path();
     let cluster = cluster(dir);
     install(&cluster.kubeconfig);
+    // The database URL from a file, as the chart passes it.
+    let url_file = dir.join("database-url");
+    std::fs::write(
+        &url_file,
+        format!("sqlite://{}\n", dir.join("govcloud.db").display()),
+    )
+    .expect("write");
     let mut child = binary()
-        .args(run_args(dir, &cluster.kubeconfig))
+        .args(with_url_file(
+            &run_args(dir, &cluster.kubeconfig),
+            &url_file,
+        ))
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()

@@ -357,6 +357,26 @@ fn every_rendered_object_validates_against_kubernetes_1_29_and_1_37() {
 }
 
 /// `checkov.io/skipN: CKV_…=reason` annotations of the rendered files.
+/// The Deployment's volume of the database Secret.
+fn database_volume(rendered: &Rendered) -> Value {
+    rendered.one("Deployment", "govcloud")["spec"]["template"]["spec"]["volumes"]
+        .as_array()
+        .expect("volumes")
+        .iter()
+        .find(|v| v["name"] == "database")
+        .cloned()
+        .expect("a database volume")
+}
+
+/// The names of a container's environment variables.
+fn env_names(container: &Value) -> impl Iterator<Item = &str> {
+    container["env"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|e| e["name"].as_str())
+}
+
 fn skips_in(rendered: &Rendered) -> BTreeMap<String, String> {
     let mut skips = BTreeMap::new();
     for doc in &rendered.documents {
@@ -538,8 +558,14 @@ fn the_defaults_run_two_hardened_replicas_on_postgres() {
     assert!(rendered.of_kind("PersistentVolumeClaim").is_empty());
     let c = container(&rendered);
     assert_eq!(
-        env(c, "GOVCLOUD_DATABASE_URL")["valueFrom"]["secretKeyRef"],
-        json!({"name": "govcloud-database", "key": "url"})
+        env(c, "GOVCLOUD_DATABASE_URL_FILE")["value"],
+        "/etc/govcloud/database/url"
+    );
+    let database = database_volume(&rendered);
+    assert_eq!(database["secret"]["secretName"], "govcloud-database");
+    assert_eq!(
+        database["secret"]["items"],
+        json!([{"key": "url", "path": "url"}])
     );
     for (name, field) in [
         ("POD_NAME", "metadata.name"),
@@ -647,6 +673,10 @@ fn sqlite_runs_one_replica_on_a_claim_with_the_recreate_strategy() {
         !skips_in(&rendered).contains_key("CKV_K8S_35"),
         "no Secret in the environment"
     );
+    assert!(
+        env_names(container(&rendered)).all(|name| name != "GOVCLOUD_DATABASE_URL_FILE"),
+        "SQLite needs no Secret"
+    );
 }
 
 #[test]
@@ -716,8 +746,12 @@ fn services_secrets_and_monitoring_follow_the_values() {
         "a tag can move"
     );
     assert_eq!(
-        env(c, "GOVCLOUD_DATABASE_URL")["valueFrom"]["secretKeyRef"],
-        json!({"name": "govcloud-postgres", "key": "database-url"})
+        database_volume(&production)["secret"]["items"],
+        json!([{"key": "database-url", "path": "url"}])
+    );
+    assert_eq!(
+        database_volume(&production)["secret"]["secretName"],
+        "govcloud-postgres"
     );
     assert!(production.of_kind("Secret").is_empty());
     let volumes = &deployment["spec"]["template"]["spec"]["volumes"];
