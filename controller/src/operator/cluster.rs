@@ -175,10 +175,8 @@ pub fn clients(
         .retain(|(name, _)| name != header::USER_AGENT);
     config.headers.push((header::USER_AGENT, agent));
     let plain = Client::try_from(config.clone()).map_err(|e| failed(e.to_string()))?;
-    let fenced = kube::client::ClientBuilder::try_from(config)
-        .map_err(|e| failed(e.to_string()))?
-        .with_layer(&fence.layer())
-        .build();
+    let fenced = crate::leader::fenced_client(&config, fence)
+        .map_err(|e| failed(crate::report::error_chain(&e)))?;
     Ok(Clients { plain, fenced })
 }
 
