@@ -216,18 +216,18 @@ async fn the_configuration_status_follows_what_is_served_and_what_the_agent_appl
     let ours = serde_json::to_string(&ours.fields_v1).expect("json");
     assert!(!ours.contains("f:prefix"), "{ours}");
     assert!(ours.contains("f:desiredConfigGeneration"), "{ours}");
-    let text = eventually("the readiness metrics", 10, || async {
-        let text = h.metrics.render();
-        text.contains("govcloud_ipv6_sites{county=\"hanyin-core\",ready=\"true\"} 1")
-            .then_some(text)
-    })
-    .await;
-    for line in [
+    // The readiness and the configuration metrics are set by different reconciles: wait for
+    // all of them.
+    let lines = [
+        "govcloud_ipv6_sites{county=\"hanyin-core\",ready=\"true\"} 1",
         "govcloud_router_config_generation_lag{router=\"hanyin-core\"} 0",
         "govcloud_routers_with_drift 0",
-    ] {
-        assert!(text.contains(line), "missing {line} in\n{text}");
-    }
+    ];
+    eventually("the readiness and configuration metrics", 10, || async {
+        let text = h.metrics.render();
+        lines.iter().all(|line| text.contains(line)).then_some(())
+    })
+    .await;
     let city = routers.get("ankang-core").await.expect("city");
     assert_eq!(
         condition(&city, "ConfigApplied").map(|c| c.1),
