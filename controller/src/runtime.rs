@@ -255,7 +255,12 @@ pub async fn run_controllers(
         }
     };
     let config = Config::default().concurrency(8);
-    let tenants = tenancy::controller::controller(&client).with_config(config.clone());
+    // Tenants: a tenant's change reconciles its parent through a second watch of the tenants,
+    // which can deliver a deletion before the controller's own cache has it; waiting a second
+    // lets the cache catch up, so the parent's delegation never counts a deleted child (seen
+    // under CI load), and a burst of changes is one reconcile.
+    let tenants = tenancy::controller::controller(&client)
+        .with_config(config.clone().debounce(Duration::from_secs(1)));
     let requests = tenancy::request_controller::controller(&client).with_config(config.clone());
     let systems = migration::system_controller::controller(&client).with_config(config.clone());
     // Plans: a burst of system changes is one replan.
