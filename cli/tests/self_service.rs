@@ -157,8 +157,13 @@ async fn a_department_requests_quota_operations_approve_and_the_audit_chain_hold
     let finance = tenants.get("city-finance").await.expect("tenant");
     assert_eq!(finance.spec.quota.cpu.0, "256");
     assert_eq!(finance.spec.quota.memory.0, "1Ti");
-    let shown = ok(&govctl(&config, Some(&department), "quota show"));
-    assert!(shown.contains("256 cores"), "{shown}");
+    // The API reads tenants from its watch, a moment behind the write.
+    eventually("the department to see its new quota", async || {
+        ok(&govctl(&config, Some(&department), "quota show"))
+            .contains("256 cores")
+            .then_some(())
+    })
+    .await;
 
     // The audit chain holds…
     let verified = ok(&govctl(&config, None, "audit verify"));
