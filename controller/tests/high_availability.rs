@@ -10,10 +10,9 @@
 //!   own writes in the audit log delimit them, and a new term starts only after the previous
 //!   holder's last renewal is a lease duration old.
 
-use std::fs::File;
-use std::io::{BufRead as _, BufReader, Read as _, Write as _};
+mod process_support;
+
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
@@ -21,9 +20,9 @@ use chrono::{DateTime, Utc};
 use govcloud_crds::Tenant;
 use k8s_openapi::api::coordination::v1::Lease;
 use k8s_openapi::api::core::v1::Namespace;
+use kube::Client;
 use kube::api::{Api, Patch, PatchParams, PostParams};
-use kube::config::{KubeConfigOptions, Kubeconfig};
-use kube::{Client, Config};
+use process_support::{Process, apiserver, binary, http_get, install, workspace_root};
 use serde_json::{Value, json};
 use sqlx::{AssertSqlSafe, Connection as _, PgConnection};
 
@@ -38,17 +37,6 @@ const RETRY_PERIOD: Duration = Duration::from_secs(2);
 const SLACK: Duration = Duration::from_secs(1);
 
 static DATABASES: AtomicU32 = AtomicU32::new(0);
-
-fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("workspace root")
-        .to_path_buf()
-}
-
-fn binary() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_govcloud-controller"))
-}
 
 /// A fresh PostgreSQL database on the server `GOVCLOUD_TEST_DATABASE_URL` names, or `None`
 /// (the test skips) when it is unset and skipping is allowed.
@@ -82,56 +70,6 @@ async fn postgres_database(test: &str) -> Option<String> {
     Some(url.to_string())
 }
 
-/// A process whose first line of standard output was its ready line; standard error goes to a
-/// file beside the test's data.
-struct Process {
-    child: Child,
-    ready: String,
-}
-
-impl Process {
-    fn start(mut command: Command, log: &Path) -> Self {
-        let log_file = File::create(log).expect("log file");
-        command.stdout(Stdio::piped()).stderr(log_file);
-        let mut child = command.spawn().expect("spawn govcloud-controller");
-        let stdout = child.stdout.take().expect("stdout");
-        let mut lines = BufReader::new(stdout).lines();
-        let Some(Ok(ready)) = lines.next() else {
-            let _ = child.kill();
-            let mut text = String::new();
-            let _ = File::open(log).and_then(|mut f| f.read_to_string(&mut text));
-            panic!("no ready line; standard error:\n{text}");
-        };
-        std::thread::spawn(move || lines.for_each(drop));
-        Self { child, ready }
-    }
-
-    /// The word after `name` in the ready line.
-    fn field(&self, name: &str) -> String {
-        let words: Vec<&str> = self.ready.split_whitespace().collect();
-        let at = words
-            .iter()
-            .position(|w| *w == name)
-            .unwrap_or_else(|| panic!("`{name}` in `{}`", self.ready));
-        words[at + 1].to_owned()
-    }
-
-    fn signal(&self, signal: &str) {
-        let status = Command::new("kill")
-            .args([signal, &self.child.id().to_string()])
-            .status()
-            .expect("kill");
-        assert!(status.success(), "kill {signal}");
-    }
-}
-
-impl Drop for Process {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 /// One replica of `run`.
 struct Replica {
     name: String,
@@ -154,9 +92,7 @@ impl Replica {
             .args(["--api-address", "127.0.0.1:0"])
             .args(["--agent-api-address", "127.0.0.1:0"])
             .args(["--metrics-address", "127.0.0.1:0"])
-            .env("GOVCLOUD_LOG", "info,govcloud_controller=debug")
-            .env_remove("KUBECONFIG")
-            .env_remove("POD_NAME");
+            .env("GOVCLOUD_LOG", "info,govcloud_controller=debug");
         let process = Process::start(command, &dir.join(format!("{name}.log")));
         assert!(
             process
@@ -188,32 +124,6 @@ impl Replica {
         let url = self.metrics_url().replace("/metrics", "/readyz");
         http_get(&url).map(|(status, _)| status)
     }
-}
-
-/// A plain HTTP GET on loopback: status and body.
-fn http_get(url: &str) -> Option<(u16, String)> {
-    let rest = url.strip_prefix("http://")?;
-    let (host, path) = rest.split_once('/')?;
-    let mut stream = std::net::TcpStream::connect(host).ok()?;
-    stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
-    write!(
-        stream,
-        "GET /{path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"
-    )
-    .ok()?;
-    let mut response = String::new();
-    stream.read_to_string(&mut response).ok()?;
-    let status = response.split_whitespace().nth(1)?.parse().ok()?;
-    let body = response.split_once("\r\n\r\n")?.1.to_owned();
-    Some((status, body))
-}
-
-async fn client(kubeconfig: &Path) -> Client {
-    let file = Kubeconfig::read_from(kubeconfig).expect("kubeconfig");
-    let config = Config::from_custom_kubeconfig(file, &KubeConfigOptions::default())
-        .await
-        .expect("config");
-    Client::try_from(config).expect("client")
 }
 
 async fn holder(client: &Client) -> Option<String> {
@@ -372,20 +282,8 @@ fn is_lease_write(write: &Write) -> bool {
 /// controller's namespace and the Ankang seed, as an operator would install them; and one agent
 /// CA for every replica in `DIR/agent-ca`, as the chart's Secret provides it.
 async fn install_cluster(dir: &Path, audit_log: &Path) -> (Process, PathBuf, Client) {
-    let mut apiserver = binary();
-    apiserver
-        .arg("apiserver")
-        .arg("--data-dir")
-        .arg(dir.join("cluster"))
-        .args(["--address", "127.0.0.1:0"])
-        .arg("--audit-log-path")
-        .arg(audit_log);
-    let apiserver = Process::start(apiserver, &dir.join("apiserver.log"));
-    let kubeconfig = PathBuf::from(apiserver.field("kubeconfig"));
-    let client = client(&kubeconfig).await;
-    govcloud_controller::local::install(&client)
-        .await
-        .expect("install the CRDs and the tenant-admin role");
+    let (apiserver, kubeconfig) = apiserver(dir, Some(audit_log));
+    let client = install(&kubeconfig).await;
     Api::<Namespace>::all(client.clone())
         .create(
             &PostParams::default(),

@@ -2,17 +2,14 @@
 //! up with the Ankang example, kubectl lists it with its columns, metrics are served, Ctrl-C stops
 //! it cleanly, state survives a restart, and a crash mid-seed leaves a usable state.
 
-use std::io::{BufRead, BufReader, Read as _, Write as _};
+mod process_support;
+
+use std::io::{BufRead, BufReader, Read as _};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("workspace root")
-        .to_path_buf()
-}
+use process_support::{binary, http_get, workspace_root};
 
 /// kubectl, or `None` when absent and skipping is allowed (`GOVCLOUD_REQUIRE_ALL=1` forbids it).
 fn kubectl_or_skip(test: &str) -> Option<PathBuf> {
@@ -42,7 +39,7 @@ struct Local {
 
 /// Starts local mode and waits for its ready line.
 fn start(data_dir: &Path, seed: bool) -> Local {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_govcloud-controller"));
+    let mut command = binary();
     command
         .args(["local", "--data-dir"])
         .arg(data_dir)
@@ -113,21 +110,6 @@ fn kubectl(kubectl: &Path, kubeconfig: &Path, args: &[&str]) -> String {
     String::from_utf8(output.stdout).expect("utf-8")
 }
 
-/// A plain HTTP GET on loopback.
-fn http_get(url: &str) -> String {
-    let rest = url.strip_prefix("http://").expect("http URL");
-    let (host, path) = rest.split_once('/').expect("a path");
-    let mut stream = std::net::TcpStream::connect(host).expect("connect");
-    write!(
-        stream,
-        "GET /{path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"
-    )
-    .expect("request");
-    let mut response = String::new();
-    stream.read_to_string(&mut response).expect("response");
-    response
-}
-
 fn interrupt(child: &mut Child) -> std::process::ExitStatus {
     let status = Command::new("kill")
         .args(["-INT", &child.id().to_string()])
@@ -175,7 +157,7 @@ fn local_mode_serves_the_ankang_example_to_kubectl_and_keeps_state() {
         "{listed}"
     );
 
-    let metrics = http_get(&local.metrics);
+    let (_, metrics) = http_get(&local.metrics).expect("metrics answer");
     assert!(
         metrics.contains("govcloud_local_seed_objects{kind=\"Tenant\"} 30"),
         "{metrics}"
@@ -205,7 +187,7 @@ fn a_crash_while_seeding_leaves_a_state_that_starts_and_converges() {
     };
     let dir = tempfile::tempdir().expect("tempdir");
     let data_dir = dir.path().join("state");
-    let mut command = Command::new(env!("CARGO_BIN_EXE_govcloud-controller"));
+    let mut command = binary();
     let mut child = command
         .args(["local", "--data-dir"])
         .arg(&data_dir)

@@ -3,72 +3,22 @@
 //! within the grace period and releases its lease; every bad input stops it at start with one
 //! line naming the flag or file and what to do.
 
-use std::io::{BufRead as _, BufReader, Read as _, Write as _};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+mod process_support;
+
+use std::io::{BufRead as _, BufReader};
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-/// The API server standing in for the cluster, stopped when dropped.
-struct Cluster {
-    child: Child,
-    kubeconfig: PathBuf,
-}
+use process_support::{apiserver, binary, http_get, install};
 
-impl Drop for Cluster {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn binary() -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_govcloud-controller"));
-    command.env_remove("KUBECONFIG").env_remove("POD_NAME");
-    command
-}
-
-fn cluster(dir: &Path) -> Cluster {
-    let mut child = binary()
-        .arg("apiserver")
-        .arg("--data-dir")
-        .arg(dir.join("cluster"))
-        .args(["--address", "127.0.0.1:0"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start the API server");
-    let stdout = child.stdout.take().expect("stdout");
-    let mut lines = BufReader::new(stdout).lines();
-    let ready = lines.next().expect("a line").expect("utf-8");
-    let kubeconfig = ready
-        .split_whitespace()
-        .skip_while(|w| *w != "kubeconfig")
-        .nth(1)
-        .expect("the kubeconfig in the ready line");
-    std::thread::spawn(move || lines.for_each(drop));
-    Cluster {
-        child,
-        kubeconfig: PathBuf::from(kubeconfig),
-    }
-}
-
-/// Installs what the chart installs (the CRDs, the tenant-admin role).
-fn install(kubeconfig: &Path) {
-    let runtime = tokio::runtime::Builder::new_current_thread()
+/// Installs what the chart installs, from a test without a runtime of its own.
+fn install_blocking(kubeconfig: &Path) {
+    tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-        .expect("a runtime");
-    runtime.block_on(async {
-        let file = kube::config::Kubeconfig::read_from(kubeconfig).expect("kubeconfig");
-        let config =
-            kube::Config::from_custom_kubeconfig(file, &kube::config::KubeConfigOptions::default())
-                .await
-                .expect("config");
-        let client = kube::Client::try_from(config).expect("client");
-        govcloud_controller::local::install(&client)
-            .await
-            .expect("install");
-    });
+        .expect("a runtime")
+        .block_on(install(kubeconfig));
 }
 
 /// `run`'s arguments for a replica on free ports with SQLite in `dir`.
@@ -164,8 +114,8 @@ fn refused(args: &[String], flag: &str, value: &str) -> String {
 fn bad_input_stops_run_at_start_naming_the_flag_or_file() {
     let dir = tempfile::tempdir().expect("tempdir");
     let dir = dir.path();
-    let cluster = cluster(dir);
-    let args = run_args(dir, &cluster.kubeconfig);
+    let (_cluster, kubeconfig) = apiserver(dir, None);
+    let args = run_args(dir, &kubeconfig);
 
     // A cluster without the CRDs.
     let error = refused(&args, "--identity", "replica-1");
@@ -173,7 +123,7 @@ fn bad_input_stops_run_at_start_naming_the_flag_or_file() {
         error.contains("tenants") && error.contains("govcloud-controller crds"),
         "{error}"
     );
-    install(&cluster.kubeconfig);
+    install_blocking(&kubeconfig);
 
     // A kubeconfig that does not parse.
     let garbage = dir.join("garbage.yaml");
@@ -193,7 +143,7 @@ fn bad_input_stops_run_at_start_naming_the_flag_or_file() {
     );
 
     // An API server nobody answers at.
-    let text = std::fs::read_to_string(&cluster.kubeconfig).expect("kubeconfig");
+    let text = std::fs::read_to_string(&kubeconfig).expect("kubeconfig");
     let server = text
         .lines()
         .find_map(|l| l.trim().strip_prefix("server: "))
@@ -276,8 +226,8 @@ fn a_wrong_database_password_is_refused_naming_the_flag() {
         return;
     };
     let dir = tempfile::tempdir().expect("tempdir");
-    let cluster = cluster(dir.path());
-    let args = run_args(dir.path(), &cluster.kubeconfig);
+    let (_cluster, kubeconfig) = apiserver(dir.path(), None);
+    let args = run_args(dir.path(), &kubeconfig);
     let mut wrong = url::Url::parse(&url).expect("a URL");
     wrong
         .set_password(Some("not-the-password"))
@@ -293,33 +243,12 @@ fn a_wrong_database_password_is_refused_naming_the_flag() {
     );
 }
 
-/// A plain HTTP GET on loopback: status and body.
-fn http_get(url: &str) -> (u16, String) {
-    let rest = url.strip_prefix("http://").expect("http URL");
-    let (host, path) = rest.split_once('/').expect("a path");
-    let mut stream = std::net::TcpStream::connect(host).expect("connect");
-    write!(
-        stream,
-        "GET /{path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"
-    )
-    .expect("request");
-    let mut response = String::new();
-    stream.read_to_string(&mut response).expect("response");
-    let status = response
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .expect("a status");
-    let body = response.split_once("\r\n\r\n").map(|(_, b)| b.to_owned());
-    (status, body.unwrap_or_default())
-}
-
 #[test]
 fn run_is_ready_leads_and_stops_on_sigterm_releasing_its_lease() {
     let dir = tempfile::tempdir().expect("tempdir");
     let dir = dir.path();
-    let cluster = cluster(dir);
-    install(&cluster.kubeconfig);
+    let (_cluster, kubeconfig) = apiserver(dir, None);
+    install_blocking(&kubeconfig);
     // The database URL from a file, as the chart passes it.
     let url_file = dir.join("database-url");
     std::fs::write(
@@ -328,10 +257,7 @@ fn run_is_ready_leads_and_stops_on_sigterm_releasing_its_lease() {
     )
     .expect("write");
     let mut child = binary()
-        .args(with_url_file(
-            &run_args(dir, &cluster.kubeconfig),
-            &url_file,
-        ))
+        .args(with_url_file(&run_args(dir, &kubeconfig), &url_file))
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -349,11 +275,16 @@ fn run_is_ready_leads_and_stops_on_sigterm_releasing_its_lease() {
         .nth(1)
         .expect("metrics")
         .to_owned();
-    assert_eq!(http_get(&metrics.replace("/metrics", "/livez")).0, 200);
+    assert_eq!(
+        http_get(&metrics.replace("/metrics", "/livez")).map(|(status, _)| status),
+        Some(200)
+    );
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
-        let (status, body) = http_get(&metrics.replace("/metrics", "/readyz"));
-        let leading = http_get(&metrics).1.contains("\ngovcloud_leader 1");
+        let (status, body) =
+            http_get(&metrics.replace("/metrics", "/readyz")).expect("/readyz answers");
+        let leading =
+            http_get(&metrics).is_some_and(|(_, text)| text.contains("\ngovcloud_leader 1"));
         if status == 200 && leading {
             assert!(
                 body.contains("[+]storage ok") && body.contains("[+]controller-caches ok"),
@@ -371,7 +302,7 @@ fn run_is_ready_leads_and_stops_on_sigterm_releasing_its_lease() {
     let kubectl_lease = || {
         let output = Command::new("kubectl")
             .arg("--kubeconfig")
-            .arg(&cluster.kubeconfig)
+            .arg(&kubeconfig)
             .args([
                 "-n",
                 "kube-system",
