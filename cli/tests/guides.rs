@@ -31,18 +31,7 @@ const GUIDES: &[&str] = &[
 /// The commands of a guide's console blocks, in order.
 fn commands(guide: &Path) -> Vec<String> {
     let text = std::fs::read_to_string(guide).expect("guide");
-    let mut in_console = false;
-    let mut found = Vec::new();
-    for line in text.lines() {
-        if line.starts_with("```") {
-            in_console = line.trim() == "```console";
-            continue;
-        }
-        if let Some(command) = line.strip_prefix("$ ").filter(|_| in_console) {
-            found.push(command.to_owned());
-        }
-    }
-    found
+    govcloud_tests::guides::console_commands(&text)
 }
 
 /// The README's main command, which `controller/tests/local.rs` runs (with free ports and a

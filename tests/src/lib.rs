@@ -4,6 +4,7 @@
 
 /// Manifest files read with their positions (shared with local mode's seed).
 pub use govcloud_controller::manifests;
+pub mod guides;
 pub mod lab;
 pub mod local;
 pub mod require;

@@ -1331,22 +1331,6 @@ fn the_controller_accepts_every_argument_and_variable_the_chart_passes() {
 // ---------------------------------------------------------------------------------------------
 // The install guide.
 
-/// The `$ ` commands of the guide's console blocks, in order.
-fn guide_commands(guide: &str) -> Vec<String> {
-    let mut in_console = false;
-    let mut found = Vec::new();
-    for line in guide.lines() {
-        if line.starts_with("```") {
-            in_console = line.trim() == "```console";
-            continue;
-        }
-        if let Some(command) = line.strip_prefix("$ ").filter(|_| in_console) {
-            found.push(command.to_owned());
-        }
-    }
-    found
-}
-
 /// The guide's YAML block that starts with `# FILE`, written into `dir/FILE`.
 fn write_guide_file(guide: &str, file: &str, dir: &Path) {
     let marker = format!("```yaml\n# {file}\n");
@@ -1555,7 +1539,7 @@ async fn the_install_guide_runs_as_far_as_this_machine_allows() {
     };
     let mut release = None;
     let mut report = Vec::new();
-    for command in guide_commands(&guide) {
+    for command in govcloud_tests::guides::console_commands(&guide) {
         if command.starts_with("helm ") {
             report.push(run_helm(&command, &cluster, &mut release));
             continue;
