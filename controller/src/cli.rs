@@ -150,7 +150,7 @@ pub struct ElectionOptions {
     #[arg(long, env = "GOVCLOUD_LEADER_ELECT", default_value_t = true, action = clap::ArgAction::Set, value_name = "BOOL")]
     pub leader_elect: bool,
     /// Name of the Lease in the controller's namespace.
-    #[arg(long, default_value = "govcloud-controller", value_name = "NAME")]
+    #[arg(long, default_value = govcloud_controller::leader::LeaseSettings::NAME, value_name = "NAME")]
     pub lease_name: String,
     /// How long a leader's claim lasts after its last renewal.
     #[arg(long, default_value = "15s", value_parser = parse_duration, value_name = "DURATION")]

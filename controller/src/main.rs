@@ -14,7 +14,7 @@ use govcloud_controller::agents::AgentCa;
 use govcloud_controller::api::{NewBootstrapToken, issue_audited_token};
 use govcloud_controller::leader::LeaseSettings;
 use govcloud_controller::local::{self, LocalOptions};
-use govcloud_controller::operator::{self, OperatorConfig, cluster};
+use govcloud_controller::operator::{self, OperatorConfig, cluster, host_name};
 use govcloud_controller::report::error_chain;
 use govcloud_controller::storage::{Role, Storage};
 use govcloud_crds::crdgen;
@@ -150,13 +150,6 @@ fn serving_hosts(args: &RunArgs) -> Vec<String> {
         hosts.push(args.api_address.ip().to_string());
     }
     hosts
-}
-
-fn host_name() -> Option<String> {
-    std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .ok()
-        .map(|h| h.trim().to_owned())
-        .filter(|h| !h.is_empty())
 }
 
 /// client-go's default identity: the host name and a random suffix.

@@ -10,6 +10,8 @@
 //!   own writes in the audit log delimit them, and a new term starts only after the previous
 //!   holder's last renewal is a lease duration old.
 
+#[allow(dead_code)] // not every suite uses every part of the harness
+mod controllers_support;
 mod process_support;
 
 use std::path::{Path, PathBuf};
@@ -17,6 +19,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
+use controllers_support::eventually;
 use govcloud_crds::Tenant;
 use k8s_openapi::api::coordination::v1::Lease;
 use k8s_openapi::api::core::v1::Namespace;
@@ -137,25 +140,6 @@ async fn holder(client: &Client) -> Option<String> {
         .filter(|h| !h.is_empty())
 }
 
-/// Polls `check` every 100 ms until it gives `Some`, for at most `limit`.
-async fn eventually<T, F, Fut>(what: &str, limit: Duration, mut check: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Option<T>>,
-{
-    let deadline = Instant::now() + limit;
-    loop {
-        if let Some(value) = check().await {
-            return value;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "timed out after {limit:?}: {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
 /// Declares a small department of the Ankang city.
 async fn declare_tenant(client: &Client, name: &str, cpu: &str) {
     let tenant: Tenant = serde_json::from_value(json!({
@@ -186,23 +170,27 @@ async fn declare_tenant(client: &Client, name: &str, cpu: &str) {
 async fn reconciled(client: &Client, name: &str, limit: Duration) {
     let tenants = Api::<Tenant>::all(client.clone());
     let namespaces = Api::<Namespace>::all(client.clone());
-    eventually(&format!("tenant {name} reconciled"), limit, || {
-        let (tenants, namespaces) = (tenants.clone(), namespaces.clone());
-        async move {
-            let tenant = tenants.get(name).await.ok()?;
-            let status = tenant.status.as_ref()?;
-            (status.observed_generation == tenant.metadata.generation).then_some(())?;
-            namespaces.get_opt(name).await.ok()??;
-            Some(())
-        }
-    })
+    eventually(
+        &format!("tenant {name} reconciled"),
+        limit.as_secs(),
+        || {
+            let (tenants, namespaces) = (tenants.clone(), namespaces.clone());
+            async move {
+                let tenant = tenants.get(name).await.ok()?;
+                let status = tenant.status.as_ref()?;
+                (status.observed_generation == tenant.metadata.generation).then_some(())?;
+                namespaces.get_opt(name).await.ok()??;
+                Some(())
+            }
+        },
+    )
     .await;
 }
 
 /// Every tenant of the cluster reconciled at its current generation.
 async fn all_tenants_reconciled(client: &Client, limit: Duration) {
     let tenants = Api::<Tenant>::all(client.clone());
-    eventually("every tenant reconciled", limit, || {
+    eventually("every tenant reconciled", limit.as_secs(), || {
         let tenants = tenants.clone();
         async move {
             let list = tenants.list(&kube::api::ListParams::default()).await.ok()?;
@@ -353,7 +341,7 @@ fn count_terms(writes: &[Write]) -> usize {
 /// Waits for a leader and for the seed to converge; checks that the gauges agree with the lease
 /// and that both replicas are ready; returns the leader's name.
 async fn leader_elected(client: &Client, replicas: &[Replica]) -> String {
-    let first = eventually("a leader", Duration::from_secs(30), || {
+    let first = eventually("a leader", 30, || {
         let client = client.clone();
         async move { holder(&client).await }
     })
@@ -362,19 +350,53 @@ async fn leader_elected(client: &Client, replicas: &[Replica]) -> String {
     let (leading, following): (Vec<&Replica>, Vec<&Replica>) =
         replicas.iter().partition(|r| r.name == first);
     let (leading, following) = (leading[0], following[0]);
-    eventually(
-        "the gauges agree with the lease",
-        Duration::from_secs(10),
-        || async {
-            (leading.leader_gauge() == Some(1) && following.leader_gauge() == Some(0)).then_some(())
-        },
-    )
+    eventually("the gauges agree with the lease", 10, || async {
+        (leading.leader_gauge() == Some(1) && following.leader_gauge() == Some(0)).then_some(())
+    })
     .await;
     for replica in [leading, following] {
         assert_eq!(replica.readyz(), Some(200), "{} is ready", replica.name);
     }
 
     first
+}
+
+/// SIGKILLs the leader `first`: the other replica takes over within the lease duration plus one
+/// retry, and reconciles a new tenant; returns the survivor's name.
+async fn crash_the_leader(client: &Client, replicas: &mut Vec<Replica>, first: &str) -> String {
+    let survivor = replicas
+        .iter()
+        .find(|r| r.name != first)
+        .map(|r| r.name.clone())
+        .expect("a follower");
+    let killed = replicas
+        .iter()
+        .position(|r| r.name == first)
+        .expect("the leader");
+    let mut killed = replicas.remove(killed);
+    killed.process.child.kill().expect("SIGKILL");
+    let crashed_at = Instant::now();
+    let _ = killed.process.child.wait();
+    let took = eventually(
+        "the survivor takes the lease",
+        (LEASE_DURATION * 2).as_secs(),
+        || {
+            let (client, survivor) = (client.clone(), survivor.clone());
+            async move {
+                (holder(&client).await.as_deref() == Some(survivor.as_str()))
+                    .then(|| crashed_at.elapsed())
+            }
+        },
+    )
+    .await;
+    eprintln!("takeover after SIGKILL: {took:?}");
+    assert!(
+        took <= LEASE_DURATION + RETRY_PERIOD + SLACK,
+        "the survivor took {took:?} to take the lease"
+    );
+    declare_tenant(client, "ha-after-crash", "1").await;
+    reconciled(client, "ha-after-crash", Duration::from_secs(30)).await;
+    survivor
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -395,35 +417,7 @@ async fn the_lease_moves_on_crash_and_a_paused_leader_never_writes_again() {
     ];
     let first = leader_elected(&client, &replicas).await;
 
-    // SIGKILL the leader: the other takes over within the lease duration plus one retry.
-    let survivor = replicas
-        .iter()
-        .find(|r| r.name != first)
-        .map(|r| r.name.clone())
-        .expect("a follower");
-    let killed = replicas
-        .iter()
-        .position(|r| r.name == first)
-        .expect("the leader");
-    let mut killed = replicas.remove(killed);
-    killed.process.child.kill().expect("SIGKILL");
-    let crashed_at = Instant::now();
-    let _ = killed.process.child.wait();
-    let took = eventually("the survivor takes the lease", LEASE_DURATION * 2, || {
-        let (client, survivor) = (client.clone(), survivor.clone());
-        async move {
-            (holder(&client).await.as_deref() == Some(survivor.as_str()))
-                .then(|| crashed_at.elapsed())
-        }
-    })
-    .await;
-    eprintln!("takeover after SIGKILL: {took:?}");
-    assert!(
-        took <= LEASE_DURATION + RETRY_PERIOD + SLACK,
-        "the survivor took {took:?} to take the lease"
-    );
-    declare_tenant(&client, "ha-after-crash", "1").await;
-    reconciled(&client, "ha-after-crash", Duration::from_secs(30)).await;
+    let survivor = crash_the_leader(&client, &mut replicas, &first).await;
 
     // SIGSTOP the leader past its lease: a third replica takes over; the paused one, resumed,
     // must not write.
@@ -432,12 +426,16 @@ async fn the_lease_moves_on_crash_and_a_paused_leader_never_writes_again() {
     assert_eq!(paused.name, survivor);
     paused.process.signal("-STOP");
     let paused_at = Instant::now();
-    let took = eventually("replica-c takes the lease", LEASE_DURATION * 3, || {
-        let client = client.clone();
-        async move {
-            (holder(&client).await.as_deref() == Some("replica-c")).then(|| paused_at.elapsed())
-        }
-    })
+    let took = eventually(
+        "replica-c takes the lease",
+        (LEASE_DURATION * 3).as_secs(),
+        || {
+            let client = client.clone();
+            async move {
+                (holder(&client).await.as_deref() == Some("replica-c")).then(|| paused_at.elapsed())
+            }
+        },
+    )
     .await;
     eprintln!("takeover from a paused leader: {took:?}");
     declare_tenant(&client, "ha-while-paused", "1").await;
@@ -446,11 +444,9 @@ async fn the_lease_moves_on_crash_and_a_paused_leader_never_writes_again() {
     paused.process.signal("-CONT");
     // Work for both: a change to reconcile right as the paused one wakes, and another later.
     declare_tenant(&client, "ha-while-paused", "2").await;
-    eventually(
-        "the resumed replica knows it lost",
-        Duration::from_secs(20),
-        || async { (paused.leader_gauge() == Some(0)).then_some(()) },
-    )
+    eventually("the resumed replica knows it lost", 20, || async {
+        (paused.leader_gauge() == Some(0)).then_some(())
+    })
     .await;
     declare_tenant(&client, "ha-after-resume", "1").await;
     reconciled(&client, "ha-after-resume", Duration::from_secs(30)).await;

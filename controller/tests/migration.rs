@@ -8,6 +8,7 @@
 
 #![allow(clippy::too_many_lines, clippy::missing_panics_doc)]
 
+#[allow(dead_code)] // not every suite uses every part of the harness
 mod controllers_support;
 
 use std::sync::{Arc, Mutex};
@@ -16,7 +17,7 @@ use std::time::Duration;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::post;
-use controllers_support::{Harness, eventually};
+use controllers_support::{Harness, eventually, step_phase};
 use govcloud_apiserver::tls::{load_or_create, rustls_config};
 use govcloud_crds::migration::system::{MigrationPhase, StepPhase};
 use govcloud_crds::{MigrationPlan, SystemMigration, Tenant};
@@ -180,16 +181,6 @@ fn system(name: &str, classification: &str, cpu: &str, steps: &[Value]) -> Value
             "approval": { "decision": "Approved", "decidedBy": "ops", "reason": "planned" },
         },
     })
-}
-
-fn step_phase(system: &SystemMigration, step: &str) -> Option<StepPhase> {
-    system
-        .status
-        .as_ref()?
-        .steps
-        .iter()
-        .find(|s| s.name == step)
-        .map(|s| s.phase)
 }
 
 /// A fresh server with the CRDs, a tenant `police` (10 cores) and a plan whose window is always

@@ -19,6 +19,8 @@
 #![allow(clippy::too_many_lines)]
 
 mod api_support;
+#[allow(dead_code)] // not every suite uses every part of the harness
+mod controllers_support;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -26,6 +28,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use axum::routing::post;
+use controllers_support::{eventually, step_phase};
 use govcloud_controller::local::{self, LocalOptions};
 use govcloud_controller::operator::cluster::user_agent;
 use govcloud_controller::permissions::{self, CONTROLLER, Check, Permission, Request, Scope, Verb};
@@ -115,25 +118,6 @@ impl ControllerApi {
     }
 }
 
-/// Polls `check` every 100 ms until it returns `Some`, for at most `seconds`.
-async fn eventually<T, F, Fut>(what: &str, seconds: u64, mut check: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Option<T>>,
-{
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(seconds);
-    loop {
-        if let Some(value) = check().await {
-            return value;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "timed out after {seconds} s waiting for {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
 /// An HTTPS migration tool with a CA of its own: `POST /ok` answers 200.
 async fn serve_tool(dir: &Path) -> (String, String) {
     let certificates =
@@ -182,16 +166,6 @@ fn system(name: &str, tool: &str) -> Value {
             ],
         },
     })
-}
-
-fn step_phase(system: &SystemMigration, step: &str) -> Option<StepPhase> {
-    system
-        .status
-        .as_ref()?
-        .steps
-        .iter()
-        .find(|s| s.name == step)
-        .map(|s| s.phase)
 }
 
 /// For each entry of the table (by index), the verbs the requests used.

@@ -228,14 +228,10 @@ pub async fn start(options: &LocalOptions) -> Result<LocalControlPlane, LocalErr
 /// after a crash takes its own lease back at once instead of waiting for it to expire (only one
 /// local mode can use a data directory, whose API server dies with it).
 fn local_identity() -> String {
-    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .map(|h| h.trim().to_owned())
-        .unwrap_or_default();
-    if host.is_empty() {
-        "govcloud-local".to_owned()
-    } else {
-        format!("govcloud-local-{host}")
-    }
+    operator::host_name().map_or_else(
+        || "govcloud-local".to_owned(),
+        |host| format!("govcloud-local-{host}"),
+    )
 }
 
 /// The tenant without a parent, when there is exactly one (the city); `city` otherwise.

@@ -264,6 +264,14 @@ fn run_reconcilers(
     }
 }
 
+/// This machine's host name (the pod's name in a pod), if it has one.
+pub fn host_name() -> Option<String> {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .map(|h| h.trim().to_owned())
+        .filter(|h| !h.is_empty())
+}
+
 /// The fence's validity without an election: a century.
 const FOREVER: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
 

@@ -170,3 +170,17 @@ where
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
+
+/// The phase of a migration system's step `step`, if it has one.
+pub fn step_phase(
+    system: &govcloud_crds::SystemMigration,
+    step: &str,
+) -> Option<govcloud_crds::migration::system::StepPhase> {
+    system
+        .status
+        .as_ref()?
+        .steps
+        .iter()
+        .find(|s| s.name == step)
+        .map(|s| s.phase)
+}
