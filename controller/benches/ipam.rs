@@ -21,10 +21,10 @@
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, TimeZone, Utc};
-use govcloud_controller::ipam::{
+use govcloud_controller::storage::{DbPool, NewIpamAllocation, Storage};
+use govcloud_core::ipam::{
     Allocator, EntryState, LedgerEntry, Level, Outcome, Owner, Prefix, Request, ValidPool,
 };
-use govcloud_controller::storage::{DbPool, NewIpamAllocation, Storage};
 use govcloud_crds::common::{Duration as GoDuration, Prefix as SpecPrefix};
 use govcloud_crds::network::address_pool::{AddressPoolSpec, PrefixLengths};
 
@@ -262,7 +262,7 @@ async fn on_sqlite(wants: &[Want], got: &[Prefix], count: usize) {
     let listed = started.elapsed();
     let entries: Vec<LedgerEntry> = stored
         .iter()
-        .map(|row| LedgerEntry::from_row(row).unwrap_or_else(|e| panic!("{e}")))
+        .map(|row| LedgerEntry::try_from(row).unwrap_or_else(|e| panic!("{e}")))
         .collect();
     let mut allocator = Allocator::from_ledger(pool(), entries, now())
         .unwrap_or_else(|e| panic!("the stored ledger is inconsistent: {e}"));

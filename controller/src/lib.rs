@@ -4,11 +4,8 @@
 pub mod addressing;
 pub mod agents;
 pub mod api;
-pub mod conditions;
 pub mod consolidation;
 pub mod failure;
-pub mod ipam;
-pub mod kube_time;
 pub mod leader;
 pub mod local;
 pub mod manifests;

@@ -237,7 +237,7 @@ fn print_crds() -> anyhow::Result<()> {
 }
 
 fn print_tenant_admin_role() -> anyhow::Result<()> {
-    let role = govcloud_controller::tenancy::plan::tenant_admin_role();
+    let role = govcloud_core::tenancy::plan::tenant_admin_role();
     let yaml = serde_norway::to_string(&role).context("failed to render the ClusterRole")?;
     println!("{}", yaml.trim_end());
     Ok(())

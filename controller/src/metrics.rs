@@ -19,7 +19,7 @@ use prometheus::{
     Registry, TextEncoder,
 };
 
-use crate::tenancy::quota::{Partial, Quota};
+use govcloud_core::tenancy::quota::{Partial, Quota};
 
 /// The controller's metrics.
 #[derive(Debug)]
@@ -91,9 +91,9 @@ impl Metrics {
             ),
             &["phase"],
         )?;
-        for phase in crate::tenancy::requests::PHASES {
+        for phase in govcloud_core::tenancy::requests::PHASES {
             quota_requests
-                .with_label_values(&[crate::tenancy::requests::phase_name(phase)])
+                .with_label_values(&[govcloud_core::tenancy::requests::phase_name(phase)])
                 .set(0);
         }
         let reconciliations = IntCounterVec::new(

@@ -15,8 +15,8 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use controllers_support::{Harness, eventually};
-use govcloud_controller::ipam::Prefix;
 use govcloud_controller::storage::IpamAllocation;
+use govcloud_core::ipam::Prefix;
 use govcloud_crds::{AddressPool, DedicatedNetwork, ExtranetLink, Router};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
 use kube::api::{Api, DeleteParams, PostParams};

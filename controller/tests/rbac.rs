@@ -500,7 +500,7 @@ async fn every_permission_is_used_and_nothing_else_is_requested() {
     // bind on govcloud-tenant-admin: the controller created RoleBindings to it.
     assert!(!created_by_controller("rbac.authorization.k8s.io", "rolebindings").is_empty());
     let bindings = Api::<RoleBinding>::all(admin.clone())
-        .list(&ListParams::default().labels(govcloud_controller::tenancy::plan::TENANT_LABEL))
+        .list(&ListParams::default().labels(govcloud_core::tenancy::plan::TENANT_LABEL))
         .await
         .expect("role bindings");
     assert!(!bindings.items.is_empty());
@@ -712,7 +712,7 @@ fn the_chart_grants_exactly_the_table() {
     match tenant_admin.as_slice() {
         [(path, doc)] => {
             let shipped = permissions::grants_of_rules(&rules_of(doc));
-            let wanted = govcloud_controller::tenancy::plan::tenant_admin_role()
+            let wanted = govcloud_core::tenancy::plan::tenant_admin_role()
                 .rules
                 .unwrap_or_default();
             let wanted = permissions::grants_of_rules(&wanted).expect("the controller's rules");

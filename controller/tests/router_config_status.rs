@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use chrono::Utc;
 use controllers_support::{Harness, eventually};
-use govcloud_controller::routing::etag::{canonical_json, etag};
+use govcloud_core::routing::etag::{canonical_json, etag};
 use govcloud_crds::Router;
 use govcloud_crds::api::{
     ConfigReport, LinkObservation, NextHopConfig, ProbeConfig, ProbeResult, RouteConfig,

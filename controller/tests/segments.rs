@@ -12,8 +12,9 @@ use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use chrono::Utc;
-use govcloud_controller::consolidation::allocation::{Wanted, plan};
-use govcloud_controller::storage::{NewIpamAllocation, NewSegment, Storage, StorageError};
+use govcloud_controller::storage::{NewIpamAllocation, Storage, StorageError};
+use govcloud_core::consolidation::allocation::NewSegment;
+use govcloud_core::consolidation::allocation::{Wanted, plan};
 use sqlx::{AssertSqlSafe, Connection, PgConnection};
 
 struct TestDb {
@@ -238,7 +239,7 @@ async fn the_ledger_refuses_a_shared_vlan(storage: &Storage) {
         .unwrap();
     // A planner that ignores what is held: the table's uniqueness rules refuse its choice,
     // every time it plans again.
-    let careless = |_: &[govcloud_controller::storage::SegmentAllocation]| {
+    let careless = |_: &[govcloud_core::consolidation::allocation::SegmentAllocation]| {
         Ok::<_, ()>(vec![NewSegment {
             router: "ankang-core".to_owned(),
             vlan_id: 100,
@@ -256,7 +257,7 @@ async fn the_ledger_refuses_a_shared_vlan(storage: &Storage) {
         .await
         .unwrap_err();
     assert!(matches!(error, StorageError::Conflict { .. }), "{error:?}");
-    let careless_table = |_: &[govcloud_controller::storage::SegmentAllocation]| {
+    let careless_table = |_: &[govcloud_core::consolidation::allocation::SegmentAllocation]| {
         Ok::<_, ()>(vec![NewSegment {
             router: "ankang-core".to_owned(),
             vlan_id: 300,
@@ -283,7 +284,7 @@ async fn the_ledger_refuses_a_shared_vlan(storage: &Storage) {
             .is_empty()
     );
     // Out of range values are refused by the table too.
-    let out_of_range = |_: &[govcloud_controller::storage::SegmentAllocation]| {
+    let out_of_range = |_: &[govcloud_core::consolidation::allocation::SegmentAllocation]| {
         Ok::<_, ()>(vec![NewSegment {
             router: "hanbin-core".to_owned(),
             vlan_id: 4095,

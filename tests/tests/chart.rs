@@ -918,7 +918,7 @@ fn the_tenant_admin_role_is_the_controllers() {
     }
     let rendered = render(&VALUE_SETS[0]);
     let shipped = rendered.one("ClusterRole", "govcloud-tenant-admin");
-    let controller = serde_json::to_value(govcloud_controller::tenancy::plan::tenant_admin_role())
+    let controller = serde_json::to_value(govcloud_core::tenancy::plan::tenant_admin_role())
         .expect("the controller's role as JSON");
     assert_eq!(shipped["metadata"]["name"], controller["metadata"]["name"]);
     assert_eq!(

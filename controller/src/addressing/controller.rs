@@ -1,6 +1,6 @@
 //! The kube glue of addressing: the `AddressPool` controller and the controller of routers with
-//! no pool, around the pure [`owners`](super::owners), [`pass`](super::pass) and
-//! [`status`](super::status).
+//! no pool, around the pure [`owners`](govcloud_core::addressing::owners), [`pass`](govcloud_core::addressing::pass) and
+//! [`status`](govcloud_core::addressing::status).
 //!
 //! A pool's reconcile: check the spec and its overlap with older pools (refused → `Ready=False`
 //! naming the field, nothing allocated) → read the ledger → plan the wants (parents first) →
@@ -33,14 +33,16 @@ use kube::{Client, Resource, ResourceExt as _};
 use serde::de::DeserializeOwned;
 
 use super::error::Error;
-use super::owners::{self, RouterInput, Want};
-use super::pass::{self, Pass};
-use super::status::{self, PoolOutcome, RouterAddress};
 use crate::failure::CallFailures as _;
-use crate::ipam::{Allocator, LedgerEntry, LedgerError, Level, Prefix, ValidPool, check_overlaps};
 use crate::runtime::Context;
 use crate::status_apply::apply_status;
 use crate::storage::{NewIpamAllocation, StorageError};
+use govcloud_core::addressing::owners::{self, RouterInput, Want};
+use govcloud_core::addressing::pass::{self, Pass};
+use govcloud_core::addressing::status::{self, PoolOutcome, RouterAddress};
+use govcloud_core::ipam::{
+    Allocator, LedgerEntry, LedgerError, Level, Prefix, ValidPool, check_overlaps,
+};
 
 /// The pool controller's name in metrics and logs.
 pub const CONTROLLER: &str = "address-pool";
@@ -264,7 +266,7 @@ pub async fn reconcile(
 pub fn validate(
     pool: &AddressPool,
     all: &[Arc<AddressPool>],
-) -> Result<ValidPool, crate::ipam::PoolError> {
+) -> Result<ValidPool, govcloud_core::ipam::PoolError> {
     let valid = ValidPool::from_spec(&pool.spec)?;
     // Older first; within a second (the timestamps' precision), a ready pool before one that
     // is not, then by name.
@@ -272,7 +274,7 @@ pub fn validate(
         let ready = p
             .status
             .as_ref()
-            .and_then(|s| crate::conditions::status_of(&s.conditions, status::READY))
+            .and_then(|s| govcloud_core::conditions::status_of(&s.conditions, status::READY))
             == Some("True");
         (p.metadata.creation_timestamp.clone(), !ready, p.name_any())
     };
@@ -347,7 +349,7 @@ fn next_expiry(entries: &[LedgerEntry], now: DateTime<Utc>) -> Duration {
     entries
         .iter()
         .filter_map(|e| match e.state {
-            crate::ipam::EntryState::Released {
+            govcloud_core::ipam::EntryState::Released {
                 hold_until: Some(until),
             } if until > now => (until - now).to_std().ok(),
             _ => None,
@@ -374,7 +376,7 @@ async fn held_prefixes(
     Ok(rows
         .iter()
         .filter(|r| r.owner_kind == owners::ROUTER)
-        .filter_map(|r| LedgerEntry::from_row(r).ok())
+        .filter_map(|r| LedgerEntry::try_from(r).ok())
         .map(|e| ((e.owner.name, e.level), e.prefix))
         .collect())
 }
@@ -395,7 +397,7 @@ async fn ledger(
             "read the ledger",
             format!("AddressPool {pool}"),
         ))?;
-    Ok(rows.iter().map(LedgerEntry::from_row).collect())
+    Ok(rows.iter().map(LedgerEntry::try_from).collect())
 }
 
 /// Runs passes until one is recorded whole; returns it with the ledger after it, or the reason

@@ -9,8 +9,8 @@ use std::sync::{Mutex, PoisonError};
 
 use prometheus::{GaugeVec, IntGaugeVec, Opts, Registry};
 
-use super::status::Totals;
-use crate::ipam::Level;
+use govcloud_core::addressing::status::Totals;
+use govcloud_core::ipam::Level;
 
 /// The `state` label's values.
 pub const STATES: [&str; 3] = ["allocated", "held", "free"];

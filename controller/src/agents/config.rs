@@ -26,7 +26,8 @@ use super::state::AgentState;
 use crate::api::problem::{ApiProblem, ProblemKind};
 use crate::api::state::storage_problem;
 use crate::report::error_chain;
-use crate::routing::{self, BuildError, Served, etag};
+use crate::routing::{Served, record};
+use govcloud_core::routing::{self, BuildError, etag};
 
 /// The path agents fetch their configuration from.
 pub const CONFIG_PATH: &str = "/v1/config";
@@ -155,7 +156,7 @@ async fn current(
             ),
         ),
     })?;
-    routing::record(state.storage(), &desired, Utc::now())
+    record(state.storage(), &desired, Utc::now())
         .await
         .map_err(|error| storage_problem("record a router configuration", &error).into_response())
 }

@@ -14,7 +14,7 @@ use super::network::authorize;
 use super::openapi::{Forbidden, Unauthorized};
 use super::problem::ApiProblem;
 use super::state::{AppState, kube_problem};
-use crate::network::readiness;
+use govcloud_core::network::readiness;
 
 /// The view of the routers' readiness, pure.
 pub fn ipv6_status(routers: &[Router]) -> Ipv6Status {

@@ -26,8 +26,8 @@ use super::openapi::{BadRequest, Conflict, Forbidden, InvalidInput, NotFound, Un
 use super::problem::{ApiProblem, ProblemKind};
 use super::scope::Scope;
 use super::state::{AppState, AuditEvent, kube_problem};
-use crate::kube_time::from_kube;
 use crate::storage::Role;
+use govcloud_core::kube_time::from_kube;
 
 /// The field manager of everything the API writes to Kubernetes.
 pub const FIELD_MANAGER: &str = "govcloud-api";

@@ -15,8 +15,8 @@ use super::input::is_object_name;
 use super::openapi::{Forbidden, NotFound, Unauthorized};
 use super::problem::ApiProblem;
 use super::state::{AppState, kube_problem};
-use crate::conditions;
 use crate::storage::Role;
+use govcloud_core::conditions;
 
 /// The wire form of a stored role.
 pub fn wire_role(role: Role) -> WireRole {

@@ -1,7 +1,7 @@
 //! The `DedicatedNetwork` reconciler, the kube glue around the pure stages: fetch (each site's
 //! `Router` and the configuration served to it, the segment ledger, the sites' /64 in the IPAM
-//! ledger) → validate ([`super::sites`]) → allocate VLAN and VRF in one ledger transaction
-//! ([`super::allocation`]) → status ([`super::status`], server-side applied under
+//! ledger) → validate ([`govcloud_core::consolidation::sites`]) → allocate VLAN and VRF in one ledger transaction
+//! ([`govcloud_core::consolidation::allocation`]) → status ([`govcloud_core::consolidation::status`], server-side applied under
 //! [`FIELD_MANAGER`] only when it changed) → events on phase changes → metrics → requeue
 //! soon while waiting for a /64 or for the routers, rarely otherwise.
 //!
@@ -25,18 +25,19 @@ use kube::runtime::reflector::{ObjectRef, Store};
 use kube::runtime::watcher;
 use kube::{Client, Resource as _, ResourceExt as _};
 
-use super::allocation::{Wanted, plan, vrf_device};
-use super::disposition::disposition;
 use super::error::Error;
 use super::metrics::NetworkFigures;
-use super::phase::{RouterConfigState, segment_generation};
 use super::runtime::ConsolidationContext;
-use super::sites::check_sites;
-use super::status::{self, Facts, Problem, READY};
-use crate::conditions;
 use crate::failure::CallFailures as _;
 use crate::status_apply::apply_status_if_changed;
-use crate::storage::{SegmentAllocation, StoredRouterConfig};
+use crate::storage::StoredRouterConfig;
+use govcloud_core::conditions;
+use govcloud_core::consolidation::allocation::SegmentAllocation;
+use govcloud_core::consolidation::allocation::{Wanted, plan, vrf_device};
+use govcloud_core::consolidation::disposition::disposition;
+use govcloud_core::consolidation::phase::{RouterConfigState, segment_generation};
+use govcloud_core::consolidation::sites::check_sites;
+use govcloud_core::consolidation::status::{self, Facts, Problem, READY};
 
 /// The controller's name in metrics and logs.
 pub const CONTROLLER: &str = "dedicated-network";

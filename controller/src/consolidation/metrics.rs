@@ -9,7 +9,7 @@ use std::sync::{Mutex, PoisonError};
 use govcloud_crds::network::dedicated_network::{ConsolidationPhase, Disposition};
 use prometheus::{IntGauge, IntGaugeVec, Opts, Registry};
 
-use super::disposition::disposition_name;
+use govcloud_core::consolidation::disposition::disposition_name;
 
 /// Every disposition.
 pub const DISPOSITIONS: [Disposition; 3] = [

@@ -283,7 +283,7 @@ pub async fn client_for(api: &RunningServer) -> Result<Client, LocalError> {
 /// every govcloud CRD and the tenant-admin `ClusterRole` that tenants' role bindings refer to.
 pub async fn install(client: &Client) -> Result<(), LocalError> {
     install_crds(client).await?;
-    let role = crate::tenancy::plan::tenant_admin_role();
+    let role = govcloud_core::tenancy::plan::tenant_admin_role();
     let name = role.metadata.name.clone().unwrap_or_default();
     Api::<ClusterRole>::all(client.clone())
         .patch(

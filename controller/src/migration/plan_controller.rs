@@ -22,16 +22,16 @@ use kube::runtime::reflector::ObjectRef;
 use kube::runtime::watcher;
 use kube::{Client, ResourceExt as _};
 
-use super::gate::QUOTA_EXCEEDED;
-use super::input::{CampaignSpec, Hold, SystemInput};
-use super::plan::{CampaignPlan, plan_campaign};
 use super::reconcile_error::Error;
-use super::status::to_status;
 use super::system_controller::key_of;
-use crate::conditions;
-use crate::kube_time::{from_kube, to_kube};
 use crate::runtime::Context;
-use crate::tenancy::ownership::Ownership;
+use govcloud_core::conditions;
+use govcloud_core::kube_time::{from_kube, to_kube};
+use govcloud_core::migration::gate::QUOTA_EXCEEDED;
+use govcloud_core::migration::input::{CampaignSpec, Hold, SystemInput};
+use govcloud_core::migration::plan::{CampaignPlan, plan_campaign};
+use govcloud_core::migration::status::to_status;
+use govcloud_core::tenancy::ownership::Ownership;
 
 /// The controller's name in metrics and logs.
 pub const CONTROLLER: &str = "migration-plan";
@@ -219,7 +219,7 @@ async fn record_invalid(
     conditions::set(
         &mut desired.conditions,
         &conditions::Desired {
-            kind: super::status::ON_TRACK,
+            kind: govcloud_core::migration::status::ON_TRACK,
             status: "Unknown",
             reason: error.category(),
             message,

@@ -2,9 +2,9 @@
 //! static category (condition reason, event reason, metric label) and whether it is permanent
 //! (a condition, then wait for a change) or transient (requeue with backoff).
 
-use super::error::PlanError;
 use crate::failure::{KubeCallFailed, StorageCallFailed};
-use crate::tenancy::quota::InvalidAmount;
+use govcloud_core::migration::error::PlanError;
+use govcloud_core::tenancy::quota::InvalidAmount;
 
 /// A failed reconcile of a system or a campaign.
 #[derive(Debug, thiserror::Error)]

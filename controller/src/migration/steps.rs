@@ -24,10 +24,10 @@ use kube::{Resource, ResourceExt as _};
 use sha2::{Digest as _, Sha256};
 
 use super::reconcile_error::Error;
-use super::runbook::{Cursor, Outcome, Pass};
 use super::webhook::{CallOutcome, CallRequest, Credentials, PollOutcome, retry_delay};
-use crate::kube_time::{from_kube, to_kube};
 use crate::runtime::Context;
+use govcloud_core::kube_time::{from_kube, to_kube};
+use govcloud_core::migration::runbook::{Cursor, Outcome, Pass};
 
 /// Label on a step's Job naming its system.
 pub const SYSTEM_LABEL: &str = "govcloud.io/system";

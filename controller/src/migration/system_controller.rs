@@ -1,5 +1,5 @@
-//! The `SystemMigration` reconciler, the kube glue around [`super::gate`] and
-//! [`super::runbook`]: fetch (the tenant's room from the tenant cache and the reservation
+//! The `SystemMigration` reconciler, the kube glue around [`govcloud_core::migration::gate`] and
+//! [`govcloud_core::migration::runbook`]: fetch (the tenant's room from the tenant cache and the reservation
 //! ledger) → decide the gate (pure) → reserve (one SQL transaction) → run the runbook, writing
 //! the status before each action and after it → status (server-side apply under
 //! [`FIELD_MANAGER`] of the fields this controller owns; the campaign's fields — plan, wave,
@@ -25,14 +25,14 @@ use kube::runtime::reflector::{ObjectRef, Store};
 use kube::runtime::watcher;
 use kube::{Client, Resource, ResourceExt as _};
 
-use super::gate::{self, Facts, Gate, TenantRoom};
 use super::reconcile_error::Error;
-use super::runbook::{self, Next, Outcome, Transition};
 use super::steps;
-use crate::kube_time::from_kube;
 use crate::runtime::Context;
 use crate::storage::{NewReservation, ReserveOutcome, ReservedAmounts};
-use crate::tenancy::quota::{Quota, partial_from_amounts, partial_from_list};
+use govcloud_core::kube_time::from_kube;
+use govcloud_core::migration::gate::{self, Facts, Gate, TenantRoom};
+use govcloud_core::migration::runbook::{self, Next, Outcome, Transition};
+use govcloud_core::tenancy::quota::{Quota, partial_from_amounts, partial_from_list};
 
 /// The controller's name in metrics and logs.
 pub const CONTROLLER: &str = "system-migration";
@@ -90,7 +90,8 @@ fn waiting_for_quota(
         .iter()
         .filter(|s| {
             s.status.as_ref().is_some_and(|st| {
-                crate::conditions::status_of(&st.conditions, gate::QUOTA_EXCEEDED) == Some("True")
+                govcloud_core::conditions::status_of(&st.conditions, gate::QUOTA_EXCEEDED)
+                    == Some("True")
             })
         })
         .map(|s| ObjectRef::from_obj(s.as_ref()))

@@ -2,8 +2,8 @@
 //! category (condition reason, event reason, metric label) and whether it is permanent (a
 //! condition, then wait for a change) or transient (requeue with backoff).
 
-use super::contract::ContractError;
 use crate::failure::{KubeCallFailed, StorageCallFailed};
+use govcloud_core::network::contract::ContractError;
 
 /// A failed reconcile of a router or a link.
 #[derive(Debug, thiserror::Error)]

@@ -1,4 +1,4 @@
-//! The `ExtranetLink` reconciler, the kube glue around [`super::compliance`]: fetch (the
+//! The `ExtranetLink` reconciler, the kube glue around [`govcloud_core::network::compliance`]: fetch (the
 //! contract from the spec, each end's newest report and its members' recent samples from
 //! storage, and now and then a window of samples for the utilisation p95) → evaluate (pure) →
 //! status (pure; server-side applied under [`FIELD_MANAGER`] only when it changed) → events
@@ -19,18 +19,18 @@ use kube::runtime::reflector::{ObjectRef, Store};
 use kube::runtime::watcher;
 use kube::{Client, Resource as _, ResourceExt as _};
 
-use super::compliance::{self, LinkTelemetry};
-use super::contract::LinkContract;
 use super::error::Error;
 use super::link_fetch::{end_data, utilisation};
-use super::link_status;
 use super::metrics::{LinkFigures, MemberFigures};
 use super::router_controller::now;
 use super::runtime::NetworkContext;
-use super::utilisation::Utilisation;
-use crate::conditions;
 use crate::failure::CallFailures as _;
 use crate::status_apply::apply_status_if_changed;
+use govcloud_core::conditions;
+use govcloud_core::network::compliance::{self, LinkTelemetry};
+use govcloud_core::network::contract::LinkContract;
+use govcloud_core::network::link_status;
+use govcloud_core::network::utilisation::Utilisation;
 
 /// The controller's name in metrics and logs.
 pub const CONTROLLER: &str = "extranet-link";

@@ -10,14 +10,14 @@ use chrono::{DateTime, TimeDelta, Utc};
 use govcloud_crds::network::extranet_link::LinkSide;
 use kube::runtime::reflector::ObjectRef;
 
-use super::compliance::{EndReport, EndTelemetry, InterfaceState, freshness};
-use super::contract::{LinkContract, SIDES};
-use super::counters::Sample;
 use super::error::Error;
 use super::router_controller::interval_of;
 use super::runtime::NetworkContext;
-use super::utilisation::{Utilisation, needs_refresh, p95_ratio};
 use crate::storage::LatestReport;
+use govcloud_core::network::compliance::{EndReport, EndTelemetry, InterfaceState, freshness};
+use govcloud_core::network::contract::{LinkContract, SIDES};
+use govcloud_core::network::counters::Sample;
+use govcloud_core::network::utilisation::{Utilisation, needs_refresh, p95_ratio};
 
 /// Report interval assumed for a router that is not declared.
 const DEFAULT_INTERVAL: Duration = Duration::from_secs(30);

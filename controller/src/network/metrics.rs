@@ -13,8 +13,8 @@ use std::sync::{Mutex, PoisonError};
 use govcloud_crds::network::extranet_link::{Compliance, LinkSide, LinkTier};
 use prometheus::{GaugeVec, IntGaugeVec, Opts, Registry};
 
-use super::contract::{SIDES, side_name};
-use super::link_status::compliance_name;
+use govcloud_core::network::contract::{SIDES, side_name};
+use govcloud_core::network::link_status::compliance_name;
 
 /// Every tier, as the `tier` label writes it.
 pub const TIERS: [LinkTier; 3] = [

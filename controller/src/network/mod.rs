@@ -1,44 +1,16 @@
-//! The e-government extranet (政务外网): the `Router` and `ExtranetLink` reconcilers around a
-//! pure core (issue 6, item 3).
+//! The e-government extranet's kube glue: the `Router` and `ExtranetLink` reconcilers around the
+//! pure contract, counters, compliance, utilisation and status of `govcloud_core::network`.
 //!
-//! The pure stages, each a function of typed inputs with no client, no I/O and no clock:
-//! 1. [`contract`]: a link's spec read and checked ([`LinkContract`]: contracted speed per
-//!    member from the tier, the member interface pairs, the error threshold, the window);
-//! 2. [`counters`]: rates from counter deltas (a decreasing counter starts a new series),
-//!    error rates, percentiles;
-//! 3. [`compliance`]: the verdict (`Compliant`, `Degraded`, `Down`, `Unknown`) from each end's
-//!    newest report and its members' recent samples;
-//! 4. [`utilisation`]: each member's p95 over the window, and when to compute it again;
-//! 5. [`link_status`] and [`router_status`]: the resources' status, conditions and events;
-//!    [`config_status`]: a router's configuration generations, drift, `ConfigApplied` and
-//!    `Ipv6Ready`.
-//!
-//! The kube glue: [`router_controller`], [`link_controller`] (with [`link_fetch`]) and
-//! [`runtime`] (which runs both); [`metrics`] and [`retention`] (deletion of old samples).
+//! [`router_controller`], [`link_controller`] (with [`link_fetch`], which reads the agents'
+//! reports and samples) and [`runtime`] (which runs both); [`metrics`] and [`retention`]
+//! (deletion of old samples).
 
-pub mod compliance;
-pub mod config_status;
-pub mod contract;
-pub mod counters;
 pub mod error;
 pub mod link_controller;
 pub mod link_fetch;
-pub mod link_status;
 pub mod metrics;
-pub mod readiness;
 pub mod retention;
 pub mod router_controller;
-pub mod router_status;
 pub mod runtime;
-pub mod utilisation;
 
-#[cfg(test)]
-mod compliance_tests;
-#[cfg(test)]
-mod proptests;
-#[cfg(test)]
-mod testing;
-
-pub use compliance::{Verdict, evaluate};
-pub use contract::{ContractError, LinkContract};
 pub use runtime::{NetworkContext, run};

@@ -1,5 +1,5 @@
-//! The `Router` reconciler, the kube glue around [`super::router_status`] and
-//! [`super::config_status`]: fetch (the router's newest telemetry report and the configuration
+//! The `Router` reconciler, the kube glue around [`govcloud_core::network::router_status`] and
+//! [`govcloud_core::network::config_status`]: fetch (the router's newest telemetry report and the configuration
 //! served to it, from storage) → status (pure) → apply the fields this controller owns under
 //! [`FIELD_MANAGER`] when they changed → events on connection and configuration changes →
 //! metrics (agents, configuration lag and drift, IPv6-ready sites) → requeue at the moment the
@@ -21,13 +21,13 @@ use kube::runtime::events::EventType;
 use kube::runtime::watcher;
 use kube::{Client, Resource as _, ResourceExt};
 
-use super::config_status::{self, ConfigObservation, Served};
 use super::error::Error;
-use super::readiness;
-use super::router_status::{self, Connection, RouterObservation};
 use super::runtime::NetworkContext;
 use crate::routing::metrics::ConfigFigures;
 use crate::storage::{LatestReport, StoredRouterConfig};
+use govcloud_core::network::config_status::{self, ConfigObservation, Served};
+use govcloud_core::network::readiness;
+use govcloud_core::network::router_status::{self, Connection, RouterObservation};
 
 /// The controller's name in metrics and logs.
 pub const CONTROLLER: &str = "router";

@@ -13,10 +13,10 @@ use kube::runtime::controller::Config;
 use kube::runtime::reflector::Store;
 
 use super::error::Error;
-use super::utilisation::UtilisationCache;
 use super::{link_controller, router_controller};
 use crate::failure::CallFailures as _;
 use crate::runtime::Context;
+use govcloud_core::network::utilisation::UtilisationCache;
 
 /// What every reconcile of a router or a link shares.
 pub struct NetworkContext {

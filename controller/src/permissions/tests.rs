@@ -70,7 +70,7 @@ fn least_privilege_choices_hold() {
     assert_eq!(roles[0].resource_names, [TENANT_ADMIN_ROLE]);
     assert_eq!(
         TENANT_ADMIN_ROLE,
-        crate::tenancy::plan::tenant_admin_role()
+        govcloud_core::tenancy::plan::tenant_admin_role()
             .metadata
             .name
             .as_deref()

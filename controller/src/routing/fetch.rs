@@ -14,11 +14,11 @@ use kube::api::{Api, ListParams};
 use kube::{Client, ResourceExt as _};
 use serde::de::DeserializeOwned;
 
-use super::build::Desired;
-use super::etag::{canonical_json, etag};
-use super::inputs::{Allocation, Inputs, Pool};
-use crate::ipam::{Owner, Prefix};
 use crate::storage::{Storage, StorageError};
+use govcloud_core::ipam::{Owner, Prefix};
+use govcloud_core::routing::build::Desired;
+use govcloud_core::routing::etag::{canonical_json, etag};
+use govcloud_core::routing::inputs::{Allocation, Inputs, Pool};
 
 /// Why the inputs could not be read.
 #[derive(Debug, thiserror::Error)]

@@ -11,7 +11,7 @@ use std::sync::{Mutex, PoisonError};
 
 use prometheus::{Gauge, IntGauge, IntGaugeVec, Opts, Registry};
 
-use crate::network::readiness::{SiteReadiness, tally};
+use govcloud_core::network::readiness::{SiteReadiness, tally};
 
 /// What one router's series show.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

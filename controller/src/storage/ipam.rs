@@ -4,9 +4,8 @@
 //! until `hold_until`. Among active rows a prefix has one owner, and an owner one prefix per
 //! level of a pool.
 
-use std::net::IpAddr;
-
 use chrono::{DateTime, Utc};
+use govcloud_core::ipam::{LedgerEntry, LedgerError, Owner, canonical_prefix};
 
 use super::database::{DbPool, Storage};
 use super::db_time;
@@ -38,36 +37,19 @@ pub struct IpamAllocation {
     pub hold_until: Option<DateTime<Utc>>,
 }
 
-/// `prefix` (`address/length`, IPv6 or IPv4) in canonical text: RFC 5952 for IPv6, with no
-/// host bits set. Two spellings of one prefix give the same text, so the ledger's uniqueness
-/// rules hold.
-pub fn canonical_prefix(prefix: &str) -> Result<String, String> {
-    let (address, length) = prefix
-        .split_once('/')
-        .ok_or_else(|| format!("prefix {prefix:?} has no /length"))?;
-    let address: IpAddr = address
-        .parse()
-        .map_err(|e| format!("prefix {prefix:?} has an invalid address: {e}"))?;
-    let length: u8 = length
-        .parse()
-        .map_err(|_| format!("prefix {prefix:?} has an invalid length"))?;
-    let (bits, width) = match address {
-        IpAddr::V6(a) => (u128::from(a), 128_u8),
-        IpAddr::V4(a) => (u128::from(u32::from(a)), 32_u8),
-    };
-    if length > width {
-        return Err(format!("prefix {prefix:?} is longer than {width} bits"));
+impl TryFrom<&IpamAllocation> for LedgerEntry {
+    type Error = LedgerError;
+
+    /// The allocator's view of a row, checked (see [`LedgerEntry::read`]).
+    fn try_from(row: &IpamAllocation) -> Result<Self, LedgerError> {
+        LedgerEntry::read(
+            &row.prefix,
+            row.level,
+            Owner::new(row.owner_kind.clone(), row.owner_name.clone()),
+            row.released_at,
+            row.hold_until,
+        )
     }
-    let host_bits = width - length;
-    let host_mask = if host_bits == 0 {
-        0
-    } else {
-        u128::MAX >> (128 - u32::from(host_bits))
-    };
-    if bits & host_mask != 0 {
-        return Err(format!("prefix {prefix:?} has host bits set"));
-    }
-    Ok(format!("{address}/{length}"))
 }
 
 macro_rules! columns {
@@ -420,5 +402,60 @@ mod tests {
         ] {
             assert!(canonical_prefix(bad).is_err(), "{bad} accepted");
         }
+    }
+}
+
+#[cfg(test)]
+mod ledger_tests {
+    use chrono::{TimeDelta, TimeZone, Utc};
+
+    use govcloud_core::ipam::{EntryState, Level};
+
+    use super::*;
+
+    fn row(prefix: &str, level: i32, released: bool) -> IpamAllocation {
+        let at = Utc
+            .with_ymd_and_hms(2026, 11, 1, 0, 0, 0)
+            .single()
+            .unwrap_or_default();
+        IpamAllocation {
+            id: 1,
+            pool: "ankang".to_owned(),
+            prefix: prefix.to_owned(),
+            level,
+            owner_kind: "Router".to_owned(),
+            owner_name: "hanbin".to_owned(),
+            allocated_at: at,
+            released_at: released.then_some(at),
+            hold_until: released.then(|| at + TimeDelta::hours(168)),
+        }
+    }
+
+    #[test]
+    fn rows_become_entries() {
+        let entry = LedgerEntry::try_from(&row("2001:db8:a00:1000::/52", 1, false));
+        let entry = entry.expect("a valid row");
+        assert_eq!(entry.level, Level::County);
+        assert_eq!(entry.owner.to_string(), "Router/hanbin");
+        assert_eq!(entry.state, EntryState::Active);
+        let held = LedgerEntry::try_from(&row("2001:db8:a00:1000::/52", 1, true)).expect("held");
+        let until = Utc
+            .with_ymd_and_hms(2026, 11, 8, 0, 0, 0)
+            .single()
+            .unwrap_or_default();
+        assert!(held.state.in_use(until - TimeDelta::seconds(1)));
+        assert!(!held.state.in_use(until));
+    }
+
+    #[test]
+    fn bad_rows_are_errors() {
+        assert!(matches!(
+            LedgerEntry::try_from(&row("2001:db8:a00:1000::/52", 7, false)),
+            Err(LedgerError::UnknownLevel { level: 7, .. })
+        ));
+        assert!(matches!(
+            LedgerEntry::try_from(&row("2001:db8:a00:1000::1/52", 1, false)),
+            Err(LedgerError::InvalidPrefix { .. })
+        ));
     }
 }

@@ -39,7 +39,7 @@ pub use audit_chain::{AuditRecord, ChainBreak, ChainStatus, ChainVerifier, GENES
 pub use database::{DbPool, Storage};
 pub use drills::{DrillEvidence, Drills, NewDrillEvidence};
 pub use error::StorageError;
-pub use ipam::{Ipam, IpamAllocation, NewIpamAllocation, canonical_prefix};
+pub use ipam::{Ipam, IpamAllocation, NewIpamAllocation};
 pub use outbox::{Outbox, OutboxMessage};
 pub use reservations::{
     NewReservation, Reservation, Reservations, ReserveOutcome, ReservedAmounts,
@@ -49,7 +49,7 @@ pub use router_certificates::{
     KeyOrigin, NewRouterCertificate, RouterCertificate, RouterCertificates, is_serial,
 };
 pub use router_configs::{Recorded, RouterConfigs, StoredRouterConfig};
-pub use segments::{NewSegment, SegmentAllocation, Segments};
+pub use segments::Segments;
 pub use telemetry::{Telemetry, TelemetrySample};
 pub use telemetry_reports::LatestReport;
 pub use tokens::{ApiToken, NewApiToken, Role, Tokens, hash_token_secret};

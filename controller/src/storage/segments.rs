@@ -2,7 +2,7 @@
 //! migrating onto the extranet, unique per router (`segment_allocations`).
 //!
 //! Allocation is one transaction: read what the network's routers hold, let a pure planner
-//! choose ([`crate::consolidation::allocation`]), write its choice. The table's uniqueness rules
+//! choose (`govcloud_core::consolidation::allocation`), write its choice. The table's uniqueness rules
 //! (`UNIQUE (router, vlan_id)`, `UNIQUE (router, vrf_table)`) refuse a choice that a concurrent
 //! transaction took meanwhile; [`Segments::allocate`] then reads again and plans again. On
 //! PostgreSQL the transaction also locks the table against other writers (as SQLite's
@@ -13,27 +13,10 @@ use chrono::{DateTime, Utc};
 use super::database::{DbPool, Storage};
 use super::db_time;
 use super::error::StorageError;
+use govcloud_core::consolidation::allocation::{NewSegment, SegmentAllocation};
 
 /// How many times an allocation is planned again after losing a race.
 const ATTEMPTS: usize = 8;
-
-/// A ledger row: `network` holds `vlan_id` and `vrf_table` on `router`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SegmentAllocation {
-    pub network: String,
-    pub router: String,
-    pub vlan_id: u16,
-    pub vrf_table: u32,
-    pub allocated_at: DateTime<Utc>,
-}
-
-/// A row to write for the network being allocated (its row at `router` is replaced).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct NewSegment {
-    pub router: String,
-    pub vlan_id: u16,
-    pub vrf_table: u32,
-}
 
 #[derive(sqlx::FromRow)]
 struct Row {

@@ -7,6 +7,7 @@ use chrono::{DateTime, Utc};
 use super::database::{DbPool, Storage};
 use super::db_time;
 use super::error::StorageError;
+use govcloud_core::network::counters::Sample;
 
 /// One interface reading. Counters are the kernel's 64-bit counters, stored signed (they stay
 /// below 2^63 for centuries of traffic).
@@ -21,6 +22,25 @@ pub struct TelemetrySample {
     pub tx_errors: i64,
     pub oper_up: bool,
     pub speed_mbps: Option<i64>,
+}
+
+impl From<&TelemetrySample> for Sample {
+    /// Counters are stored as signed 64-bit integers: the bits are read back as the unsigned
+    /// counter they were (a value past 2^63 stored by wrapping comes back as itself); a speed
+    /// outside `u32` is no known speed.
+    fn from(sample: &TelemetrySample) -> Self {
+        Self {
+            at: sample.at,
+            rx_bytes: sample.rx_bytes.cast_unsigned(),
+            tx_bytes: sample.tx_bytes.cast_unsigned(),
+            errors: sample
+                .rx_errors
+                .cast_unsigned()
+                .saturating_add(sample.tx_errors.cast_unsigned()),
+            oper_up: sample.oper_up,
+            speed_mbps: sample.speed_mbps.and_then(|s| u32::try_from(s).ok()),
+        }
+    }
 }
 
 pub(super) const INSERT: &str = "INSERT INTO telemetry_samples \
@@ -124,5 +144,36 @@ impl Telemetry<'_> {
         })
         .map_err(|e| self.storage.error("delete old telemetry reports", e))?;
         Ok(deleted)
+    }
+}
+
+#[cfg(test)]
+mod sample_tests {
+    use chrono::TimeDelta;
+    use govcloud_core::network::counters::Sample;
+
+    use super::*;
+
+    fn at(seconds: i64) -> DateTime<Utc> {
+        DateTime::from_timestamp(1_700_000_000 + seconds, 0).expect("time")
+    }
+
+    #[test]
+    fn samples_convert_from_storage_bit_for_bit() {
+        let stored = TelemetrySample {
+            router: "r".into(),
+            interface: "eth0".into(),
+            at: at(0) + TimeDelta::milliseconds(1),
+            rx_bytes: -1,
+            tx_bytes: 7,
+            rx_errors: 1,
+            tx_errors: 2,
+            oper_up: false,
+            speed_mbps: Some(-5),
+        };
+        let sample = Sample::from(&stored);
+        assert_eq!(sample.rx_bytes, u64::MAX);
+        assert_eq!((sample.tx_bytes, sample.errors), (7, 3));
+        assert_eq!(sample.speed_mbps, None);
     }
 }

@@ -1,7 +1,7 @@
 //! The `Tenant` reconciler, the kube glue around the pure planner: fetch (the tenant, the
-//! hierarchy from the cache, the namespaces it wants) → validate and build ([`super::plan`]) →
+//! hierarchy from the cache, the namespaces it wants) → validate and build ([`govcloud_core::tenancy::plan`]) →
 //! apply (server-side apply under [`FIELD_MANAGER`], children owned by the tenant so that the
-//! garbage collector deletes them with it) → status ([`super::status`], patched only when it
+//! garbage collector deletes them with it) → status ([`govcloud_core::tenancy::status`], patched only when it
 //! changed). Permanent errors set `Ready=False` with the error's category and wait for a
 //! change; transient ones requeue with backoff. A finalizer revokes a deleted tenant's API
 //! tokens, the one piece of its state that lives outside Kubernetes.
@@ -28,12 +28,12 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use super::error::Error;
-use super::hierarchy::Hierarchy;
-use super::plan::{self, NamespaceClaim, TENANT_LABEL};
-use super::quota::{Partial, Quota, add_partial, usage_from_quota_status};
-use super::status::{self, Observed, Outcome, QUOTA_EXCEEDED, READY};
 use crate::runtime::Context;
 use crate::storage::NewAuditRecord;
+use govcloud_core::tenancy::hierarchy::Hierarchy;
+use govcloud_core::tenancy::plan::{self, NamespaceClaim, TENANT_LABEL};
+use govcloud_core::tenancy::quota::{Partial, Quota, add_partial, usage_from_quota_status};
+use govcloud_core::tenancy::status::{self, Observed, Outcome, QUOTA_EXCEEDED, READY};
 
 /// The controller's name in metrics and logs.
 pub const CONTROLLER: &str = "tenant";

@@ -2,9 +2,9 @@
 //! reason and metric label) and whether it is permanent (a condition, then wait for a change)
 //! or transient (requeue with backoff).
 
-use super::plan::PlanError;
-use super::requests::RequestError;
 use crate::failure::{KubeCallFailed, StorageCallFailed};
+use govcloud_core::tenancy::plan::PlanError;
+use govcloud_core::tenancy::requests::RequestError;
 
 /// A failed reconcile of a `Tenant` or a `QuotaRequest`.
 #[derive(Debug, thiserror::Error)]

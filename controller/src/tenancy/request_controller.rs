@@ -26,13 +26,15 @@ use serde_json::json;
 
 use super::controller::now;
 use super::error::Error;
-use super::hierarchy::Hierarchy;
-use super::plan::PlanError;
-use super::quota::{Quota, partial_from_list, partial_to_list};
-use super::requests::{self, ACTION_APPLY, ACTION_DENY, APPLIED, Next, phase_counts};
-use crate::conditions::Desired;
 use crate::runtime::Context;
 use crate::storage::{AuditRecord, NewAuditRecord, Storage, StorageError};
+use govcloud_core::conditions::Desired;
+use govcloud_core::tenancy::hierarchy::Hierarchy;
+use govcloud_core::tenancy::plan::PlanError;
+use govcloud_core::tenancy::quota::{Quota, partial_from_list, partial_to_list};
+use govcloud_core::tenancy::requests::{
+    self, ACTION_APPLY, ACTION_DENY, APPLIED, Next, phase_counts,
+};
 
 /// The controller's name in metrics and logs.
 pub const CONTROLLER: &str = "quota-request";
@@ -168,7 +170,7 @@ async fn invalid(
 ) -> Error {
     let mut status = request.status.clone().unwrap_or_default();
     status.observed_generation = request.metadata.generation;
-    crate::conditions::set(
+    govcloud_core::conditions::set(
         &mut status.conditions,
         &Desired {
             kind: requests::DECIDED,
@@ -446,7 +448,7 @@ fn not_applied(
 async fn change_quota(
     tenants: &Api<Tenant>,
     tenant: &Tenant,
-    requested: &super::quota::Partial,
+    requested: &govcloud_core::tenancy::quota::Partial,
     target: Quota,
 ) -> Result<(), Error> {
     let name = tenant.name_any();

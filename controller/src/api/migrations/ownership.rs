@@ -2,7 +2,7 @@
 //! the tenants it sees (ownership: [`Ownership`]); a token of a root tenant also sees those in
 //! namespaces no tenant owns.
 
-pub use crate::tenancy::ownership::Ownership;
+pub use govcloud_core::tenancy::ownership::Ownership;
 
 use super::super::scope::Scope;
 

@@ -25,8 +25,8 @@ use super::Visibility;
 use super::ownership::SeesNamespaces as _;
 use super::read::all_systems;
 use super::views::{condition_view, migration_summary};
-use crate::conditions;
-use crate::kube_time::from_kube;
+use govcloud_core::conditions;
+use govcloud_core::kube_time::from_kube;
 
 /// The caller's systems that `plan` schedules, by wave then name, pure.
 pub fn planned_systems(

@@ -10,7 +10,7 @@ use govcloud_crds::migration::system::StepStatus;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
 
 use super::ownership::Ownership;
-use crate::kube_time::from_kube;
+use govcloud_core::kube_time::from_kube;
 
 /// `namespace/name` of a system.
 pub fn system_key(system: &SystemMigration) -> String {

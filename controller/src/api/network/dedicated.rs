@@ -21,8 +21,8 @@ use super::super::openapi::{NotFound, Unauthorized};
 use super::super::problem::ApiProblem;
 use super::super::scope::Scope;
 use super::super::state::{AppState, kube_problem};
-use crate::conditions;
-use crate::kube_time::from_kube;
+use govcloud_core::conditions;
+use govcloud_core::kube_time::from_kube;
 
 /// Whether `scope` sees `network`: a root sees all; others their tenant's and descendants'.
 pub fn visible(scope: &Scope, network: &DedicatedNetwork) -> bool {

@@ -9,8 +9,8 @@ use govcloud_crds::network::router::Router;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 
 use super::super::migrations::views::condition_view;
-use crate::conditions;
-use crate::kube_time::from_kube;
+use govcloud_core::conditions;
+use govcloud_core::kube_time::from_kube;
 
 fn name_of(metadata: &kube::api::ObjectMeta) -> String {
     metadata.name.clone().unwrap_or_default()

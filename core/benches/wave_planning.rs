@@ -1,14 +1,14 @@
-//! Wave planning for 50,000 systems (issue 5): a random dependency DAG with
+//! Wave planning for 50,000 systems: a random dependency DAG with
 //! three dependencies per system on average (seeded, so every run plans the same campaign),
 //! weekly maintenance windows holding 50 systems each. Prints the median of several runs and
 //! the process's peak resident memory.
 //!
-//! `cargo bench -p govcloud-controller --bench wave_planning`
+//! `cargo bench -p govcloud-core --bench wave_planning`
 
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
-use govcloud_controller::migration::{CampaignSpec, SystemInput, plan_campaign};
+use govcloud_core::migration::{CampaignSpec, SystemInput, plan_campaign};
 use govcloud_crds::common::{Classification, CronSchedule, IsoDate};
 use govcloud_crds::migration::plan::{Freeze, MaintenanceWindow, MigrationPlanSpec};
 use govcloud_crds::migration::system::MigrationPhase;

@@ -1,13 +1,43 @@
 //! [`Prefix`]: an IPv6 prefix as a value (network bits and length) with the arithmetic the
 //! allocator needs: containment, overlap, aligned subprefixes, nibble alignment.
 //!
-//! Text is read through the ledger's [`canonical_prefix`], so the pool, the allocator and the
+//! Text is read through [`canonical_prefix`] (which the ledger also applies), so the pool, the allocator and the
 //! ledger agree on what a prefix is, and [`Prefix`]'s `Display` is that canonical text.
 
 use std::fmt;
-use std::net::Ipv6Addr;
+use std::net::{IpAddr, Ipv6Addr};
 
-use crate::storage::canonical_prefix;
+/// `prefix` (`address/length`, IPv6 or IPv4) in canonical text: RFC 5952 for IPv6, with no
+/// host bits set. Two spellings of one prefix give the same text, so the ledger's uniqueness
+/// rules hold.
+pub fn canonical_prefix(prefix: &str) -> Result<String, String> {
+    let (address, length) = prefix
+        .split_once('/')
+        .ok_or_else(|| format!("prefix {prefix:?} has no /length"))?;
+    let address: IpAddr = address
+        .parse()
+        .map_err(|e| format!("prefix {prefix:?} has an invalid address: {e}"))?;
+    let length: u8 = length
+        .parse()
+        .map_err(|_| format!("prefix {prefix:?} has an invalid length"))?;
+    let (bits, width) = match address {
+        IpAddr::V6(a) => (u128::from(a), 128_u8),
+        IpAddr::V4(a) => (u128::from(u32::from(a)), 32_u8),
+    };
+    if length > width {
+        return Err(format!("prefix {prefix:?} is longer than {width} bits"));
+    }
+    let host_bits = width - length;
+    let host_mask = if host_bits == 0 {
+        0
+    } else {
+        u128::MAX >> (128 - u32::from(host_bits))
+    };
+    if bits & host_mask != 0 {
+        return Err(format!("prefix {prefix:?} has host bits set"));
+    }
+    Ok(format!("{address}/{length}"))
+}
 
 /// Why text is not an IPv6 prefix.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]

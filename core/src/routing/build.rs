@@ -31,7 +31,7 @@ use govcloud_crds::common::{Classification, SiteLevel};
 use govcloud_crds::network::dedicated_network::Disposition;
 use govcloud_crds::network::router::InterfaceRole;
 use govcloud_crds::{DedicatedNetwork, ExtranetLink, Router};
-use kube::ResourceExt as _;
+use kube_core::ResourceExt as _;
 
 use super::inputs::{Index, Inputs, LINK_MEMBER, NETWORK_SITE, ROUTER_LAN};
 use crate::ipam::Prefix;

@@ -11,7 +11,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use govcloud_crds::common::SiteLevel;
 use govcloud_crds::network::router::Router;
-use kube::ResourceExt as _;
+use kube_core::ResourceExt as _;
 
 /// The condition that says a site is IPv6-ready.
 pub const IPV6_READY: &str = "Ipv6Ready";

@@ -10,7 +10,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use govcloud_crds::{DedicatedNetwork, ExtranetLink, Router};
-use kube::ResourceExt as _;
+use kube_core::ResourceExt as _;
 
 use crate::ipam::{Owner, Prefix};
 

@@ -1,4 +1,4 @@
-//! Hierarchical IPv6 allocation for `AddressPool` (issue 7, item 1): pure — no client, no I/O,
+//! Hierarchical IPv6 allocation for `AddressPool`: pure — no client, no I/O,
 //! no clock (the time is an argument).
 //!
 //! The pieces, in the order a reconciler uses them:
@@ -9,7 +9,8 @@
 //!    parent ([`intervals`] keeps the taken ranges per parent);
 //! 4. [`release`]: what an owner's deletion releases and until when it is held.
 //!
-//! [`prefix`] is the IPv6 prefix value they share; [`level`] names the four levels.
+//! [`prefix`] is the IPv6 prefix value they share (and the canonical text of any prefix the
+//! ledger stores); [`level`] names the four levels.
 //! The ledger (`Storage::ipam()`) stays the authority: its unique indexes refuse a prefix
 //! recorded twice, so two controllers planning from stale ledgers cannot both record one.
 
@@ -36,5 +37,5 @@ pub use error::{AllocateError, LedgerError, PoolError};
 pub use ledger::{EntryState, LedgerEntry, Owner};
 pub use level::Level;
 pub use pool::{ValidPool, check_overlaps};
-pub use prefix::{Prefix, PrefixError};
+pub use prefix::{Prefix, PrefixError, canonical_prefix};
 pub use release::{Release, hold_until, releases};

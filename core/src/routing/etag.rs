@@ -5,8 +5,6 @@
 use govcloud_crds::api::RouterConfig;
 use sha2::{Digest as _, Sha256};
 
-use crate::storage::hex;
-
 /// `config` as canonical JSON: its fields without `generation`, keys sorted, no spaces.
 pub fn canonical_json(config: &RouterConfig) -> String {
     let mut value = serde_json::to_value(config).unwrap_or(serde_json::Value::Null);
@@ -36,7 +34,7 @@ fn sort_keys(value: &mut serde_json::Value) {
 
 /// The ETag of `config`: lowercase hex SHA-256 of [`canonical_json`].
 pub fn etag(config: &RouterConfig) -> String {
-    hex(&Sha256::digest(canonical_json(config).as_bytes()))
+    hex::encode(Sha256::digest(canonical_json(config).as_bytes()))
 }
 
 /// Whether an `If-None-Match` header value names `etag` (`"…"`, `W/"…"`, a list, or `*`).

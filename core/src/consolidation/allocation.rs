@@ -12,7 +12,7 @@
 use std::collections::BTreeSet;
 use std::fmt;
 
-use crate::storage::{NewSegment, SegmentAllocation};
+use chrono::{DateTime, Utc};
 
 /// The lowest VLAN id handed out when a site pins none.
 pub const FIRST_VLAN: u16 = 100;
@@ -22,6 +22,24 @@ pub const MAX_VLAN: u16 = 4094;
 pub const FIRST_TABLE: u32 = 1000;
 /// The highest VRF routing table handed out (one per VLAN is enough: 1000 + 4094).
 pub const MAX_TABLE: u32 = FIRST_TABLE + MAX_VLAN as u32;
+
+/// A row of the segment ledger: `network` holds `vlan_id` and `vrf_table` on `router`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SegmentAllocation {
+    pub network: String,
+    pub router: String,
+    pub vlan_id: u16,
+    pub vrf_table: u32,
+    pub allocated_at: DateTime<Utc>,
+}
+
+/// A row to write for the network being allocated (its row at `router` is replaced).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewSegment {
+    pub router: String,
+    pub vlan_id: u16,
+    pub vrf_table: u32,
+}
 
 /// A site to allocate: its position in `spec.sites`, its router, its pinned VLAN.
 #[derive(Clone, Debug, PartialEq, Eq)]

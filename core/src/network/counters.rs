@@ -5,8 +5,6 @@
 
 use chrono::{DateTime, Utc};
 
-use crate::storage::TelemetrySample;
-
 /// One reading of one interface, as the compliance planner needs it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Sample {
@@ -22,25 +20,6 @@ pub struct Sample {
     pub oper_up: bool,
     /// Speed in Mbit/s, when the driver reports one.
     pub speed_mbps: Option<u32>,
-}
-
-impl From<&TelemetrySample> for Sample {
-    /// Counters are stored as signed 64-bit integers: the bits are read back as the unsigned
-    /// counter they were (a value past 2^63 stored by wrapping comes back as itself); a speed
-    /// outside `u32` is no known speed.
-    fn from(sample: &TelemetrySample) -> Self {
-        Self {
-            at: sample.at,
-            rx_bytes: sample.rx_bytes.cast_unsigned(),
-            tx_bytes: sample.tx_bytes.cast_unsigned(),
-            errors: sample
-                .rx_errors
-                .cast_unsigned()
-                .saturating_add(sample.tx_errors.cast_unsigned()),
-            oper_up: sample.oper_up,
-            speed_mbps: sample.speed_mbps.and_then(|s| u32::try_from(s).ok()),
-        }
-    }
 }
 
 /// Seconds from `a` to `b`, when `b` is later.
@@ -118,7 +97,6 @@ pub fn percentile(values: &[f64], quantile: f64) -> Option<f64> {
 
 #[cfg(test)]
 mod tests {
-    use chrono::TimeDelta;
 
     use super::*;
 
@@ -182,25 +160,6 @@ mod tests {
         // 60 errors over the 60 s of the two counted intervals.
         assert_eq!(errors_per_minute(&samples), Some(60.0));
         assert_eq!(errors_per_minute(&samples[..1]), None);
-    }
-
-    #[test]
-    fn samples_convert_from_storage_bit_for_bit() {
-        let stored = TelemetrySample {
-            router: "r".into(),
-            interface: "eth0".into(),
-            at: at(0) + TimeDelta::milliseconds(1),
-            rx_bytes: -1,
-            tx_bytes: 7,
-            rx_errors: 1,
-            tx_errors: 2,
-            oper_up: false,
-            speed_mbps: Some(-5),
-        };
-        let sample = Sample::from(&stored);
-        assert_eq!(sample.rx_bytes, u64::MAX);
-        assert_eq!((sample.tx_bytes, sample.errors), (7, 3));
-        assert_eq!(sample.speed_mbps, None);
     }
 
     #[test]

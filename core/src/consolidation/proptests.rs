@@ -7,9 +7,9 @@ use std::collections::BTreeSet;
 
 use proptest::prelude::*;
 
+use super::allocation::SegmentAllocation;
 use super::allocation::{FIRST_TABLE, FIRST_VLAN, MAX_TABLE, MAX_VLAN, Wanted, apply, plan};
 use super::testing::at;
-use crate::storage::SegmentAllocation;
 
 const ROUTERS: [&str; 3] = ["ankang-core", "hanbin-core", "hanyin-core"];
 

@@ -4,8 +4,8 @@ use chrono::{DateTime, TimeZone as _, Utc};
 use govcloud_crds::common::Classification;
 use govcloud_crds::network::dedicated_network::{DedicatedNetworkSpec, Lifecycle, NetworkSite};
 
+use super::allocation::SegmentAllocation;
 use super::allocation::Wanted;
-use crate::storage::SegmentAllocation;
 
 /// A fixed instant.
 pub fn at() -> DateTime<Utc> {

@@ -19,7 +19,7 @@ use std::fmt;
 use govcloud_crds::common::{Classification, SiteLevel};
 use govcloud_crds::network::router::InterfaceRole;
 use govcloud_crds::{DedicatedNetwork, ExtranetLink, Router};
-use kube::ResourceExt as _;
+use kube_core::ResourceExt as _;
 
 use crate::ipam::{EntryState, LedgerEntry, Level, Owner};
 
