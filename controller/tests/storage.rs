@@ -12,10 +12,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use govcloud_controller::report::error_chain;
 use govcloud_controller::storage::{
-    Backend, ChainBreak, ChainStatus, DbPool, Decision, GENESIS_HASH, KeyOrigin, NewApiToken,
-    NewAuditRecord, NewDrillEvidence, NewIpamAllocation, NewReservation, NewReviewDecision,
-    NewRouterCertificate, ReserveOutcome, ReservedAmounts, Role, Storage, StorageError,
-    TelemetrySample, hash_token_secret,
+    Backend, ChainBreak, ChainStatus, DbPool, GENESIS_HASH, KeyOrigin, NewApiToken, NewAuditRecord,
+    NewIpamAllocation, NewReservation, NewRouterCertificate, ReserveOutcome, ReservedAmounts, Role,
+    Storage, StorageError, TelemetrySample, hash_token_secret,
 };
 use govcloud_crds::api::{LinkCounters, LinkObservation, RouteSummary, TelemetryReport};
 use serde_json::json;
@@ -158,12 +157,9 @@ on_both_backends! {
     ipam_a_batch_is_recorded_whole_or_not_at_all(storage),
     reservations_hold_within_capacity(storage),
     reservations_race_for_the_last_headroom(storage),
-    outbox_order_and_attempts(storage),
     telemetry_window_and_retention(storage),
     router_certificates_are_recorded_and_revoked(storage),
     telemetry_reports_are_stored_once_and_the_latest_kept(storage),
-    reviews_runs_and_decisions(storage),
-    drill_evidence_is_kept_in_order(storage),
     router_configs_grow_a_generation_per_change(storage),
     router_configs_recorded_concurrently_bump_once(storage),
     telemetry_latest_keeps_the_configuration_report(storage),
@@ -232,11 +228,7 @@ const TABLES: &[&str] = &[
     "api_tokens",
     "audit_log",
     "telemetry_samples",
-    "review_runs",
-    "review_decisions",
     "ipam_allocations",
-    "drill_evidence",
-    "provincial_outbox",
     "quota_reservations",
     "router_certificates",
     "telemetry_reports",
@@ -294,11 +286,20 @@ fn migration_directories_are_in_step() {
             .join("migrations")
             .join(backend);
         let mut tables = BTreeSet::new();
-        for entry in std::fs::read_dir(dir).unwrap() {
-            let sql = std::fs::read_to_string(entry.unwrap().path()).unwrap();
+        let mut paths: Vec<_> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|entry| entry.unwrap().path())
+            .collect();
+        // In version order: a later migration may drop what an earlier one created.
+        paths.sort();
+        for path in paths {
+            let sql = std::fs::read_to_string(path).unwrap();
             for line in sql.lines() {
                 if let Some(rest) = line.strip_prefix("CREATE TABLE ") {
                     tables.insert(rest.split_whitespace().next().unwrap().to_owned());
+                }
+                if let Some(rest) = line.strip_prefix("DROP TABLE ") {
+                    tables.remove(rest.trim_end_matches(';').trim());
                 }
             }
         }
@@ -406,7 +407,7 @@ async fn migrations_are_applied(storage: &Storage) {
         Backend::Postgres => "postgres",
     });
     let latest = files.last().map(|(version, _)| *version);
-    assert_eq!(latest, Some(5));
+    assert_eq!(latest, Some(6));
     assert_eq!(storage.schema_version().await.unwrap(), latest);
     assert_eq!(storage.expected_schema_version(), latest);
     assert_eq!(
@@ -415,6 +416,26 @@ async fn migrations_are_applied(storage: &Storage) {
     );
     for table in TABLES {
         assert_eq!(count(storage, table).await, 0, "{table}");
+    }
+    // Dropped by version 6: created ahead of capabilities that never wrote them.
+    for table in [
+        "review_runs",
+        "review_decisions",
+        "drill_evidence",
+        "provincial_outbox",
+    ] {
+        let query = format!("SELECT COUNT(*) FROM {table}");
+        let gone = match storage.pool() {
+            DbPool::Sqlite(pool) => sqlx::query(AssertSqlSafe(query))
+                .fetch_one(pool)
+                .await
+                .is_err(),
+            DbPool::Postgres(pool) => sqlx::query(AssertSqlSafe(query))
+                .fetch_one(pool)
+                .await
+                .is_err(),
+        };
+        assert!(gone, "{table} is dropped");
     }
 }
 
@@ -1078,97 +1099,6 @@ async fn reservations_race_for_the_last_headroom(storage: &Storage) {
     assert_eq!(count(storage, "quota_reservations").await, 1);
 }
 
-async fn outbox_order_and_attempts(storage: &Storage) {
-    let outbox = storage.outbox();
-    let a = outbox
-        .enqueue("inventory", &json!({ "systems": 512 }), t0())
-        .await
-        .unwrap();
-    let b = outbox
-        .enqueue(
-            "usage",
-            &json!({ "cpu": 1.5, "tenants": ["hanbin"] }),
-            t0() + Duration::seconds(1),
-        )
-        .await
-        .unwrap();
-    let c = outbox
-        .enqueue(
-            "progress",
-            &json!({ "migrated": 40 }),
-            t0() + Duration::seconds(2),
-        )
-        .await
-        .unwrap();
-    assert!(a.id < b.id && b.id < c.id);
-    assert_eq!(
-        (a.attempts, a.next_attempt_at, a.delivered_at),
-        (0, t0(), None)
-    );
-    assert_eq!(b.payload, json!({ "cpu": 1.5, "tenants": ["hanbin"] }));
-    assert_eq!(outbox.count_pending().await.unwrap(), 3);
-
-    let ids = |messages: Vec<govcloud_controller::storage::OutboxMessage>| {
-        messages.into_iter().map(|m| m.id).collect::<Vec<_>>()
-    };
-    let now = t0() + Duration::seconds(2);
-    assert_eq!(
-        ids(outbox.fetch_due(now, 10).await.unwrap()),
-        [a.id, b.id, c.id]
-    );
-    assert_eq!(ids(outbox.fetch_due(now, 2).await.unwrap()), [a.id, b.id]);
-    assert_eq!(
-        ids(outbox
-            .fetch_due(t0() + Duration::seconds(1), 10)
-            .await
-            .unwrap()),
-        [a.id, b.id]
-    );
-
-    // A failure pushes the message back and counts the attempt.
-    let failed = outbox
-        .mark_failed(a.id, t0() + Duration::seconds(60))
-        .await
-        .unwrap();
-    assert_eq!(
-        (failed.attempts, failed.next_attempt_at),
-        (1, t0() + Duration::seconds(60))
-    );
-    let later = t0() + Duration::seconds(10);
-    assert_eq!(
-        ids(outbox.fetch_due(later, 10).await.unwrap()),
-        [b.id, c.id]
-    );
-    let failed = outbox
-        .mark_failed(a.id, t0() + Duration::seconds(120))
-        .await
-        .unwrap();
-    assert_eq!(failed.attempts, 2);
-
-    // Delivery, idempotent.
-    let delivered_at = t0() + Duration::seconds(11);
-    assert!(outbox.mark_delivered(b.id, delivered_at).await.unwrap());
-    assert!(
-        !outbox
-            .mark_delivered(b.id, delivered_at + Duration::seconds(5))
-            .await
-            .unwrap()
-    );
-    assert_eq!(outbox.count_pending().await.unwrap(), 2);
-    let due = outbox
-        .fetch_due(t0() + Duration::seconds(200), 10)
-        .await
-        .unwrap();
-    assert_eq!(ids(due.clone()), [a.id, c.id]);
-    assert_eq!(due[0].attempts, 2);
-    assert_eq!(due[0].payload, json!({ "systems": 512 }));
-
-    let error = outbox.mark_failed(b.id, later).await.unwrap_err();
-    assert_eq!(error.category(), "not_found");
-    let error = outbox.mark_delivered(999, later).await.unwrap_err();
-    assert_eq!(error.category(), "not_found");
-}
-
 async fn telemetry_window_and_retention(storage: &Storage) {
     let sample = |router: &str, interface: &str, minute: i64| TelemetrySample {
         router: router.to_owned(),
@@ -1483,118 +1413,6 @@ async fn telemetry_reports_are_stored_once_and_the_latest_kept(storage: &Storage
         .unwrap_err();
     assert_eq!(count(storage, "telemetry_reports").await, 1);
     assert_eq!(count(storage, "telemetry_samples").await, 2);
-}
-
-async fn reviews_runs_and_decisions(storage: &Storage) {
-    let reviews = storage.reviews();
-    let run = reviews.start_run("quarterly", t0()).await.unwrap();
-    assert_eq!((run.review.as_str(), run.started_at), ("quarterly", t0()));
-    assert_eq!((run.finished_at, run.summary.clone()), (None, None));
-
-    let summary = json!({ "findings": 3, "byClass": { "Idle": 1, "Hot": 1, "RightSized": 1 } });
-    let finished_at = t0() + Duration::minutes(3);
-    let finished = reviews
-        .finish_run(run.id, finished_at, &summary)
-        .await
-        .unwrap();
-    assert_eq!(finished.finished_at, Some(finished_at));
-    assert_eq!(finished.summary, Some(summary.clone()));
-    let second = reviews
-        .start_run("quarterly", t0() + Duration::days(90))
-        .await
-        .unwrap();
-    reviews.start_run("monthly", t0()).await.unwrap();
-    let runs = reviews.list_runs("quarterly", 10).await.unwrap();
-    assert_eq!(runs, vec![second.clone(), finished.clone()]);
-    assert_eq!(
-        reviews.list_runs("quarterly", 1).await.unwrap(),
-        vec![second]
-    );
-
-    let decide = |tenant: &str, classification: &str, decision: Decision| NewReviewDecision {
-        run_id: run.id,
-        tenant: tenant.to_owned(),
-        resource: "cpu".to_owned(),
-        classification: classification.to_owned(),
-        decision,
-        reason: format!("{decision} {classification} for {tenant}"),
-        decided_by: "operations".to_owned(),
-        decided_at: t0() + Duration::hours(2),
-    };
-    let accepted = reviews
-        .insert_decision(&decide("hanbin", "Idle", Decision::Accept))
-        .await
-        .unwrap();
-    let declined = reviews
-        .insert_decision(&decide("ziyang", "Hot", Decision::Decline))
-        .await
-        .unwrap();
-    let deferred = reviews
-        .insert_decision(&decide("shiquan", "RightSized", Decision::Defer))
-        .await
-        .unwrap();
-    assert_eq!(accepted.decision, Decision::Accept);
-    assert_eq!(declined.reason, "decline Hot for ziyang");
-    assert_eq!(deferred.decided_at, t0() + Duration::hours(2));
-    let listed = reviews.list_decisions(run.id).await.unwrap();
-    assert_eq!(listed, vec![accepted, declined, deferred]);
-
-    let mut orphan = decide("hanbin", "Idle", Decision::Accept);
-    orphan.run_id = 999;
-    let error = reviews.insert_decision(&orphan).await.unwrap_err();
-    assert_eq!(error.category(), "not_found");
-    let error = reviews
-        .finish_run(999, finished_at, &summary)
-        .await
-        .unwrap_err();
-    assert_eq!(error.category(), "not_found");
-}
-
-async fn drill_evidence_is_kept_in_order(storage: &Storage) {
-    let evidence =
-        |drill: &str, kind: &str, minute: i64, payload: serde_json::Value| NewDrillEvidence {
-            namespace: "hanbin-finance".to_owned(),
-            drill: drill.to_owned(),
-            recorded_at: t0() + Duration::minutes(minute),
-            kind: kind.to_owned(),
-            payload,
-        };
-    let drills = storage.drills();
-    let restore = drills
-        .insert(&evidence(
-            "drill-2025-03",
-            "restore",
-            5,
-            json!({ "backup": "daily-0301", "ok": true }),
-        ))
-        .await
-        .unwrap();
-    let rto = drills
-        .insert(&evidence(
-            "drill-2025-03",
-            "rto",
-            9,
-            json!({ "measuredSeconds": 412, "objectiveSeconds": 3600 }),
-        ))
-        .await
-        .unwrap();
-    drills
-        .insert(&evidence(
-            "drill-2025-02",
-            "restore",
-            1,
-            json!({ "ok": false }),
-        ))
-        .await
-        .unwrap();
-    assert_eq!(restore.recorded_at, t0() + Duration::minutes(5));
-    let listed = drills
-        .list("hanbin-finance", "drill-2025-03")
-        .await
-        .unwrap();
-    assert_eq!(listed, vec![restore, rto]);
-    assert_eq!(listed[1].payload["measuredSeconds"], 412);
-    assert_eq!(drills.list("other", "drill-2025-03").await.unwrap(), vec![]);
 }
 
 #[test]

@@ -6,7 +6,6 @@ use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
 use x509_parser::prelude::{FromDer, X509Certificate};
 
-use crate::storage::hex;
 
 /// What a router certificate says about its holder.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -55,7 +54,7 @@ pub fn identify(der: &[u8]) -> Result<CertificateIdentity, IdentityError> {
     Ok(CertificateIdentity {
         router,
         serial: serial_hex(certificate.raw_serial()),
-        fingerprint: hex(&Sha256::digest(der)),
+        fingerprint: hex::encode(Sha256::digest(der)),
         not_after,
     })
 }
@@ -67,7 +66,7 @@ pub fn serial_hex(raw: &[u8]) -> String {
         .iter()
         .position(|byte| *byte != 0)
         .unwrap_or(raw.len().saturating_sub(1));
-    hex(&raw[start..])
+    hex::encode(&raw[start..])
 }
 
 #[cfg(test)]

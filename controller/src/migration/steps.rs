@@ -83,7 +83,7 @@ fn job_name(system: &str, step: &str, pass: Pass) -> String {
         return full;
     }
     let digest = Sha256::digest(full.as_bytes());
-    let hash = crate::storage::hex(&digest[..5]);
+    let hash = hex::encode(&digest[..5]);
     let prefix: String = full.chars().take(52).collect();
     format!("{}-{hash}", prefix.trim_end_matches('-'))
 }

@@ -11,7 +11,6 @@ use std::fmt;
 use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
 
-use super::hex;
 
 /// The `prev_hash` of the first record.
 pub const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
@@ -72,7 +71,7 @@ impl AuditRecord {
 
     /// The hash this record should carry.
     pub fn compute_hash(&self) -> String {
-        hex(&Sha256::digest(self.canonical_encoding()))
+        hex::encode(Sha256::digest(self.canonical_encoding()))
     }
 
     /// This record with `hash` set from its content.

@@ -19,13 +19,10 @@ macro_rules! on_pool {
 mod audit;
 pub mod audit_chain;
 mod database;
-mod drills;
 mod error;
 mod ipam;
 mod migrate;
-mod outbox;
 mod reservations;
-mod reviews;
 mod router_certificates;
 mod router_configs;
 mod segments;
@@ -37,14 +34,11 @@ mod url;
 pub use audit::{AuditLog, NewAuditRecord};
 pub use audit_chain::{AuditRecord, ChainBreak, ChainStatus, ChainVerifier, GENESIS_HASH};
 pub use database::{DbPool, Storage};
-pub use drills::{DrillEvidence, Drills, NewDrillEvidence};
 pub use error::StorageError;
 pub use ipam::{Ipam, IpamAllocation, NewIpamAllocation};
-pub use outbox::{Outbox, OutboxMessage};
 pub use reservations::{
     NewReservation, Reservation, Reservations, ReserveOutcome, ReservedAmounts,
 };
-pub use reviews::{Decision, NewReviewDecision, ReviewDecision, ReviewRun, Reviews};
 pub use router_certificates::{
     KeyOrigin, NewRouterCertificate, RouterCertificate, RouterCertificates, is_serial,
 };
@@ -60,15 +54,4 @@ use chrono::{DateTime, SubsecRound, Utc};
 /// The precision both backends store (PostgreSQL's `timestamptz` keeps microseconds).
 pub(crate) fn db_time(at: DateTime<Utc>) -> DateTime<Utc> {
     at.trunc_subsecs(6)
-}
-
-/// Lowercase hex, as hashes are stored.
-pub(crate) fn hex(bytes: &[u8]) -> String {
-    use std::fmt::Write;
-    bytes
-        .iter()
-        .fold(String::with_capacity(bytes.len() * 2), |mut out, b| {
-            let _ = write!(out, "{b:02x}");
-            out
-        })
 }

@@ -8,7 +8,7 @@ use sha2::{Digest, Sha256};
 
 use super::database::Storage;
 use super::error::StorageError;
-use super::{db_time, hex};
+use super::db_time;
 
 /// What a token may do within its tenant.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -57,7 +57,7 @@ impl FromStr for Role {
 
 /// The lowercase hex SHA-256 of a token secret: what is stored and looked up.
 pub fn hash_token_secret(secret: &str) -> String {
-    hex(&Sha256::digest(secret.as_bytes()))
+    hex::encode(Sha256::digest(secret.as_bytes()))
 }
 
 fn is_sha256_hex(s: &str) -> bool {
