@@ -13,6 +13,7 @@ pub mod jsonpath;
 pub mod kubeconfig;
 pub mod openapi;
 pub mod patch;
+pub mod pki;
 pub mod request;
 pub mod resource;
 pub mod selector;

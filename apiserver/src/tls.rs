@@ -9,10 +9,10 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use axum_server::tls_rustls::RustlsConfig;
-use chrono::{Datelike, Months, NaiveDate, Utc};
+use chrono::Utc;
 use rcgen::{
-    BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa,
-    Issuer, KeyPair, KeyUsagePurpose, PKCS_ECDSA_P256_SHA256, SerialNumber,
+    BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose,
+    Issuer, KeyPair, KeyUsagePurpose, PKCS_ECDSA_P256_SHA256,
 };
 use rustls::RootCertStore;
 use rustls::client::WebPkiServerVerifier;
@@ -21,6 +21,8 @@ use rustls::crypto::CryptoProvider;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
 use rustls::sign::CertifiedKey;
+
+use crate::pki;
 
 /// Common name of the generated CA.
 pub const CA_COMMON_NAME: &str = "govcloud-local-ca";
@@ -54,6 +56,9 @@ pub enum TlsError {
     /// A private key on disk cannot be parsed.
     #[error("failed to parse the private key in {}: {source}", path.display())]
     ParseKey { path: PathBuf, source: rcgen::Error },
+    /// The operating system gave no random bytes for a serial number.
+    #[error("failed to read random bytes for a serial number: {0}")]
+    Random(getrandom::Error),
     /// Key generation or signing failed.
     #[error("failed to generate the {what}: {source}")]
     Generate {
@@ -123,7 +128,10 @@ pub fn load_or_create(data_dir: &Path, hosts: &[&str]) -> Result<ServerCertifica
         return Err(TlsError::NoHosts);
     }
     let paths = Paths::new(data_dir);
-    create_private_dir(&paths.dir)?;
+    pki::create_private_dir(&paths.dir).map_err(|source| TlsError::Write {
+        path: paths.dir.clone(),
+        source,
+    })?;
     let renew_at = UnixTime::since_unix_epoch(
         UnixTime::now()
             .as_secs()
@@ -351,8 +359,9 @@ fn create_ca(paths: &Paths) -> Result<(String, KeyPair), TlsError> {
             source,
         })?;
     let mut params = ca_params();
-    set_validity(&mut params, CA_MONTHS);
-    params.serial_number = Some(random_serial());
+    let today = Utc::now().date_naive();
+    pki::set_validity(&mut params, today, pki::months_after(today, CA_MONTHS));
+    params.serial_number = Some(pki::random_serial().map_err(TlsError::Random)?);
     let cert = params
         .self_signed(&key)
         .map_err(|source| TlsError::Generate {
@@ -375,18 +384,9 @@ fn create_ca(paths: &Paths) -> Result<(String, KeyPair), TlsError> {
 
 /// The CA's parameters; also what an [`Issuer`] needs to sign with a CA loaded from disk (its
 /// distinguished name, key usages and key identifier method are always these).
+/// The local CA's parameters (unconstrained path length, as before).
 fn ca_params() -> CertificateParams {
-    let mut params = CertificateParams::default();
-    let mut name = DistinguishedName::new();
-    name.push(DnType::CommonName, CA_COMMON_NAME);
-    params.distinguished_name = name;
-    params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    params.key_usages = vec![
-        KeyUsagePurpose::KeyCertSign,
-        KeyUsagePurpose::CrlSign,
-        KeyUsagePurpose::DigitalSignature,
-    ];
-    params
+    pki::ca_params(CA_COMMON_NAME, BasicConstraints::Unconstrained)
 }
 
 /// A new serving certificate and key for `hosts`, signed by the CA key.
@@ -405,8 +405,9 @@ fn issue_serving(ca_key: &KeyPair, hosts: &[&str]) -> Result<(String, String), T
     params.distinguished_name = name;
     params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
     params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
-    set_validity(&mut params, SERVING_MONTHS);
-    params.serial_number = Some(random_serial());
+    let today = Utc::now().date_naive();
+    pki::set_validity(&mut params, today, pki::months_after(today, SERVING_MONTHS));
+    params.serial_number = Some(pki::random_serial().map_err(TlsError::Random)?);
     let key =
         KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256).map_err(|source| TlsError::Generate {
             what: "serving key",
@@ -420,52 +421,6 @@ fn issue_serving(ca_key: &KeyPair, hosts: &[&str]) -> Result<(String, String), T
             source,
         })?;
     Ok((cert.pem(), key.serialize_pem()))
-}
-
-/// Valid from yesterday (tolerating clock skew) to `months` from today.
-fn set_validity(params: &mut CertificateParams, months: u32) {
-    let today = Utc::now().date_naive();
-    let start = today.pred_opt().unwrap_or(today);
-    let end = today
-        .checked_add_months(Months::new(months))
-        .or_else(|| NaiveDate::from_ymd_opt(9999, 12, 31))
-        .unwrap_or(today);
-    // Months and days always fit in a u8.
-    let ymd = |date: NaiveDate| {
-        rcgen::date_time_ymd(
-            date.year(),
-            u8::try_from(date.month()).unwrap_or(1),
-            u8::try_from(date.day()).unwrap_or(1),
-        )
-    };
-    params.not_before = ymd(start);
-    params.not_after = ymd(end);
-}
-
-/// A positive random 16-byte serial number.
-fn random_serial() -> SerialNumber {
-    let mut bytes = [0_u8; 16];
-    if getrandom::fill(&mut bytes).is_err() {
-        // Serial numbers need uniqueness, not secrecy: fall back to the clock.
-        let nanos = Utc::now().timestamp_nanos_opt().unwrap_or_default();
-        bytes = u128::from(nanos.unsigned_abs()).to_be_bytes();
-    }
-    bytes[0] = (bytes[0] & 0x7f) | 0x01;
-    SerialNumber::from_slice(&bytes)
-}
-
-fn create_private_dir(dir: &Path) -> Result<(), TlsError> {
-    let error = |source| TlsError::Write {
-        path: dir.to_owned(),
-        source,
-    };
-    fs::create_dir_all(dir).map_err(error)?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        fs::set_permissions(dir, fs::Permissions::from_mode(0o700)).map_err(error)?;
-    }
-    Ok(())
 }
 
 /// Writes a secret (a key, a token, a kubeconfig) readable by its owner only (mode 0600).

@@ -11,15 +11,16 @@ use std::io::{self, Write as _};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use chrono::{Datelike, Months, NaiveDate, TimeDelta, Utc};
+use chrono::Utc;
 use rcgen::{
     BasicConstraints, CertificateParams, CertificateSigningRequestParams, DistinguishedName,
-    DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair, KeyUsagePurpose,
-    PKCS_ECDSA_P256_SHA256, SerialNumber,
+    DnType, ExtendedKeyUsagePurpose, Issuer, KeyPair, KeyUsagePurpose, PKCS_ECDSA_P256_SHA256,
 };
 use rustls::pki_types::CertificateDer;
 use rustls::pki_types::pem::PemObject as _;
 use x509_parser::prelude::{FromDer, X509Certificate};
+
+use govcloud_apiserver::pki;
 
 use super::identity::{CertificateIdentity, IdentityError, identify};
 
@@ -148,7 +149,10 @@ impl AgentCa {
             (Some(cert_pem), Some(key_pem)) => Self::from_pem(&cert_pem, &key_pem, &cert_path),
             (None, None) => {
                 let (ca, key_pem) = Self::generate_with_key()?;
-                create_private_dir(pki_dir)?;
+                pki::create_private_dir(pki_dir).map_err(|source| CaError::Write {
+                    path: pki_dir.to_owned(),
+                    source,
+                })?;
                 write_new(&key_path, key_pem.as_bytes(), 0o600)?;
                 write_new(&cert_path, ca.ca_pem().as_bytes(), 0o644)?;
                 tracing::info!(ca = %cert_path.display(), "created the agent CA");
@@ -191,22 +195,10 @@ impl AgentCa {
                 what: "agent CA key",
                 source,
             })?;
-        let mut params = CertificateParams::default();
-        let mut name = DistinguishedName::new();
-        name.push(DnType::CommonName, CA_COMMON_NAME);
-        params.distinguished_name = name;
-        params.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
-        params.key_usages = vec![
-            KeyUsagePurpose::KeyCertSign,
-            KeyUsagePurpose::CrlSign,
-            KeyUsagePurpose::DigitalSignature,
-        ];
+        let mut params = pki::ca_params(CA_COMMON_NAME, BasicConstraints::Constrained(0));
         let today = Utc::now().date_naive();
-        let end = today
-            .checked_add_months(Months::new(CA_MONTHS))
-            .unwrap_or(NaiveDate::MAX);
-        set_validity(&mut params, today, end);
-        params.serial_number = Some(random_serial()?);
+        pki::set_validity(&mut params, today, pki::months_after(today, CA_MONTHS));
+        params.serial_number = Some(pki::random_serial().map_err(CaError::Random)?);
         let certificate = params
             .self_signed(&key)
             .map_err(|source| CaError::Generate {
@@ -287,12 +279,12 @@ impl AgentCa {
         params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
         params.use_authority_key_identifier_extension = true;
         let today = Utc::now().date_naive();
-        set_validity(
+        pki::set_validity(
             &mut params,
             today,
-            days_after(today, ROUTER_CERTIFICATE_DAYS),
+            pki::days_after(today, ROUTER_CERTIFICATE_DAYS),
         );
-        params.serial_number = Some(random_serial()?);
+        params.serial_number = Some(pki::random_serial().map_err(CaError::Random)?);
         let failed = |source| CaError::Generate {
             what: "router certificate",
             source,
@@ -339,8 +331,8 @@ impl AgentCa {
         params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
         params.use_authority_key_identifier_extension = true;
         let today = Utc::now().date_naive();
-        set_validity(&mut params, today, days_after(today, SERVING_DAYS));
-        params.serial_number = Some(random_serial()?);
+        pki::set_validity(&mut params, today, pki::days_after(today, SERVING_DAYS));
+        params.serial_number = Some(pki::random_serial().map_err(CaError::Random)?);
         let key =
             KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256).map_err(|e| failed("serving key", e))?;
         let certificate = params
@@ -371,40 +363,6 @@ fn csr_reason(error: &rcgen::Error) -> String {
     }
 }
 
-/// `date` plus `days`, or the latest date.
-fn days_after(date: NaiveDate, days: u64) -> NaiveDate {
-    i64::try_from(days)
-        .ok()
-        .and_then(TimeDelta::try_days)
-        .and_then(|delta| date.checked_add_signed(delta))
-        .unwrap_or(NaiveDate::MAX)
-}
-
-/// Valid from the day before `start` (tolerating clock skew) to `end`, at midnight UTC.
-fn set_validity(params: &mut CertificateParams, start: NaiveDate, end: NaiveDate) {
-    let start = start.pred_opt().unwrap_or(start);
-    // X.509 `GeneralizedTime` ends at 9999; months and days always fit in a u8.
-    let end = end.min(NaiveDate::from_ymd_opt(9999, 12, 31).unwrap_or(end));
-    let ymd = |date: NaiveDate| {
-        rcgen::date_time_ymd(
-            date.year(),
-            u8::try_from(date.month()).unwrap_or(1),
-            u8::try_from(date.day()).unwrap_or(1),
-        )
-    };
-    params.not_before = ymd(start);
-    params.not_after = ymd(end);
-}
-
-/// A positive random 16-byte serial number without a leading zero byte (so that its stored hex
-/// form is the DER content as is).
-fn random_serial() -> Result<SerialNumber, CaError> {
-    let mut bytes = [0_u8; 16];
-    getrandom::fill(&mut bytes).map_err(CaError::Random)?;
-    bytes[0] = (bytes[0] & 0x7f) | 0x01;
-    Ok(SerialNumber::from_slice(&bytes))
-}
-
 /// The file's contents, or `None` when it does not exist.
 fn read_optional(path: &Path) -> Result<Option<String>, CaError> {
     match fs::read_to_string(path) {
@@ -415,23 +373,6 @@ fn read_optional(path: &Path) -> Result<Option<String>, CaError> {
             source,
         }),
     }
-}
-
-fn create_private_dir(dir: &Path) -> Result<(), CaError> {
-    let error = |source| CaError::Write {
-        path: dir.to_owned(),
-        source,
-    };
-    if dir.is_dir() {
-        return Ok(());
-    }
-    fs::create_dir_all(dir).map_err(error)?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt as _;
-        fs::set_permissions(dir, fs::Permissions::from_mode(0o700)).map_err(error)?;
-    }
-    Ok(())
 }
 
 /// Writes a file that must not exist yet, with `mode` on Unix (0600 for a key).

@@ -6,7 +6,6 @@ use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
 use x509_parser::prelude::{FromDer, X509Certificate};
 
-
 /// What a router certificate says about its holder.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CertificateIdentity {

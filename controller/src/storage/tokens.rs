@@ -7,8 +7,8 @@ use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
 
 use super::database::Storage;
-use super::error::StorageError;
 use super::db_time;
+use super::error::StorageError;
 
 /// What a token may do within its tenant.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

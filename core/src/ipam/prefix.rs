@@ -1,15 +1,21 @@
-//! [`Prefix`]: an IPv6 prefix as a value (network bits and length) with the arithmetic the
-//! allocator needs: containment, overlap, aligned subprefixes, nibble alignment.
+//! [`Prefix`]: an IPv6 prefix as the allocator's value (network bits as a number and a length)
+//! with the arithmetic it needs on numbers: first and last address, containment, overlap,
+//! aligned subprefixes and their count, nibble alignment. It converts to and from `ipnet`'s
+//! `Ipv6Net`, the prefix type of the agent and of the API's wire; why the allocator keeps its
+//! own is in `docs/adr/0015-core-crate-and-capability-layout.md`.
 //!
-//! Text is read through [`canonical_prefix`] (which the ledger also applies), so the pool, the allocator and the
-//! ledger agree on what a prefix is, and [`Prefix`]'s `Display` is that canonical text.
+//! Text is read through [`canonical_prefix`] (which the ledger also applies), so the pool, the
+//! allocator and the ledger agree on what a prefix is, and [`Prefix`]'s `Display` is that
+//! canonical text.
 
 use std::fmt;
 use std::net::{IpAddr, Ipv6Addr};
 
+use ipnet::{IpNet, Ipv6Net};
+
 /// `prefix` (`address/length`, IPv6 or IPv4) in canonical text: RFC 5952 for IPv6, with no
 /// host bits set. Two spellings of one prefix give the same text, so the ledger's uniqueness
-/// rules hold.
+/// rules hold. The errors name what is wrong (ipnet's own parse error does not).
 pub fn canonical_prefix(prefix: &str) -> Result<String, String> {
     let (address, length) = prefix
         .split_once('/')
@@ -20,23 +26,14 @@ pub fn canonical_prefix(prefix: &str) -> Result<String, String> {
     let length: u8 = length
         .parse()
         .map_err(|_| format!("prefix {prefix:?} has an invalid length"))?;
-    let (bits, width) = match address {
-        IpAddr::V6(a) => (u128::from(a), 128_u8),
-        IpAddr::V4(a) => (u128::from(u32::from(a)), 32_u8),
-    };
-    if length > width {
-        return Err(format!("prefix {prefix:?} is longer than {width} bits"));
-    }
-    let host_bits = width - length;
-    let host_mask = if host_bits == 0 {
-        0
-    } else {
-        u128::MAX >> (128 - u32::from(host_bits))
-    };
-    if bits & host_mask != 0 {
+    let net = IpNet::new(address, length).map_err(|_| {
+        let width = if address.is_ipv6() { 128 } else { 32 };
+        format!("prefix {prefix:?} is longer than {width} bits")
+    })?;
+    if net.trunc() != net {
         return Err(format!("prefix {prefix:?} has host bits set"));
     }
-    Ok(format!("{address}/{length}"))
+    Ok(net.to_string())
 }
 
 /// Why text is not an IPv6 prefix.
@@ -150,6 +147,20 @@ impl Prefix {
     }
 }
 
+impl From<Prefix> for Ipv6Net {
+    fn from(prefix: Prefix) -> Self {
+        // A length of at most 128 is a valid `Ipv6Net` length.
+        Ipv6Net::new_assert(Ipv6Addr::from(prefix.bits), prefix.len)
+    }
+}
+
+impl From<Ipv6Net> for Prefix {
+    /// The network of `net` (host bits cleared).
+    fn from(net: Ipv6Net) -> Self {
+        Self::truncate(u128::from(net.addr()), net.prefix_len())
+    }
+}
+
 impl fmt::Display for Prefix {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}/{}", Ipv6Addr::from(self.bits), self.len)
@@ -240,6 +251,16 @@ mod tests {
             .unwrap()
             .collect();
         assert_eq!(top.len(), 4);
+    }
+
+    #[test]
+    fn converts_to_and_from_ipnet() {
+        let township = p("2001:db8:a00:1010::/60");
+        let net = Ipv6Net::from(township);
+        assert_eq!(net.to_string(), township.to_string());
+        assert_eq!(Prefix::from(net), township);
+        let with_host_bits: Ipv6Net = "2001:db8:a00:1011::1/60".parse().unwrap();
+        assert_eq!(Prefix::from(with_host_bits), township);
     }
 
     #[test]
