@@ -1,26 +1,14 @@
 //! JSON merge patches (RFC 7386): objects merge key by key, `null` deletes, anything else
-//! replaces.
+//! replaces — `json_patch::merge`, checked here against the cases Kubernetes relies on.
 
-use serde_json::{Map, Value};
+use serde_json::Value;
 
-/// `target` with the merge patch `patch` applied (RFC 7386).
+/// `target` with the merge patch `patch` applied (RFC 7386, as Kubernetes applies
+/// `application/merge-patch+json`), by `json_patch::merge`.
 pub fn merge_patch(target: &Value, patch: &Value) -> Value {
-    let Value::Object(patch) = patch else {
-        return patch.clone();
-    };
-    let mut out = match target {
-        Value::Object(map) => map.clone(),
-        _ => Map::new(),
-    };
-    for (key, value) in patch {
-        if value.is_null() {
-            out.remove(key);
-        } else {
-            let merged = merge_patch(out.get(key).unwrap_or(&Value::Null), value);
-            out.insert(key.clone(), merged);
-        }
-    }
-    Value::Object(out)
+    let mut out = target.clone();
+    json_patch::merge(&mut out, patch);
+    out
 }
 
 #[cfg(test)]
