@@ -93,6 +93,9 @@ fn converge(netlink: &mut Netlink, desired: &DesiredState, state_dir: &Path) -> 
         for command in &batch.done {
             writeln!(out, "{command}")?;
         }
+        for command in &batch.already_gone {
+            writeln!(out, "# already gone: {command}")?;
+        }
     }
     for line in &outcome.drift {
         writeln!(out, "# drift: {line}")?;

@@ -3,6 +3,12 @@
 //! undone in reverse order (each through its [`Operation::inverse`]) and the batch's error is
 //! reported, naming the operation, its `ip` command and what to do; the next batch still runs.
 //! The record of what the agent made follows every operation done or undone.
+//!
+//! A delete of an address or route that is already gone (removed by hand, or flushed by the
+//! kernel, between the observation and the request) counts as done: the intent of a delete is
+//! "gone". [`Executor::send`] is the one place that reads the kernel's answer so; nothing is
+//! undone for such a delete, since it changed nothing. An address whose interface is gone too is
+//! still a failure (`ENODEV`), as is every other refusal.
 
 use std::collections::BTreeMap;
 use std::io;
@@ -39,6 +45,16 @@ pub struct OperationError {
     pub errno: Option<i32>,
 }
 
+/// What one operation did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Executed {
+    /// The kernel changed; `created` is the index of a device the operation created.
+    Changed { created: Option<u32> },
+    /// A delete found nothing to delete: what it removes was already gone. Its intent holds, so
+    /// it counts as done, and there is nothing to undo.
+    AlreadyGone,
+}
+
 /// What became of one batch.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct BatchReport {
@@ -46,18 +62,22 @@ pub struct BatchReport {
     /// The `ip` commands of the operations done and kept (empty when the batch failed: what was
     /// done was undone).
     pub done: Vec<String>,
+    /// The `ip` commands of the deletes that found what they remove already gone (done without
+    /// a change, so kept whether or not the batch failed).
+    pub already_gone: Vec<String>,
     /// Why the batch failed, with what the rollback did.
     pub error: Option<String>,
 }
 
 /// Where operations are executed: the kernel ([`Executor`]) or, in tests, a model of it.
 pub trait Target {
-    /// Executes one operation; returns the index of a device it created.
-    fn execute(&mut self, operation: &Operation) -> Result<Option<u32>, OperationError>;
+    /// Executes one operation; says whether it changed anything, and the index of a device it
+    /// created.
+    fn execute(&mut self, operation: &Operation) -> Result<Executed, OperationError>;
 }
 
 impl Target for Executor<'_> {
-    fn execute(&mut self, operation: &Operation) -> Result<Option<u32>, OperationError> {
+    fn execute(&mut self, operation: &Operation) -> Result<Executed, OperationError> {
         Executor::execute(self, operation)
     }
 }
@@ -89,17 +109,23 @@ pub fn run(
 /// Runs one batch; on a failure undoes what it did, in reverse order.
 pub fn run_batch(target: &mut impl Target, batch: &Batch, record: &mut Record) -> BatchReport {
     let mut done: Vec<&Operation> = Vec::new();
+    let mut already_gone = Vec::new();
     for operation in &batch.operations {
         match target.execute(operation) {
-            Ok(index) => {
-                record.note(operation, index);
+            Ok(Executed::Changed { created }) => {
+                record.note(operation, created);
                 done.push(operation);
+            }
+            Ok(Executed::AlreadyGone) => {
+                record.note(operation, None);
+                already_gone.push(operation.ip_command());
             }
             Err(error) => {
                 let rollback = undo(target, &done, record);
                 return BatchReport {
                     name: batch.name.clone(),
                     done: Vec::new(),
+                    already_gone,
                     error: Some(format!("batch {}: {error}; {rollback}", batch.name)),
                 };
             }
@@ -111,6 +137,7 @@ pub fn run_batch(target: &mut impl Target, batch: &Batch, record: &mut Record) -
             .iter()
             .map(|operation| operation.ip_command())
             .collect(),
+        already_gone,
         error: None,
     }
 }
@@ -128,8 +155,8 @@ fn undo(target: &mut impl Target, done: &[&Operation], record: &mut Record) -> S
     for operation in done.iter().rev() {
         let inverse = operation.inverse();
         match target.execute(&inverse) {
-            Ok(index) => {
-                record.note(&inverse, index);
+            Ok(executed) => {
+                record.note(&inverse, created(executed));
                 undone.push(format!("`{}`", inverse.ip_command()));
             }
             Err(_) => failed.push(inverse),
@@ -138,8 +165,8 @@ fn undo(target: &mut impl Target, done: &[&Operation], record: &mut Record) -> S
     let mut failures = Vec::new();
     for inverse in failed {
         match target.execute(&inverse) {
-            Ok(index) => {
-                record.note(&inverse, index);
+            Ok(executed) => {
+                record.note(&inverse, created(executed));
                 undone.push(format!("`{}`", inverse.ip_command()));
             }
             Err(error) => failures.push(format!("rollback {error}")),
@@ -155,6 +182,14 @@ fn undo(target: &mut impl Target, done: &[&Operation], record: &mut Record) -> S
         text.push_str(&failures.join("; "));
     }
     text
+}
+
+/// The index of the device an operation created, if any.
+fn created(executed: Executed) -> Option<u32> {
+    match executed {
+        Executed::Changed { created } => created,
+        Executed::AlreadyGone => None,
+    }
 }
 
 /// Runs plans against one netlink socket.
@@ -176,8 +211,9 @@ impl<'a> Executor<'a> {
         Self { netlink, indexes }
     }
 
-    /// Executes one operation; returns the index of a device it created.
-    pub fn execute(&mut self, operation: &Operation) -> Result<Option<u32>, OperationError> {
+    /// Executes one operation; says whether it changed anything, and the index of a device it
+    /// created.
+    pub fn execute(&mut self, operation: &Operation) -> Result<Executed, OperationError> {
         self.request(operation).map_err(|reason| OperationError {
             description: operation.describe(),
             command: operation.ip_command(),
@@ -186,8 +222,8 @@ impl<'a> Executor<'a> {
         })
     }
 
-    fn request(&mut self, operation: &Operation) -> Result<Option<u32>, (String, Option<i32>)> {
-        match operation {
+    fn request(&mut self, operation: &Operation) -> Result<Executed, (String, Option<i32>)> {
+        let executed = match operation {
             Operation::AddAddress(address) | Operation::DelAddress(address) => {
                 let index = self.index(&address.interface)?;
                 let (change, asking) = if matches!(operation, Operation::AddAddress(_)) {
@@ -197,11 +233,11 @@ impl<'a> Executor<'a> {
                 };
                 let request =
                     request::address(change, index, address.address, address.prefix_length);
-                self.send(operation, asking, &request)?;
+                self.send(operation, asking, &request)?
             }
             Operation::AddRoute(route) => self.route(operation, RouteChange::Add, route)?,
             Operation::ReplaceRoute { route, .. } => {
-                self.route(operation, RouteChange::Replace, route)?;
+                self.route(operation, RouteChange::Replace, route)?
             }
             Operation::DelRoute(route) => self.route(operation, RouteChange::Delete, route)?,
             Operation::AddVlan(vlan) => {
@@ -213,11 +249,11 @@ impl<'a> Executor<'a> {
                         id: vlan.id,
                     },
                 );
-                return self.create(operation, &vlan.name, &request).map(Some);
+                self.create(operation, &vlan.name, &request)?
             }
             Operation::AddVrf(vrf) => {
                 let request = request::link_add(&vrf.name, NewLink::Vrf { table: vrf.table });
-                return self.create(operation, &vrf.name, &request).map(Some);
+                self.create(operation, &vrf.name, &request)?
             }
             Operation::SetMaster { link, master, .. } => {
                 let index = self.index(link)?;
@@ -229,20 +265,21 @@ impl<'a> Executor<'a> {
                     operation,
                     SET_MASTER,
                     &request::link_set_master(index, master),
-                )?;
+                )?
             }
             Operation::SetUp(link) | Operation::SetDown(link) => {
                 let index = self.index(link)?;
                 let up = matches!(operation, Operation::SetUp(_));
-                self.send(operation, SET_STATE, &request::link_set_up(index, up))?;
+                self.send(operation, SET_STATE, &request::link_set_up(index, up))?
             }
             Operation::DelLink(device) => {
                 let index = self.index(&device.name)?;
-                self.send(operation, DEL_LINK, &request::link_delete(index))?;
+                let executed = self.send(operation, DEL_LINK, &request::link_delete(index))?;
                 self.indexes.remove(&device.name);
+                executed
             }
-        }
-        Ok(None)
+        };
+        Ok(executed)
     }
 
     fn route(
@@ -250,7 +287,7 @@ impl<'a> Executor<'a> {
         operation: &Operation,
         change: RouteChange,
         route: &Route,
-    ) -> Result<(), (String, Option<i32>)> {
+    ) -> Result<Executed, (String, Option<i32>)> {
         let mut next_hops = Vec::new();
         if change != RouteChange::Delete {
             for hop in &route.next_hops {
@@ -278,21 +315,28 @@ impl<'a> Executor<'a> {
         operation: &Operation,
         name: &str,
         request: &request::Request,
-    ) -> Result<u32, (String, Option<i32>)> {
+    ) -> Result<Executed, (String, Option<i32>)> {
         self.send(operation, ADD_LINK, request)?;
         self.indexes.remove(name);
-        self.index(name)
+        let index = self.index(name)?;
+        Ok(Executed::Changed {
+            created: Some(index),
+        })
     }
 
+    /// Sends the request of `operation` and reads the kernel's answer: every request of every
+    /// operation passes here, so this is where a delete of what is already gone becomes done.
     fn send(
         &mut self,
         operation: &Operation,
         asking: Asking,
         request: &request::Request,
-    ) -> Result<(), (String, Option<i32>)> {
-        self.netlink
-            .exchange(asking, request, |_, _| Ok(()))
-            .map_err(|error| (reason(operation, &error), error.errno()))
+    ) -> Result<Executed, (String, Option<i32>)> {
+        match self.netlink.exchange(asking, request, |_, _| Ok(())) {
+            Ok(()) => Ok(Executed::Changed { created: None }),
+            Err(error) if already_gone(operation, &error) => Ok(Executed::AlreadyGone),
+            Err(error) => Err((reason(operation, &error), error.errno())),
+        }
     }
 
     /// The index of the link `name`: known, or asked for.
@@ -321,6 +365,21 @@ impl<'a> Executor<'a> {
             (Ok(()), None) => Err((format!("the kernel answered no index for {name}"), None)),
         }
     }
+}
+
+/// Whether the kernel's refusal of `operation` says that what the operation deletes is not
+/// there. The kernel answers `EADDRNOTAVAIL` to `RTM_DELADDR` of an address the interface does
+/// not hold, and `ESRCH` to `RTM_DELROUTE` of a route it does not have (none to the destination
+/// in the table, none of the protocol given, or no such table), for IPv6 as for IPv4. Any other
+/// errno, and any errno of another operation, stays a failure.
+fn already_gone(operation: &Operation, error: &NetlinkError) -> bool {
+    let NetlinkError::Kernel { errno, .. } = error else {
+        return false;
+    };
+    matches!(
+        (operation, *errno),
+        (Operation::DelAddress(_), libc::EADDRNOTAVAIL) | (Operation::DelRoute(_), libc::ESRCH)
+    )
 }
 
 /// Why an operation failed, with what to do about it.
@@ -379,17 +438,10 @@ fn advice(operation: &Operation, errno: i32) -> Option<String> {
             "a route to {} exists that the agent did not make (another protocol than {GOVCLOUD_ROUTE_PROTOCOL}): the agent never replaces it; remove it, or take the route out of the desired configuration",
             route.destination
         ),
-        (Operation::DelRoute(route), libc::ESRCH) => format!(
-            "the kernel no longer has a route to {} of protocol {GOVCLOUD_ROUTE_PROTOCOL}",
-            route.destination
-        ),
         (Operation::AddAddress(address), libc::EEXIST) => format!(
             "{} already holds {} (perhaps with another prefix length) and the agent did not add it",
             address.interface, address.address
         ),
-        (Operation::DelAddress(address), libc::EADDRNOTAVAIL) => {
-            format!("{} no longer holds {}", address.interface, address.address)
-        }
         (Operation::SetUp(link), libc::ENETDOWN) => {
             format!("the device under {link} is down: bring its parent up first")
         }
@@ -397,4 +449,74 @@ fn advice(operation: &Operation, errno: i32) -> Option<String> {
         _ => return None,
     };
     Some(advice)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::net::Ipv6Addr;
+
+    use super::*;
+    use crate::apply::desired::{InterfaceAddress, MAIN_TABLE, NextHop, Prefix};
+
+    fn refusal(errno: i32) -> NetlinkError {
+        NetlinkError::Kernel {
+            operation: DEL_ADDRESS,
+            errno,
+            message: None,
+        }
+    }
+
+    fn operations() -> (Operation, Operation, Operation) {
+        let address = InterfaceAddress {
+            interface: "lan0".to_owned(),
+            address: Ipv6Addr::new(0x2001, 0xdb8, 0xa00, 0x10, 0, 0, 0, 1),
+            prefix_length: 64,
+        };
+        let route = Route {
+            table: MAIN_TABLE,
+            destination: Prefix::of(Ipv6Addr::new(0x2001, 0xdb8, 0xa00, 0x100, 0, 0, 0, 0), 56),
+            next_hops: vec![NextHop {
+                via: Ipv6Addr::new(0x2001, 0xdb8, 1, 0, 0, 0, 0, 2),
+                interface: "eth1".to_owned(),
+            }],
+        };
+        (
+            Operation::DelAddress(address),
+            Operation::DelRoute(route.clone()),
+            Operation::AddRoute(route),
+        )
+    }
+
+    #[test]
+    fn only_the_kernels_not_there_answer_to_a_delete_is_already_gone() {
+        let (del_address, del_route, add_route) = operations();
+        assert!(already_gone(&del_address, &refusal(libc::EADDRNOTAVAIL)));
+        assert!(already_gone(&del_route, &refusal(libc::ESRCH)));
+        // The errno of the other kind of delete, of an add, or any other errno: a failure.
+        assert!(!already_gone(&del_address, &refusal(libc::ESRCH)));
+        assert!(!already_gone(&del_route, &refusal(libc::EADDRNOTAVAIL)));
+        assert!(!already_gone(&add_route, &refusal(libc::ESRCH)));
+        for errno in [libc::ENOENT, libc::ENODEV, libc::EPERM, libc::EINVAL] {
+            assert!(!already_gone(&del_address, &refusal(errno)), "{errno}");
+            assert!(!already_gone(&del_route, &refusal(errno)), "{errno}");
+        }
+        // Only the kernel's answer counts, not a socket's error of the same number.
+        let io = NetlinkError::Io {
+            operation: DEL_ROUTE,
+            source: io::Error::from_raw_os_error(libc::ESRCH),
+        };
+        assert!(!already_gone(&del_route, &io));
+    }
+
+    #[test]
+    fn other_refusals_of_a_delete_keep_their_advice() {
+        let (del_address, del_route, _) = operations();
+        let text = reason(&del_address, &refusal(libc::EPERM));
+        assert!(text.contains("CAP_NET_ADMIN"), "{text}");
+        let text = reason(&del_route, &refusal(libc::ENODEV));
+        assert!(
+            text.ends_with(": the device does not exist (any more)"),
+            "{text}"
+        );
+    }
 }

@@ -15,7 +15,7 @@
 //!
 //! // Converge, on a blocking thread, inside the router's namespace (crate::netns::run_in):
 //! pub fn converge(netlink: &mut Netlink, desired: &DesiredState, state_dir: &Path) -> ConvergeOutcome
-//! //   ConvergeOutcome { generation, batches: Vec<BatchReport { name, done, error }>,
+//! //   ConvergeOutcome { generation, batches: Vec<BatchReport { name, done, already_gone, error }>,
 //! //                     errors: Vec<String>, drift: Vec<String> }
 //! //   outcome.complete() → every batch applied, nothing refused or in conflict: report
 //! //   `appliedGeneration = generation`; always `attemptedGeneration = generation`,
@@ -27,6 +27,9 @@
 //! // The plan alone (what `apply --dry-run` prints):
 //! pub fn plan(netlink: &mut Netlink, desired: &DesiredState, state_dir: &Path) -> Result<Plan, ApplyError>
 //! ```
+//!
+//! A delete of an address or route the kernel no longer has counts as done (its intent is
+//! "gone"): it is listed in `already_gone`, not an error, and the rest of its batch applies.
 //!
 //! `errors` holds the refused items (a classified segment, anything on a protected interface),
 //! the conflicts (a device of a desired name the agent did not make, the agent's own route via

@@ -12,7 +12,7 @@ use super::desired::{
     DesiredState, InterfaceAddress, MAIN_TABLE, NextHop, Prefix, Route, Segment, Vlan, Vrf,
 };
 use super::diff::{self, Observed, ObservedLink, Operation, Plan, plan};
-use super::execute::{self, OperationError, Target};
+use super::execute::{self, Executed, OperationError, Target};
 use super::record::{DeviceKind, Record};
 
 /// A model of the kernel's behaviour that matters to the plan: uniqueness of addresses and
@@ -104,8 +104,10 @@ impl Kernel {
     }
 }
 
+/// The model answers as the executor does over the real kernel: a delete of an address or route
+/// that is not there is done without a change ([`Executed::AlreadyGone`]).
 impl Target for Kernel {
-    fn execute(&mut self, operation: &Operation) -> Result<Option<u32>, OperationError> {
+    fn execute(&mut self, operation: &Operation) -> Result<Executed, OperationError> {
         let fail = |errno| Err(refuse(operation, errno));
         match operation {
             Operation::AddAddress(address) => {
@@ -122,7 +124,7 @@ impl Target for Kernel {
             }
             Operation::DelAddress(address) => {
                 if !self.addresses.remove(address) {
-                    return fail(libc::EADDRNOTAVAIL);
+                    return Ok(Executed::AlreadyGone);
                 }
             }
             Operation::AddRoute(route) | Operation::ReplaceRoute { route, .. } => {
@@ -142,7 +144,7 @@ impl Target for Kernel {
                     Some((_, protocol)) if *protocol == GOVCLOUD_ROUTE_PROTOCOL => {
                         self.routes.remove(&key);
                     }
-                    _ => return fail(libc::ESRCH),
+                    _ => return Ok(Executed::AlreadyGone),
                 }
             }
             Operation::AddVlan(vlan) => {
@@ -152,13 +154,15 @@ impl Target for Kernel {
                 if !self.links.contains_key(&vlan.parent) {
                     return fail(libc::ENODEV);
                 }
-                return Ok(Some(self.add_link(&vlan.name, Some("vlan"), false)));
+                let created = Some(self.add_link(&vlan.name, Some("vlan"), false));
+                return Ok(Executed::Changed { created });
             }
             Operation::AddVrf(vrf) => {
                 if self.links.contains_key(&vrf.name) {
                     return fail(libc::EEXIST);
                 }
-                return Ok(Some(self.add_link(&vrf.name, Some("vrf"), false)));
+                let created = Some(self.add_link(&vrf.name, Some("vrf"), false));
+                return Ok(Executed::Changed { created });
             }
             Operation::SetMaster { link, master, .. } => {
                 if master
@@ -191,7 +195,7 @@ impl Target for Kernel {
                 self.delete_link(&device.name);
             }
         }
-        Ok(None)
+        Ok(Executed::Changed { created: None })
     }
 }
 
@@ -570,6 +574,72 @@ fn every_operation_undoes_to_the_state_before() {
     assert!(error.contains("rolled back 3 operation(s)"), "{error}");
     assert_eq!(kernel.observe(), before);
     assert_eq!(record, Record::default());
+}
+
+#[test]
+fn a_delete_of_what_is_already_gone_is_done_and_never_undone() {
+    let mut kernel = Kernel::with_links(&["eth0", "eth1", "eth2", "lan0"]);
+    let mut record = Record::default();
+    let gone_address = address("lan0", "2001:db8:a00:10::1", 64);
+    let gone_route = route("2001:db8:a00:200::/56", vec![hop("2001:db8:2::2", "eth2")]);
+    record.addresses.insert(gone_address.clone());
+    let new_address = address("lan0", "2001:db8:a00:11::1", 64);
+    let deletes = vec![
+        Operation::DelRoute(gone_route.clone()),
+        Operation::DelAddress(gone_address.clone()),
+    ];
+
+    // The rest of the batch is applied.
+    let mut operations = deletes.clone();
+    operations.push(Operation::AddAddress(new_address.clone()));
+    let batch = diff::Batch {
+        name: "base".to_owned(),
+        operations,
+    };
+    let report = execute::run_batch(&mut kernel, &batch, &mut record);
+    assert_eq!(report.error, None);
+    assert_eq!(
+        report.done,
+        ["ip -6 address add 2001:db8:a00:11::1/64 dev lan0"]
+    );
+    assert_eq!(
+        report.already_gone,
+        [
+            "ip -6 route del 2001:db8:a00:200::/56 proto 241",
+            "ip -6 address del 2001:db8:a00:10::1/64 dev lan0",
+        ]
+    );
+    assert_eq!(kernel.addresses, BTreeSet::from([new_address.clone()]));
+    assert_eq!(record.addresses, BTreeSet::from([new_address.clone()]));
+
+    // A batch that fails later undoes what it changed, and does not bring back what was gone.
+    let before = kernel.observe();
+    record.addresses.insert(gone_address.clone());
+    let mut operations = deletes;
+    operations.push(Operation::AddAddress(address("eth1", "2001:db8:1::1", 64)));
+    operations.push(Operation::AddRoute(route(
+        "2001:db8:a00:300::/56",
+        vec![hop("2001:db8:1::2", "nosuch0")],
+    )));
+    let batch = diff::Batch {
+        name: "base".to_owned(),
+        operations,
+    };
+    let report = execute::run_batch(&mut kernel, &batch, &mut record);
+    let error = report.error.expect("the route via a missing device fails");
+    assert!(
+        error.contains("rolled back 1 operation(s): `ip -6 address del 2001:db8:1::1/64 dev eth1`"),
+        "{error}"
+    );
+    assert!(report.done.is_empty());
+    assert_eq!(report.already_gone.len(), 2);
+    assert_eq!(kernel.observe(), before);
+    assert_eq!(record.addresses, BTreeSet::from([new_address]));
+    assert!(
+        !kernel
+            .routes
+            .contains_key(&(MAIN_TABLE, gone_route.destination))
+    );
 }
 
 // ---- Properties --------------------------------------------------------------------------
