@@ -18,6 +18,8 @@ use std::collections::BTreeSet;
 use std::fmt;
 use std::net::Ipv6Addr;
 
+use ipnet::Ipv6Net;
+
 use govcloud_crds::api::{
     AddressConfig, ProbeConfig, RouteConfig, RouterConfig, SegmentConfig, VlanConfig, VrfConfig,
 };
@@ -32,35 +34,11 @@ pub const MAX_INTERFACE_NAME: usize = 15;
 /// Routing tables a VRF may not use: unspecified, default, main and local.
 const RESERVED_TABLES: [u32; 4] = [0, 253, 254, 255];
 
-/// An IPv6 prefix without host bits, e.g. `2001:db8:a00:100::/56`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-pub struct Prefix {
-    pub network: Ipv6Addr,
-    pub length: u8,
-}
-
-impl fmt::Display for Prefix {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}/{}", self.network, self.length)
-    }
-}
-
-impl Prefix {
-    /// The prefix of `length` bits that holds `address`.
-    pub fn of(address: Ipv6Addr, length: u8) -> Self {
-        Self {
-            network: Ipv6Addr::from_bits(address.to_bits() & mask(length)),
-            length,
-        }
-    }
-}
-
-fn mask(length: u8) -> u128 {
-    match length {
-        0 => 0,
-        1..=127 => u128::MAX << (128 - u32::from(length)),
-        _ => u128::MAX,
-    }
+/// The IPv6 prefix of `length` bits (at most 128) that holds `address`, host bits cleared.
+pub fn network_of(address: Ipv6Addr, length: u8) -> Ipv6Net {
+    Ipv6Net::new(address, length.min(128))
+        .map(|net| net.trunc())
+        .unwrap_or_default()
 }
 
 /// An address held by an interface, host bits allowed (`2001:db8:a00:10::1/64 on lan0`).
@@ -100,7 +78,7 @@ impl fmt::Display for NextHop {
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct Route {
     pub table: u32,
-    pub destination: Prefix,
+    pub destination: Ipv6Net,
     pub next_hops: Vec<NextHop>,
 }
 
@@ -464,8 +442,8 @@ impl Checker {
             let destination =
                 self.address_and_length(&path, &entry.destination)
                     .and_then(|(network, length)| {
-                        let prefix = Prefix::of(network, length);
-                        if prefix.network == network {
+                        let prefix = network_of(network, length);
+                        if prefix.addr() == network {
                             Some(prefix)
                         } else {
                             self.problem(

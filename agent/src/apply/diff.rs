@@ -22,10 +22,10 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 
+use ipnet::Ipv6Net;
+
 use super::GOVCLOUD_ROUTE_PROTOCOL;
-use super::desired::{
-    DesiredState, InterfaceAddress, MAIN_TABLE, Prefix, Route, Segment, Vlan, Vrf,
-};
+use super::desired::{DesiredState, InterfaceAddress, MAIN_TABLE, Route, Segment, Vlan, Vrf};
 use super::record::{Device, DeviceKind, Record};
 
 /// A link as the diff needs it.
@@ -437,12 +437,12 @@ fn base(
             .find(|hop| protected.contains(&hop.interface))
             .map(|hop| hop.interface.clone())
     };
-    let wanted: BTreeMap<(u32, Prefix), &Route> = desired
+    let wanted: BTreeMap<(u32, Ipv6Net), &Route> = desired
         .routes
         .iter()
         .map(|route| ((route.table, route.destination), route))
         .collect();
-    let owned: BTreeMap<(u32, Prefix), &Route> = observed
+    let owned: BTreeMap<(u32, Ipv6Net), &Route> = observed
         .routes
         .iter()
         .map(|route| ((route.table, route.destination), route))

@@ -296,8 +296,8 @@ impl<'a> Executor<'a> {
         }
         let spec = RouteSpec {
             table: route.table,
-            destination: route.destination.network,
-            prefix_length: route.destination.length,
+            destination: route.destination.addr(),
+            prefix_length: route.destination.prefix_len(),
             protocol: GOVCLOUD_ROUTE_PROTOCOL,
             next_hops: &next_hops,
         };
@@ -456,7 +456,7 @@ mod tests {
     use std::net::Ipv6Addr;
 
     use super::*;
-    use crate::apply::desired::{InterfaceAddress, MAIN_TABLE, NextHop, Prefix};
+    use crate::apply::desired::{InterfaceAddress, MAIN_TABLE, NextHop, network_of};
 
     fn refusal(errno: i32) -> NetlinkError {
         NetlinkError::Kernel {
@@ -474,7 +474,7 @@ mod tests {
         };
         let route = Route {
             table: MAIN_TABLE,
-            destination: Prefix::of(Ipv6Addr::new(0x2001, 0xdb8, 0xa00, 0x100, 0, 0, 0, 0), 56),
+            destination: network_of(Ipv6Addr::new(0x2001, 0xdb8, 0xa00, 0x100, 0, 0, 0, 0), 56),
             next_hops: vec![NextHop {
                 via: Ipv6Addr::new(0x2001, 0xdb8, 1, 0, 0, 0, 0, 2),
                 interface: "eth1".to_owned(),

@@ -9,7 +9,7 @@ use crate::netlink::{Netlink, NetlinkError};
 use crate::observe::{addresses, links, routes};
 
 use super::GOVCLOUD_ROUTE_PROTOCOL;
-use super::desired::{InterfaceAddress, NextHop, Prefix, Route};
+use super::desired::{InterfaceAddress, NextHop, Route, network_of};
 use super::diff::{Observed, ObservedLink};
 
 /// Observes the network namespace of `netlink`'s socket.
@@ -55,7 +55,7 @@ pub fn observe(netlink: &mut Netlink) -> Result<Observed, NetlinkError> {
         next_hops.dedup();
         observed.routes.push(Route {
             table: route.table,
-            destination: Prefix::of(route.destination, route.prefix_length),
+            destination: network_of(route.destination, route.prefix_length),
             next_hops,
         });
     }

@@ -5,11 +5,12 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::Ipv6Addr;
 
+use ipnet::Ipv6Net;
 use proptest::prelude::*;
 
 use super::GOVCLOUD_ROUTE_PROTOCOL;
 use super::desired::{
-    DesiredState, InterfaceAddress, MAIN_TABLE, NextHop, Prefix, Route, Segment, Vlan, Vrf,
+    DesiredState, InterfaceAddress, MAIN_TABLE, NextHop, Route, Segment, Vlan, Vrf, network_of,
 };
 use super::diff::{self, Observed, ObservedLink, Operation, Plan, plan};
 use super::execute::{self, Executed, OperationError, Target};
@@ -24,7 +25,7 @@ struct Kernel {
     links: BTreeMap<String, ObservedLink>,
     addresses: BTreeSet<InterfaceAddress>,
     /// Routes by (table, destination), with their protocol.
-    routes: BTreeMap<(u32, Prefix), (Route, u8)>,
+    routes: BTreeMap<(u32, Ipv6Net), (Route, u8)>,
     next_index: u32,
 }
 
@@ -224,10 +225,7 @@ fn route(destination: &str, hops: Vec<NextHop>) -> Route {
     next_hops.sort();
     Route {
         table: MAIN_TABLE,
-        destination: Prefix {
-            network: ip(network),
-            length: length.parse().expect("length"),
-        },
+        destination: network_of(ip(network), length.parse().expect("length")),
         next_hops,
     }
 }
