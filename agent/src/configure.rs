@@ -1,4 +1,4 @@
-//! The configuration task of `govcloud-agent run` (issue 7), beside the report loop: fetch the
+//! The configuration task of `govcloud-agent run`, beside the report loop: fetch the
 //! desired configuration (a long poll, [`crate::fetch`]), parse it ([`apply::desired::parse`]),
 //! converge the kernel to it ([`apply::converge`]), and every reporting interval recompute the
 //! drift and run the reachability probes ([`crate::probe`]) — a route someone deleted by hand is

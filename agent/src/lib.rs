@@ -13,10 +13,10 @@ pub mod report;
 pub mod run;
 pub mod spool;
 
-// Observation (issue 6): the netlink adapter, what it observes, and `inventory`.
+// Observation: the netlink adapter, what it observes, and `inventory`.
 pub mod inventory;
 pub mod netlink;
 pub mod observe;
 
-// Convergence (issue 7): desired configuration, pure diff, netlink executor with rollback.
+// Convergence: desired configuration, pure diff, netlink executor with rollback.
 pub mod apply;

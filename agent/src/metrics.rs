@@ -1,6 +1,6 @@
 //! The agent's own metrics, for local scraping on the router: reports by outcome, the spool's
 //! depth and drops, how long observation takes, and when the controller last took a report;
-//! of the desired configuration (issue 7): the generation applied, fetch failures, errors and
+//! of the desired configuration: the generation applied, fetch failures, errors and
 //! drift, and each reachability probe's result.
 
 use prometheus::{

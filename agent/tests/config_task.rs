@@ -1,4 +1,4 @@
-//! The configuration task of a real `govcloud-agent run` (issue 7), against a stub controller
+//! The configuration task of a real `govcloud-agent run`, against a stub controller
 //! that speaks the agent listener's contract over mutual TLS (`GET /v1/config` with `ETag`,
 //! `If-None-Match` and `waitSeconds`; `POST /v1/telemetry`), in fresh network namespaces: the
 //! agent converges the observed namespace to generation 1 and reports it applied with its probes;

@@ -1,4 +1,4 @@
-//! The network lab end to end (issue 6): five routers as network namespaces joined by veth
+//! The network lab end to end: five routers as network namespaces joined by veth
 //! pairs, local mode with the Ankang seed, each router enrolled through the controller's API and
 //! one real `govcloud-agent run` per router, observing its namespace and reporting over mutual
 //! TLS. Every link becomes `Compliant`; one member down makes it `Degraded`, both `Down`, both

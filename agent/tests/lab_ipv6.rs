@@ -1,4 +1,4 @@
-//! The IPv6 rollout in the network lab, end to end (issue 7): five routers as network
+//! The IPv6 rollout in the network lab, end to end: five routers as network
 //! namespaces, each with a LAN and a host behind it, local mode with an address pool, one real
 //! `govcloud-agent run` per router fetching its desired configuration over mutual TLS and
 //! converging its namespace's kernel to it. Once every site is IPv6-ready (addresses, routes and

@@ -1,5 +1,5 @@
 //! `govctl`: the self-service command line of departments, counties, network engineers and
-//! auditors, speaking to the controller's HTTPS API with a tenant-scoped token (issue 4).
+//! auditors, speaking to the controller's HTTPS API with a tenant-scoped token.
 //!
 //! [`cli`] holds the clap types alone; [`settings`] resolves flags, environment and the settings
 //! file after parsing; [`client`] is the API, one typed method per endpoint; [`output`] renders

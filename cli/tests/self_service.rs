@@ -1,4 +1,4 @@
-//! The self-service path end to end, as issue 4 states it is done: in local mode with the Ankang
+//! The self-service path end to end, as a department walks it: in local mode with the Ankang
 //! seed every tenant has its namespaces and quota objects; a department token requests more
 //! quota with `govctl`; the department cannot approve it; operations approve it; the tenant's
 //! quota changes; `govctl audit verify` passes — then fails, naming the record, after a row of

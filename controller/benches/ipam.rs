@@ -1,4 +1,4 @@
-//! IPv6 allocation (issue 7): 100,000 /64 segments in one pool, in memory with the pure
+//! IPv6 allocation: 100,000 /64 segments in one pool, in memory with the pure
 //! allocator (target: under one second on one core) and recorded through the SQL ledger
 //! (`Storage::ipam().allocate`, SQLite in a temporary file).
 //!

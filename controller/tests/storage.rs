@@ -1422,7 +1422,7 @@ fn storage_error_is_a_sendable_error() {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Router configurations (issue 7): a generation per change of the ETag, bumped once under
+// Router configurations: a generation per change of the ETag, bumped once under
 // concurrency; the latest telemetry report keeps the agent's configuration report.
 // ---------------------------------------------------------------------------------------------
 

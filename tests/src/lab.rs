@@ -4,7 +4,7 @@
 //! host's namespace is never touched; the namespaces carry a per-lab prefix, so labs of
 //! concurrent tests never meet.
 //!
-//! [`Topology::ankang`] is the lab of issue 6: a city router, two county routers under it and
+//! [`Topology::ankang`] is the reference lab: a city router, two county routers under it and
 //! one township router under each county.
 
 use std::process::Command;

@@ -1,4 +1,4 @@
-//! The semantics of the embedded API server that issue 3 requires, pinned with kube-rs against a
+//! The semantics of the embedded API server that local mode relies on, pinned with kube-rs against a
 //! real server (`TestServer::start()`): paginated lists, selectors, optimistic concurrency, the
 //! status subresource, server-side apply, patches, finalizers, garbage collection, namespace
 //! termination, deletecollection, watches (order, objects entering and leaving a selection,

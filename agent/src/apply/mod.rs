@@ -1,4 +1,4 @@
-//! The apply path (issue 7): converges the kernel to a `RouterConfig` — addresses, multipath
+//! The apply path: converges the kernel to a `RouterConfig` — addresses, multipath
 //! routes, VLAN subinterfaces in VRFs — through the same netlink adapter as the observation path.
 //!
 //! Stages: [`desired`] parses and validates the document (nothing touches the kernel before it

@@ -1,5 +1,5 @@
 //! Tests of the pure diff against a model of the kernel: unit tests of the plans for the cases
-//! of issue 7, and properties — converging then observing leaves nothing to do, and `Del*`
+//! of the rollout, and properties — converging then observing leaves nothing to do, and `Del*`
 //! operations only name what the agent made or its protocol's routes.
 
 use std::collections::{BTreeMap, BTreeSet};

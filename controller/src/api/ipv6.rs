@@ -1,4 +1,4 @@
-//! `GET /v1/ipv6` (issue 7, item 5): where the IPv6 rollout stands — sites ready over total,
+//! `GET /v1/ipv6`: where the IPv6 rollout stands — sites ready over total,
 //! by county, and each site with why it is not ready yet. Read like the routers it is made of:
 //! with a token of a root tenant (the city), any role (ADR 0009).
 

@@ -1,4 +1,4 @@
-//! The compliance verdict, case by case (issue 6).
+//! The compliance verdict, case by case.
 
 use govcloud_crds::network::extranet_link::{Compliance, LinkSide};
 

@@ -1,4 +1,4 @@
-//! IPv6 readiness of the sites (issue 7, items 5 and 6), pure: which sites are ready, grouped
+//! IPv6 readiness of the sites, pure: which sites are ready, grouped
 //! by county, for `GET /v1/ipv6`, `govctl ipv6 status` and the `govcloud_ipv6_*` metrics.
 //!
 //! A site is its router. It is ready when the router's `Ipv6Ready` condition is `True` — the

@@ -3,7 +3,7 @@
 //! the address pools' prefixes and the IPAM ledger's active allocations — and the lookups the
 //! builder makes in them (a router's pool, its site prefix, an owner's allocation).
 //!
-//! Owners follow the addressing conventions of issue 7: `Router/<router>` (the site prefix),
+//! Owners follow the addressing conventions: `Router/<router>` (the site prefix),
 //! `RouterLan/<router>/<interface>`, `LinkMember/<link>/<i>` (in the downstream router's pool),
 //! `NetworkSite/<network>/<router>`.
 

@@ -1,4 +1,4 @@
-//! `govcloud-lab`: builds the network lab of issue 6 by hand (routers as network namespaces,
+//! `govcloud-lab`: builds the network lab by hand (routers as network namespaces,
 //! two veth pairs per link) and takes it down again; prints the `Router` and `ExtranetLink`
 //! objects that describe it, for `kubectl apply -f -`. See docs/lab.md.
 

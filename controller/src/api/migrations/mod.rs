@@ -1,4 +1,4 @@
-//! Migrations through the API (issue 5, item 4): systems (`SystemMigration`) listed, shown,
+//! Migrations through the API: systems (`SystemMigration`) listed, shown,
 //! submitted in batches, approved or denied by operations, their manual steps confirmed; and
 //! the campaigns (`MigrationPlan`) with other tenants' systems as counts only.
 //!

@@ -1,4 +1,4 @@
-//! The extranet, read-only (issue 6, item 4): `GET /v1/routers`, `GET /v1/routers/{name}`,
+//! The extranet, read-only: `GET /v1/routers`, `GET /v1/routers/{name}`,
 //! `GET /v1/links` and `GET /v1/links/{name}`, for network engineers, operations and auditors.
 //!
 //! Routers and links are cluster-scoped and belong to no tenant: they serve the whole city.
