@@ -194,7 +194,7 @@ pub struct Lab {
 
 impl Lab {
     /// Builds `topology` with namespaces named `<prefix>-<router>`: loopback up in each, two
-    /// veth pairs per link, all members up, an IPv4 /30 on each member (10.<link>.<member>.0/30,
+    /// veth pairs per link, all members up, an IPv4 /30 on each member (`10.<link>.<member>.0/30`,
     /// upstream .1, downstream .2).
     pub fn up(topology: Topology, prefix: &str) -> Result<Self, LabError> {
         let mut lab = Self {

@@ -1,7 +1,7 @@
 //! CEL `x-kubernetes-validations` rules as kube-apiserver compiles and evaluates them: each rule
 //! parsed with the `cel` crate (through kube-cel), checked against the declared types of its
-//! schema node with Kubernetes' escaping of property names ([`cel_types`](super::cel_types)),
-//! and evaluated on the object converted the same way ([`cel_values`](super::cel_values)) with
+//! schema node with Kubernetes' escaping of property names ([`super::cel_types`]),
+//! and evaluated on the object converted the same way ([`super::cel_values`]) with
 //! kube-cel's function library. A rule that does not compile refuses the schema, naming the rule
 //! and where it is ([`RuleError`]); failures are worded as kube-apiserver words them
 //! (`Invalid value: "object": <message>`, or the rule's `reason`).

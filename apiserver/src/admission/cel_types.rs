@@ -1,6 +1,6 @@
 //! The CEL types kube-apiserver declares for a structural schema (`SchemaDeclType`), and the
 //! part of its compilation of `x-kubernetes-validations` rules that rests on them: a property is
-//! a field under its escaped name only ([`escaping`](super::escaping)), so `self.namespace` is an
+//! a field under its escaped name only ([`super::escaping`]), so `self.namespace` is an
 //! `undefined field 'namespace'` and `self.__namespace__` the property `namespace`; a resource's
 //! root also declares `apiVersion`, `kind` and a `metadata` of `name` and `generateName` alone;
 //! a bare reserved word is a `reserved identifier`.

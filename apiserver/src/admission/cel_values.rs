@@ -1,5 +1,5 @@
 //! Objects as the CEL values kube-apiserver binds to `self` and `oldSelf`: an object's
-//! properties under their escaped names ([`escaping`](super::escaping); a property whose name
+//! properties under their escaped names ([`super::escaping`]; a property whose name
 //! cannot be escaped is left out), a map's (`additionalProperties`) keys as they are, strings of
 //! the `date` and `date-time` formats as timestamps, `duration` as durations, `byte` as bytes,
 //! `number`s as doubles, and at a resource's root a `metadata` of `name` and `generateName` only.

@@ -15,7 +15,7 @@
 //! - **Errors**: every error is `application/problem+json` ([`problem`]).
 //! - **Audit**: every change appends a record to the hash-chained audit log, counted in
 //!   `govcloud_audit_records_total`; `govcloud_audit_chain_intact` holds the last verification.
-//! - **OpenAPI**: generated from the handlers and wire types ([`openapi`]), served at
+//! - **OpenAPI**: generated from the handlers and wire types ([`mod@openapi`]), served at
 //!   `/v1/openapi.json` and committed as `docs/api/openapi.json`.
 //!
 //! See `docs/adr/0006-api-auth-visibility-openapi.md`.

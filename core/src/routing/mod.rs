@@ -1,7 +1,7 @@
 //! The desired configuration of each router, pure:
 //! - [`inputs`]: what it is built from, as typed values (routers, links, dedicated networks,
 //!   pools, the ledger's active allocations) and the lookups made in them;
-//! - [`build`]: the builder — addresses, routes over both link members, VLAN/VRF segments
+//! - [`mod@build`]: the builder — addresses, routes over both link members, VLAN/VRF segments
 //!   (never a classified one), protected interfaces, probes — sorted, so the same inputs give
 //!   byte-identical JSON, and leaving out what is not allocated yet;
 //! - [`etag`]: canonical JSON without the generation, and its SHA-256 ETag.
