@@ -11,6 +11,7 @@
 //!   readiness and configuration status;
 //! - [`routing`]: the desired configuration of each router and its ETag;
 //! - [`consolidation`]: dispositions, VLAN/VRF allocation and phases of dedicated networks;
+//! - [`lease`]: leader election's decision on a `Lease`'s record;
 //! - [`conditions`] and [`kube_time`]: condition bookkeeping and time conversions shared by all.
 
 pub mod addressing;
@@ -18,6 +19,7 @@ pub mod conditions;
 pub mod consolidation;
 pub mod ipam;
 pub mod kube_time;
+pub mod lease;
 pub mod migration;
 pub mod network;
 pub mod routing;

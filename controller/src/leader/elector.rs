@@ -18,8 +18,8 @@ use tokio::time::Instant;
 
 use super::fence::Fence;
 use super::metrics::LeaderMetrics;
-use super::record::{self, LeaseRecord, Verdict};
 use crate::report::error_chain;
+use govcloud_core::lease::{self as record, LeaseRecord, Verdict};
 
 /// Who takes part in which election.
 #[derive(Clone, Debug)]
