@@ -3,6 +3,7 @@
 
 pub mod addressing;
 pub mod agents;
+pub mod announcement;
 pub mod api;
 pub mod consolidation;
 pub mod failure;

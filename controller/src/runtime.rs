@@ -14,9 +14,10 @@ use k8s_openapi::api::core::v1::ObjectReference;
 use kube::Client;
 use kube::runtime::controller::Action;
 use kube::runtime::controller::Config;
-use kube::runtime::events::{Event, EventType, Recorder, Reporter};
+use kube::runtime::events::{Recorder, Reporter};
 use kube::runtime::reflector::Store;
 
+use crate::announcement::Announcement;
 use crate::metrics::Metrics;
 use crate::migration;
 use crate::migration::webhook::WebhookClient;
@@ -178,35 +179,16 @@ impl Context {
         }
     }
 
-    /// Publishes an event about `reference`; a failure is logged, never fatal (events are
-    /// best effort, as in Kubernetes).
-    pub async fn publish(
+    /// Publishes `announcement` about `reference` as the controller's `action`, through the
+    /// shared recorder; a failure is logged, never fatal (events are best effort, as in
+    /// Kubernetes).
+    pub async fn announce(
         &self,
         reference: &ObjectReference,
-        type_: EventType,
-        reason: &str,
-        note: &str,
-        action: &str,
+        action: &'static str,
+        announcement: impl Into<Announcement>,
     ) {
-        let mut note = note.to_owned();
-        if note.len() > 1000 {
-            let mut end = 1000;
-            while !note.is_char_boundary(end) {
-                end -= 1;
-            }
-            note.truncate(end);
-            note.push('…');
-        }
-        let event = Event {
-            type_,
-            reason: reason.to_owned(),
-            note: Some(note),
-            action: action.to_owned(),
-            secondary: None,
-        };
-        if let Err(error) = self.recorder.publish(&event, reference).await {
-            tracing::debug!(%error, reason, object = ?reference.name, "failed to publish an event");
-        }
+        crate::announcement::publish(&self.recorder, reference, action, &announcement.into()).await;
     }
 }
 

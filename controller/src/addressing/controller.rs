@@ -26,7 +26,6 @@ use futures::{Stream, StreamExt as _};
 use govcloud_crds::{AddressPool, DedicatedNetwork, ExtranetLink, Router};
 use kube::api::Api;
 use kube::runtime::controller::{Action, Config, Controller};
-use kube::runtime::events::EventType;
 use kube::runtime::reflector::{self, Store};
 use kube::runtime::{WatchStreamExt as _, watcher};
 use kube::{Client, Resource, ResourceExt as _};
@@ -35,7 +34,7 @@ use serde::de::DeserializeOwned;
 use super::error::Error;
 use crate::failure::CallFailures as _;
 use crate::runtime::Context;
-use crate::status_apply::apply_status;
+use crate::status_apply::{apply_status, apply_status_if_changed};
 use crate::storage::{NewIpamAllocation, StorageError};
 use govcloud_core::addressing::owners::{self, RouterInput, Want};
 use govcloud_core::addressing::pass::{self, Pass};
@@ -526,21 +525,16 @@ async fn write_router(
     else {
         return Ok(());
     };
-    let result =
-        apply_status::<Router>(&ctx.shared.client, name, ROUTER_FIELD_MANAGER, &fields).await;
+    let api = Api::<Router>::all(ctx.shared.client.clone());
+    let result = apply_status(&api, name, ROUTER_FIELD_MANAGER, &fields).await;
     match result {
         Ok(_) => {}
         Err(kube::Error::Api(status)) if status.code == 404 => return Ok(()),
         Err(error) => return Err(Error::kube("update the prefix of router", name)(error)),
     }
-    if let Some((warning, reason, note)) = status::router_announcement(previous, address) {
-        let type_ = if warning {
-            EventType::Warning
-        } else {
-            EventType::Normal
-        };
+    if let Some(announcement) = status::router_announcement(previous, address) {
         ctx.shared
-            .publish(&router.object_ref(&()), type_, reason, &note, "Allocate")
+            .announce(&router.object_ref(&()), "Allocate", announcement)
             .await;
     }
     Ok(())
@@ -556,23 +550,19 @@ async fn write_pool(
     let name = pool.name_any();
     let previous = pool.status.clone().unwrap_or_default();
     let desired = status::pool_status(&previous, outcome, pool.metadata.generation, stamp);
-    if desired == previous {
-        return Ok(());
-    }
-    apply_status::<AddressPool>(&ctx.shared.client, &name, FIELD_MANAGER, &desired)
+    let api = Api::<AddressPool>::all(ctx.shared.client.clone());
+    let applied = apply_status_if_changed(&api, &name, FIELD_MANAGER, &previous, &desired)
         .await
         .map_err(Error::kube(
             "update the status of address pool",
             name.clone(),
         ))?;
-    for (warning, reason, note) in status::pool_announcements(&previous, &desired) {
-        let type_ = if warning {
-            EventType::Warning
-        } else {
-            EventType::Normal
-        };
+    if !applied {
+        return Ok(());
+    }
+    for announcement in status::pool_announcements(&previous, &desired) {
         ctx.shared
-            .publish(&pool.object_ref(&()), type_, reason, &note, "Allocate")
+            .announce(&pool.object_ref(&()), "Allocate", announcement)
             .await;
     }
     Ok(())

@@ -20,7 +20,6 @@ use govcloud_crds::network::dedicated_network::{
 };
 use kube::api::Api;
 use kube::runtime::controller::{Action, Controller};
-use kube::runtime::events::EventType;
 use kube::runtime::reflector::{ObjectRef, Store};
 use kube::runtime::watcher;
 use kube::{Client, Resource as _, ResourceExt as _};
@@ -294,33 +293,17 @@ async fn reconcile_network(
         network.metadata.generation,
         crate::tenancy::controller::now(),
     );
-    apply_status_if_changed::<DedicatedNetwork, _>(
-        &ctx.shared.client,
-        &name,
-        FIELD_MANAGER,
-        &previous,
-        &desired,
-    )
-    .await
-    .map(drop)
-    .map_err(Error::kube(
-        "update the status of dedicated network",
-        name.clone(),
-    ))?;
+    let api = Api::<DedicatedNetwork>::all(ctx.shared.client.clone());
+    apply_status_if_changed(&api, &name, FIELD_MANAGER, &previous, &desired)
+        .await
+        .map(drop)
+        .map_err(Error::kube(
+            "update the status of dedicated network",
+            name.clone(),
+        ))?;
     for announcement in status::announcements(&previous, &desired) {
-        let type_ = if announcement.warning {
-            EventType::Warning
-        } else {
-            EventType::Normal
-        };
         ctx.shared
-            .publish(
-                &network.object_ref(&()),
-                type_,
-                &announcement.reason,
-                &announcement.note,
-                "Consolidate",
-            )
+            .announce(&network.object_ref(&()), "Consolidate", announcement)
             .await;
     }
     record_metrics(ctx, &name, disposition, &desired);

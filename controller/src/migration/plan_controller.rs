@@ -15,7 +15,7 @@ use govcloud_crds::migration::plan::{BlockerReason, MigrationPlanStatus};
 use govcloud_crds::migration::system::{MigrationPhase, SystemMigrationStatus};
 use govcloud_crds::{MigrationPlan, SystemMigration};
 use k8s_openapi::jiff::Timestamp;
-use kube::api::{Api, Patch, PatchParams};
+use kube::api::Api;
 use kube::core::{Selector, SelectorExt as _};
 use kube::runtime::controller::{Action, Controller};
 use kube::runtime::reflector::ObjectRef;
@@ -25,6 +25,7 @@ use kube::{Client, ResourceExt as _};
 use super::reconcile_error::Error;
 use super::system_controller::key_of;
 use crate::runtime::Context;
+use crate::status_apply::{apply_status, apply_status_if_changed};
 use govcloud_core::conditions;
 use govcloud_core::kube_time::{from_kube, to_kube};
 use govcloud_core::migration::gate::QUOTA_EXCEEDED;
@@ -237,20 +238,8 @@ async fn write_plan_status(
     previous: &MigrationPlanStatus,
     desired: &MigrationPlanStatus,
 ) -> Result<(), Error> {
-    if previous == desired {
-        return Ok(());
-    }
-    let patch = serde_json::json!({
-        "apiVersion": format!("{}/{}", govcloud_crds::GROUP, govcloud_crds::VERSION),
-        "kind": "MigrationPlan",
-        "status": desired,
-    });
-    Api::<MigrationPlan>::all(ctx.client.clone())
-        .patch_status(
-            name,
-            &PatchParams::apply(FIELD_MANAGER).force(),
-            &Patch::Apply(&patch),
-        )
+    let api = Api::<MigrationPlan>::all(ctx.client.clone());
+    apply_status_if_changed(&api, name, FIELD_MANAGER, previous, desired)
         .await
         .map_err(Error::kube("update the status of migration plan", name))?;
     Ok(())
@@ -294,50 +283,46 @@ async fn assign(
     if let Some(message) = invalid {
         desired.blockers = vec![message.clone()];
     }
-    let unchanged = current.plan == desired.plan
-        && current.wave == desired.wave
-        && current.window_start == desired.window_start
-        && current.window_end == desired.window_end
-        && current.blockers == desired.blockers;
-    if unchanged {
+    let previous = campaign_fields(&current);
+    let fields = campaign_fields(&desired);
+    if previous == fields {
         return Ok(());
     }
-    let mut fields = serde_json::Map::new();
-    fields.insert("plan".into(), serde_json::json!(plan));
-    if let Some(wave) = desired.wave {
-        fields.insert("wave".into(), serde_json::json!(wave));
-    }
-    if let Some(start) = &desired.window_start {
-        fields.insert("windowStart".into(), serde_json::json!(start));
-    }
-    if let Some(end) = &desired.window_end {
-        fields.insert("windowEnd".into(), serde_json::json!(end));
-    }
-    if !desired.blockers.is_empty() {
-        fields.insert("blockers".into(), serde_json::json!(desired.blockers));
-    }
-    apply_assignment(ctx, system, &serde_json::Value::Object(fields)).await
+    apply_assignment(ctx, system, &fields).await
 }
 
+/// The campaign's fields of a system's status (plan, wave, window, blockers), as this
+/// controller applies them: the absent ones left out.
+fn campaign_fields(status: &SystemMigrationStatus) -> serde_json::Value {
+    let mut fields = serde_json::Map::new();
+    if let Some(plan) = &status.plan {
+        fields.insert("plan".into(), serde_json::json!(plan));
+    }
+    if let Some(wave) = status.wave {
+        fields.insert("wave".into(), serde_json::json!(wave));
+    }
+    if let Some(start) = &status.window_start {
+        fields.insert("windowStart".into(), serde_json::json!(start));
+    }
+    if let Some(end) = &status.window_end {
+        fields.insert("windowEnd".into(), serde_json::json!(end));
+    }
+    if !status.blockers.is_empty() {
+        fields.insert("blockers".into(), serde_json::json!(status.blockers));
+    }
+    serde_json::Value::Object(fields)
+}
+
+/// Applies the campaign's `fields` of a system's status (none: the system leaves the
+/// campaign); nothing when the system is gone.
 async fn apply_assignment(
     ctx: &Context,
     system: &SystemMigration,
     fields: &serde_json::Value,
 ) -> Result<(), Error> {
     let namespace = system.metadata.namespace.clone().unwrap_or_default();
-    let patch = serde_json::json!({
-        "apiVersion": format!("{}/{}", govcloud_crds::GROUP, govcloud_crds::VERSION),
-        "kind": "SystemMigration",
-        "status": fields,
-    });
-    match Api::<SystemMigration>::namespaced(ctx.client.clone(), &namespace)
-        .patch_status(
-            &system.name_any(),
-            &PatchParams::apply(FIELD_MANAGER).force(),
-            &Patch::Apply(&patch),
-        )
-        .await
-    {
+    let api = Api::<SystemMigration>::namespaced(ctx.client.clone(), &namespace);
+    match apply_status(&api, &system.name_any(), FIELD_MANAGER, fields).await {
         // Deleted since the cache saw it: nothing to assign.
         Err(kube::Error::Api(status)) if status.code == 404 => Ok(()),
         other => other

@@ -17,9 +17,8 @@ use govcloud_crds::migration::system::{MigrationPhase, SystemMigrationStatus};
 use govcloud_crds::{Tenant, quantity::ResourceKind};
 use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
-use kube::api::{Api, Patch, PatchParams};
+use kube::api::Api;
 use kube::runtime::controller::{Action, Controller};
-use kube::runtime::events::EventType;
 use kube::runtime::finalizer::{self, Event as FinalizerEvent, finalizer};
 use kube::runtime::reflector::{ObjectRef, Store};
 use kube::runtime::watcher;
@@ -27,7 +26,9 @@ use kube::{Client, Resource, ResourceExt as _};
 
 use super::reconcile_error::Error;
 use super::steps;
+use crate::announcement::Announcement;
 use crate::runtime::Context;
+use crate::status_apply::apply_status_if_changed;
 use crate::storage::{NewReservation, ReserveOutcome, ReservedAmounts};
 use govcloud_core::kube_time::from_kube;
 use govcloud_core::migration::gate::{self, Facts, Gate, TenantRoom};
@@ -359,12 +360,13 @@ async fn pass_gates(
         started.steps = runbook::initial_steps(&system.spec.steps);
         started.point_of_no_return_passed = false;
         write_status(ctx, system, &status, &started).await?;
-        ctx.publish(
+        ctx.announce(
             &system.object_ref(&()),
-            EventType::Normal,
-            "MigrationStarted",
-            "the maintenance window is open: the runbook starts",
             "Migrate",
+            Announcement::normal(
+                "MigrationStarted",
+                "the maintenance window is open: the runbook starts",
+            ),
         )
         .await;
         return run_runbook(system, ctx, started).await;
@@ -424,17 +426,17 @@ async fn announce_gate(
     if before.phase == after.phase && before.reason == after.reason {
         return;
     }
-    let (type_, reason) = match decision {
-        Gate::Rejected { .. } => (EventType::Warning, "Rejected"),
-        Gate::QuotaExceeded { .. } => (EventType::Warning, "QuotaExceeded"),
-        Gate::NoTenant => (EventType::Warning, "NoTenant"),
-        Gate::AwaitingApproval => (EventType::Normal, "Assessed"),
-        Gate::AwaitingWindow { .. } | Gate::Reserve => (EventType::Normal, "Approved"),
-        Gate::WindowNotOpen { .. } | Gate::Start => (EventType::Normal, "Scheduled"),
-        Gate::WindowMissed => (EventType::Warning, "WindowMissed"),
-    };
     let note = after.reason.clone().unwrap_or_default();
-    ctx.publish(&system.object_ref(&()), type_, reason, &note, "Assess")
+    let announcement = match decision {
+        Gate::Rejected { .. } => Announcement::warning("Rejected", note),
+        Gate::QuotaExceeded { .. } => Announcement::warning("QuotaExceeded", note),
+        Gate::NoTenant => Announcement::warning("NoTenant", note),
+        Gate::AwaitingApproval => Announcement::normal("Assessed", note),
+        Gate::AwaitingWindow { .. } | Gate::Reserve => Announcement::normal("Approved", note),
+        Gate::WindowNotOpen { .. } | Gate::Start => Announcement::normal("Scheduled", note),
+        Gate::WindowMissed => Announcement::warning("WindowMissed", note),
+    };
+    ctx.announce(&system.object_ref(&()), "Assess", announcement)
         .await;
 }
 
@@ -500,12 +502,10 @@ async fn run_runbook(
                     ctx.metrics.rolled_back(&tenant);
                     ("RolledBack", "every completed step was rolled back")
                 };
-                ctx.publish(
+                ctx.announce(
                     &system.object_ref(&()),
-                    EventType::Normal,
-                    reason,
-                    note,
                     "Migrate",
+                    Announcement::normal(reason, note),
                 )
                 .await;
                 return Ok(Action::await_change());
@@ -533,39 +533,48 @@ async fn record_transition(
         .as_ref()
         .and_then(|t| u64::try_from(now.timestamp() - t.0.as_second()).ok())
         .map_or(0.0, |seconds| Duration::from_secs(seconds).as_secs_f64());
-    let (outcome, type_, reason, note) = match transition {
+    let (outcome, announcement) = match transition {
         Transition::StepSucceeded => (
             "succeeded",
-            EventType::Normal,
-            "StepSucceeded",
-            format!("step {} succeeded", step.name),
+            Announcement::normal("StepSucceeded", format!("step {} succeeded", step.name)),
         ),
         Transition::StepRolledBack => (
             "rolled_back",
-            EventType::Normal,
-            "StepRolledBack",
-            format!("step {} was rolled back", step.name),
+            Announcement::normal(
+                "StepRolledBack",
+                format!("step {} was rolled back", step.name),
+            ),
         ),
-        Transition::RollbackBegins { reason } => {
-            ("failed", EventType::Warning, "RollingBack", reason.clone())
-        }
+        Transition::RollbackBegins { reason } => (
+            "failed",
+            Announcement::warning("RollingBack", reason.clone()),
+        ),
         Transition::Failed { reason } => (
             "failed",
-            EventType::Warning,
-            "FailedAfterPointOfNoReturn",
-            reason.clone(),
+            Announcement::warning("FailedAfterPointOfNoReturn", reason.clone()),
         ),
     };
     ctx.metrics.observe_step(kind, outcome, seconds);
-    ctx.publish(&system.object_ref(&()), type_, reason, &note, "Migrate")
+    ctx.announce(&system.object_ref(&()), "Migrate", announcement)
         .await;
 }
 
 /// The fields of the status the plan controller owns; never part of this controller's apply.
 const PLAN_FIELDS: [&str; 5] = ["plan", "wave", "windowStart", "windowEnd", "blockers"];
 
+/// The fields of `status` this controller owns: all but [`PLAN_FIELDS`].
+fn owned_fields(status: &SystemMigrationStatus) -> serde_json::Value {
+    let mut fields = serde_json::to_value(status).unwrap_or_default();
+    if let Some(fields) = fields.as_object_mut() {
+        for field in PLAN_FIELDS {
+            fields.remove(field);
+        }
+    }
+    fields
+}
+
 /// Server-side applies the fields of `desired` this controller owns, when they differ from
-/// `current`.
+/// `current`'s.
 pub(crate) async fn write_status(
     ctx: &Context,
     system: &SystemMigration,
@@ -575,26 +584,16 @@ pub(crate) async fn write_status(
     if current == desired {
         return Ok(());
     }
-    let key = key_of(system);
-    let mut status = serde_json::to_value(desired).unwrap_or_default();
-    if let Some(fields) = status.as_object_mut() {
-        for field in PLAN_FIELDS {
-            fields.remove(field);
-        }
-    }
-    let patch = serde_json::json!({
-        "apiVersion": format!("{}/{}", govcloud_crds::GROUP, govcloud_crds::VERSION),
-        "kind": "SystemMigration",
-        "status": status,
-    });
     let namespace = system.metadata.namespace.clone().unwrap_or_default();
-    Api::<SystemMigration>::namespaced(ctx.client.clone(), &namespace)
-        .patch_status(
-            &system.name_any(),
-            &PatchParams::apply(FIELD_MANAGER).force(),
-            &Patch::Apply(&patch),
-        )
-        .await
-        .map_err(Error::kube("update the status of system", key))?;
+    let api = Api::<SystemMigration>::namespaced(ctx.client.clone(), &namespace);
+    apply_status_if_changed(
+        &api,
+        &system.name_any(),
+        FIELD_MANAGER,
+        &owned_fields(current),
+        &owned_fields(desired),
+    )
+    .await
+    .map_err(Error::kube("update the status of system", key_of(system)))?;
     Ok(())
 }

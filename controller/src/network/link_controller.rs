@@ -14,7 +14,6 @@ use govcloud_crds::network::extranet_link::{Compliance, ExtranetLinkStatus, Link
 use govcloud_crds::{ExtranetLink, Router};
 use kube::api::Api;
 use kube::runtime::controller::{Action, Controller};
-use kube::runtime::events::EventType;
 use kube::runtime::reflector::{ObjectRef, Store};
 use kube::runtime::watcher;
 use kube::{Client, Resource as _, ResourceExt as _};
@@ -120,33 +119,16 @@ async fn reconcile_link(link: &ExtranetLink, ctx: &NetworkContext) -> Result<Act
         link.metadata.generation,
         stamp,
     );
-    apply_status_if_changed::<ExtranetLink, _>(
-        &ctx.shared.client,
-        &name,
-        FIELD_MANAGER,
-        &previous,
-        &desired,
-    )
-    .await
-    .map(drop)
-    .map_err(Error::kube(
-        "update the status of extranet link",
-        name.clone(),
-    ))?;
+    apply_status_if_changed(&links_api(ctx), &name, FIELD_MANAGER, &previous, &desired)
+        .await
+        .map(drop)
+        .map_err(Error::kube(
+            "update the status of extranet link",
+            name.clone(),
+        ))?;
     for announcement in link_status::announcements(&previous, &desired) {
-        let type_ = if announcement.warning {
-            EventType::Warning
-        } else {
-            EventType::Normal
-        };
         ctx.shared
-            .publish(
-                &link.object_ref(&()),
-                type_,
-                announcement.reason,
-                &announcement.note,
-                "Evaluate",
-            )
+            .announce(&link.object_ref(&()), "Evaluate", announcement)
             .await;
     }
     record_metrics(ctx, &name, &contract, &verdict, &utilisation);
@@ -190,16 +172,15 @@ async fn record_invalid(
     );
     desired.observed_generation = link.metadata.generation;
     let name = link.name_any();
-    apply_status_if_changed::<ExtranetLink, _>(
-        &ctx.shared.client,
-        &name,
-        FIELD_MANAGER,
-        previous,
-        &desired,
-    )
-    .await
-    .map(drop)
-    .map_err(Error::kube("update the status of extranet link", name))
+    apply_status_if_changed(&links_api(ctx), &name, FIELD_MANAGER, previous, &desired)
+        .await
+        .map(drop)
+        .map_err(Error::kube("update the status of extranet link", name))
+}
+
+/// The API of the links.
+fn links_api(ctx: &NetworkContext) -> Api<ExtranetLink> {
+    Api::all(ctx.shared.client.clone())
 }
 
 fn record_metrics(

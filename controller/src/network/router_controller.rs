@@ -17,7 +17,6 @@ use govcloud_crds::Router;
 use govcloud_crds::network::router::{InterfaceStatus, RouterStatus};
 use kube::api::Api;
 use kube::runtime::controller::{Action, Controller};
-use kube::runtime::events::EventType;
 use kube::runtime::watcher;
 use kube::{Client, Resource as _, ResourceExt};
 
@@ -184,21 +183,17 @@ async fn reconcile_router(router: &Router, ctx: &NetworkContext) -> Result<Actio
     );
     if router_status::owned_fields_differ(&previous, &desired) {
         let fields = router_status::owned_fields(&desired);
-        apply_status::<Router>(&ctx.shared.client, &name, FIELD_MANAGER, &fields)
+        let api = Api::<Router>::all(ctx.shared.client.clone());
+        apply_status(&api, &name, FIELD_MANAGER, &fields)
             .await
             .map_err(Error::kube("update the status of router", name.clone()))?;
     }
     let announcements = router_status::announcement(&previous, &desired)
         .into_iter()
         .chain(config_status::announcements(&previous, &desired));
-    for (warning, reason, note) in announcements {
-        let type_ = if warning {
-            EventType::Warning
-        } else {
-            EventType::Normal
-        };
+    for announcement in announcements {
         ctx.shared
-            .publish(&router.object_ref(&()), type_, reason, &note, "Observe")
+            .announce(&router.object_ref(&()), "Observe", announcement)
             .await;
     }
     let age = report

@@ -19,7 +19,6 @@ use k8s_openapi::api::rbac::v1::RoleBinding;
 use k8s_openapi::jiff::Timestamp;
 use kube::api::{Api, ListParams, Patch, PatchParams};
 use kube::runtime::controller::{Action, Controller};
-use kube::runtime::events::EventType;
 use kube::runtime::finalizer::{self, Event as FinalizerEvent, finalizer};
 use kube::runtime::reflector::{ObjectRef, Store};
 use kube::runtime::watcher;
@@ -28,7 +27,9 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use super::error::Error;
+use crate::announcement::Announcement;
 use crate::runtime::Context;
+use crate::status_apply::apply_status_if_changed;
 use crate::storage::NewAuditRecord;
 use govcloud_core::tenancy::hierarchy::Hierarchy;
 use govcloud_core::tenancy::plan::{self, NamespaceClaim, TENANT_LABEL};
@@ -421,31 +422,28 @@ async fn freeze_removed_namespaces(
     Ok(frozen)
 }
 
-/// Patches the status when it differs from the stored one, and publishes an event for each
-/// notable transition of `Ready` and `QuotaExceeded`.
+/// Applies the status when it differs from the stored one, and announces each notable
+/// transition of `Ready` and `QuotaExceeded`.
 async fn write_status(
     ctx: &Context,
     tenant: &Tenant,
     name: &str,
     desired: govcloud_crds::tenancy::tenant::TenantStatus,
 ) -> Result<(), Error> {
-    let before = tenant.status.clone().unwrap_or_default();
-    if tenant.status.as_ref() == Some(&desired) {
-        return Ok(());
-    }
     let api: Api<Tenant> = Api::all(ctx.client.clone());
-    let patch = serde_json::json!({
-        "apiVersion": format!("{}/{}", govcloud_crds::GROUP, govcloud_crds::VERSION),
-        "kind": "Tenant",
-        "status": desired,
-    });
-    api.patch_status(
+    let applied = apply_status_if_changed(
+        &api,
         name,
-        &PatchParams::apply(FIELD_MANAGER).force(),
-        &Patch::Apply(&patch),
+        FIELD_MANAGER,
+        &tenant.status.as_ref(),
+        &Some(&desired),
     )
     .await
     .map_err(Error::kube("update the status of tenant", name))?;
+    if !applied {
+        return Ok(());
+    }
+    let before = tenant.status.clone().unwrap_or_default();
     let reference = tenant.object_ref(&());
     for kind in [READY, QUOTA_EXCEEDED] {
         let old = before.conditions.iter().find(|c| c.type_ == kind);
@@ -462,12 +460,7 @@ async fn write_status(
             // A tenant that starts within its quota is no news.
             continue;
         }
-        let event_type = if bad {
-            EventType::Warning
-        } else {
-            EventType::Normal
-        };
-        ctx.publish(&reference, event_type, &new.reason, &new.message, kind)
+        ctx.announce(&reference, kind, Announcement::of_condition(bad, new))
             .await;
     }
     Ok(())

@@ -18,7 +18,6 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use k8s_openapi::jiff::Timestamp;
 use kube::api::{Api, Patch, PatchParams};
 use kube::runtime::controller::{Action, Controller};
-use kube::runtime::events::EventType;
 use kube::runtime::reflector::{ObjectRef, Store};
 use kube::runtime::watcher;
 use kube::{Client, Resource as _, ResourceExt as _};
@@ -26,7 +25,9 @@ use serde_json::json;
 
 use super::controller::now;
 use super::error::Error;
+use crate::announcement::{Announcement, Severity};
 use crate::runtime::Context;
+use crate::status_apply::apply_status_if_changed;
 use crate::storage::{AuditRecord, NewAuditRecord, Storage, StorageError};
 use govcloud_core::conditions::Desired;
 use govcloud_core::tenancy::hierarchy::Hierarchy;
@@ -134,7 +135,7 @@ async fn reconcile_request(request: &QuotaRequest, ctx: &Context) -> Result<Acti
             let reason_before = decided_reason(request.status.as_ref());
             write_status(ctx, request, &name, &status).await?;
             if !tenant_exists && reason_before.as_deref() != Some("TenantNotFound") {
-                publish_condition(ctx, request, &status, requests::DECIDED, EventType::Warning)
+                publish_condition(ctx, request, &status, requests::DECIDED, Severity::Warning)
                     .await;
             }
             let left = expires_at.duration_since(now);
@@ -144,7 +145,7 @@ async fn reconcile_request(request: &QuotaRequest, ctx: &Context) -> Result<Acti
         Next::Expire { expires_at } => {
             let status = requests::expired_status(request, expires_at, now);
             write_status(ctx, request, &name, &status).await?;
-            publish_condition(ctx, request, &status, requests::DECIDED, EventType::Normal).await;
+            publish_condition(ctx, request, &status, requests::DECIDED, Severity::Normal).await;
             Ok(Action::await_change())
         }
         Next::Deny => deny(ctx, request, &name, now).await,
@@ -235,7 +236,7 @@ async fn deny(
     };
     append_once(ctx, request, &uid, &record).await?;
     write_status(ctx, request, name, &status).await?;
-    publish_condition(ctx, request, &status, requests::DECIDED, EventType::Normal).await;
+    publish_condition(ctx, request, &status, requests::DECIDED, Severity::Normal).await;
     Ok(Action::await_change())
 }
 
@@ -321,7 +322,7 @@ async fn apply(ctx: &Context, name: &str, now: Timestamp) -> Result<Action, Erro
     if status.previous_quota.is_empty() {
         status.previous_quota = current.to_list();
         write_status(ctx, &request, name, &status).await?;
-        publish_condition(ctx, &request, &status, requests::DECIDED, EventType::Normal).await;
+        publish_condition(ctx, &request, &status, requests::DECIDED, Severity::Normal).await;
     }
     let target = requests::target_quota(current, &requested);
 
@@ -375,7 +376,7 @@ async fn apply(ctx: &Context, name: &str, now: Timestamp) -> Result<Action, Erro
         now,
     );
     write_status(ctx, &request, name, &status).await?;
-    publish_condition(ctx, &request, &status, APPLIED, EventType::Normal).await;
+    publish_condition(ctx, &request, &status, APPLIED, Severity::Normal).await;
     Ok(Action::await_change())
 }
 
@@ -417,7 +418,7 @@ async fn fits(
     );
     write_status(ctx, request, &request.name_any(), &status).await?;
     if condition_changed(&before, &status, APPLIED) {
-        publish_condition(ctx, request, &status, APPLIED, EventType::Warning).await;
+        publish_condition(ctx, request, &status, APPLIED, Severity::Warning).await;
     }
     Ok(false)
 }
@@ -490,41 +491,30 @@ async fn publish_condition(
     ctx: &Context,
     request: &QuotaRequest,
     status: &QuotaRequestStatus,
-    kind: &str,
-    event_type: EventType,
+    kind: &'static str,
+    severity: Severity,
 ) {
     if let Some(condition) = status.conditions.iter().find(|c| c.type_ == kind) {
-        ctx.publish(
-            &request.object_ref(&()),
-            event_type,
-            &condition.reason,
-            &condition.message,
-            kind,
-        )
-        .await;
+        let announcement = Announcement::of_condition(severity == Severity::Warning, condition);
+        ctx.announce(&request.object_ref(&()), kind, announcement)
+            .await;
     }
 }
 
-/// Patches the request's status when it differs from `request`'s.
+/// Applies the request's status when it differs from `request`'s.
 async fn write_status(
     ctx: &Context,
     request: &QuotaRequest,
     name: &str,
     status: &QuotaRequestStatus,
 ) -> Result<(), Error> {
-    if request.status.as_ref() == Some(status) {
-        return Ok(());
-    }
     let api: Api<QuotaRequest> = Api::all(ctx.client.clone());
-    let patch = json!({
-        "apiVersion": format!("{}/{}", govcloud_crds::GROUP, govcloud_crds::VERSION),
-        "kind": "QuotaRequest",
-        "status": status,
-    });
-    api.patch_status(
+    apply_status_if_changed(
+        &api,
         name,
-        &PatchParams::apply(FIELD_MANAGER).force(),
-        &Patch::Apply(&patch),
+        FIELD_MANAGER,
+        &request.status.as_ref(),
+        &Some(status),
     )
     .await
     .map_err(Error::kube("update the status of quota request", name))?;
