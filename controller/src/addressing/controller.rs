@@ -16,7 +16,6 @@
 //! complete, so a restart never mistakes an unlisted object for a deleted one.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::future::Future;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -33,7 +32,7 @@ use serde::de::DeserializeOwned;
 
 use super::error::Error;
 use crate::failure::CallFailures as _;
-use crate::runtime::Context;
+use crate::runtime::{Context, Shutdown, log_failure};
 use crate::status_apply::{apply_status, apply_status_if_changed};
 use crate::storage::{NewIpamAllocation, StorageError};
 use govcloud_core::addressing::owners::{self, RouterInput, Want};
@@ -143,10 +142,7 @@ where
 }
 
 /// Runs the pool controller and the controller of routers with no pool until `shutdown`.
-pub async fn run(
-    shared: Arc<Context>,
-    shutdown: impl Future<Output = ()> + Clone + Send + Sync + 'static,
-) {
+pub async fn run(shared: Arc<Context>, shutdown: impl Shutdown) {
     let client = shared.client.clone();
     let ready: [Arc<AtomicBool>; 4] = Default::default();
     let (pools, pool_changes) = cache::<AddressPool, ()>(&client, ready[0].clone(), |_| ());
@@ -186,21 +182,13 @@ pub async fn run(
     .reconcile_all_on(triggers)
     .graceful_shutdown_on(shutdown.clone())
     .run(reconcile, error_policy, ctx.clone())
-    .for_each(|result| async move {
-        if let Err(error) = result {
-            tracing::debug!(error = %crate::report::error_chain(&error), "address pool controller");
-        }
-    });
+    .for_each(|result| log_failure(result, CONTROLLER));
     let router_controller = Controller::new(Api::<Router>::all(client), watcher::Config::default())
         .with_config(Config::default().concurrency(4))
         .reconcile_all_on(pool_changes)
         .graceful_shutdown_on(shutdown)
         .run(reconcile_router, router_error_policy, ctx)
-        .for_each(|result| async move {
-            if let Err(error) = result {
-                tracing::debug!(error = %crate::report::error_chain(&error), "address assignment controller");
-            }
-        });
+        .for_each(|result| log_failure(result, ROUTER_CONTROLLER));
     futures::join!(pool_controller, router_controller);
 }
 
@@ -251,13 +239,8 @@ pub async fn reconcile(
     }
     let started = Instant::now();
     let result = reconcile_pool(&pool, &ctx).await;
-    ctx.shared.metrics.reconciled(CONTROLLER, started.elapsed());
-    if result.is_ok() {
-        ctx.shared
-            .backoff
-            .reset(&format!("{CONTROLLER}/{}", pool.name_any()));
-    }
-    result
+    ctx.shared
+        .reconciled(CONTROLLER, &pool.name_any(), started, result)
 }
 
 /// The pool's spec checked, and its prefix against the pools created before it (the younger of
@@ -588,7 +571,6 @@ pub async fn reconcile_router(
         }
     };
     ctx.shared
-        .metrics
-        .reconciled(ROUTER_CONTROLLER, started.elapsed());
-    result.map(|()| Action::await_change())
+        .reconciled(ROUTER_CONTROLLER, &router.name_any(), started, result)
+        .map(|()| Action::await_change())
 }

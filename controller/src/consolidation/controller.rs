@@ -116,13 +116,8 @@ pub async fn reconcile(
 ) -> Result<Action, Error> {
     let started = Instant::now();
     let result = reconcile_network(&network, &ctx).await;
-    ctx.shared.metrics.reconciled(CONTROLLER, started.elapsed());
-    if result.is_ok() {
-        ctx.shared
-            .backoff
-            .reset(&format!("{CONTROLLER}/{}", network.name_any()));
-    }
-    result
+    ctx.shared
+        .reconciled(CONTROLLER, &network.name_any(), started, result)
 }
 
 /// Each site's router that exists, by name.

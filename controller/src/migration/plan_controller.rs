@@ -23,8 +23,8 @@ use kube::runtime::watcher;
 use kube::{Client, ResourceExt as _};
 
 use super::reconcile_error::Error;
+use super::runtime::MigrationContext;
 use super::system_controller::key_of;
-use crate::runtime::Context;
 use crate::status_apply::{apply_status, apply_status_if_changed};
 use govcloud_core::conditions;
 use govcloud_core::kube_time::{from_kube, to_kube};
@@ -62,8 +62,9 @@ pub fn controller(client: &Client) -> Controller<MigrationPlan> {
 
 /// Counts the error, then waits for a change (permanent) or retries with backoff (transient).
 #[allow(clippy::needless_pass_by_value)] // the signature kube-runtime calls
-pub fn error_policy(plan: Arc<MigrationPlan>, error: &Error, ctx: Arc<Context>) -> Action {
-    ctx.after_failure(CONTROLLER, &plan.name_any(), error)
+pub fn error_policy(plan: Arc<MigrationPlan>, error: &Error, ctx: Arc<MigrationContext>) -> Action {
+    ctx.shared
+        .after_failure(CONTROLLER, &plan.name_any(), error)
 }
 
 fn selector(plan: &MigrationPlan) -> Option<Selector> {
@@ -111,18 +112,17 @@ fn hold_and_busy(
 }
 
 /// Reconciles one campaign.
-pub async fn reconcile(plan: Arc<MigrationPlan>, ctx: Arc<Context>) -> Result<Action, Error> {
+pub async fn reconcile(
+    plan: Arc<MigrationPlan>,
+    ctx: Arc<MigrationContext>,
+) -> Result<Action, Error> {
     let started = Instant::now();
     let result = reconcile_plan(&plan, &ctx).await;
-    ctx.metrics.reconciled(CONTROLLER, started.elapsed());
-    if result.is_ok() {
-        ctx.backoff
-            .reset(&format!("{CONTROLLER}/{}", plan.name_any()));
-    }
-    result
+    ctx.shared
+        .reconciled(CONTROLLER, &plan.name_any(), started, result)
 }
 
-async fn reconcile_plan(plan: &MigrationPlan, ctx: &Context) -> Result<Action, Error> {
+async fn reconcile_plan(plan: &MigrationPlan, ctx: &MigrationContext) -> Result<Action, Error> {
     let name = plan.name_any();
     let (utc_now, _) = super::system_controller::now();
     let now = crate::tenancy::controller::now();
@@ -206,7 +206,7 @@ async fn reconcile_plan(plan: &MigrationPlan, ctx: &Context) -> Result<Action, E
 }
 
 async fn record_invalid(
-    ctx: &Context,
+    ctx: &MigrationContext,
     plan: &MigrationPlan,
     error: &Error,
     now: Timestamp,
@@ -233,12 +233,12 @@ async fn record_invalid(
 }
 
 async fn write_plan_status(
-    ctx: &Context,
+    ctx: &MigrationContext,
     name: &str,
     previous: &MigrationPlanStatus,
     desired: &MigrationPlanStatus,
 ) -> Result<(), Error> {
-    let api = Api::<MigrationPlan>::all(ctx.client.clone());
+    let api = Api::<MigrationPlan>::all(ctx.shared.client.clone());
     apply_status_if_changed(&api, name, FIELD_MANAGER, previous, desired)
         .await
         .map_err(Error::kube("update the status of migration plan", name))?;
@@ -247,7 +247,7 @@ async fn write_plan_status(
 
 /// Writes the campaign's fields of one system's status when they changed.
 async fn assign(
-    ctx: &Context,
+    ctx: &MigrationContext,
     system: &SystemMigration,
     plan: &str,
     campaign: &CampaignPlan,
@@ -316,12 +316,12 @@ fn campaign_fields(status: &SystemMigrationStatus) -> serde_json::Value {
 /// Applies the campaign's `fields` of a system's status (none: the system leaves the
 /// campaign); nothing when the system is gone.
 async fn apply_assignment(
-    ctx: &Context,
+    ctx: &MigrationContext,
     system: &SystemMigration,
     fields: &serde_json::Value,
 ) -> Result<(), Error> {
     let namespace = system.metadata.namespace.clone().unwrap_or_default();
-    let api = Api::<SystemMigration>::namespaced(ctx.client.clone(), &namespace);
+    let api = Api::<SystemMigration>::namespaced(ctx.shared.client.clone(), &namespace);
     match apply_status(&api, &system.name_any(), FIELD_MANAGER, fields).await {
         // Deleted since the cache saw it: nothing to assign.
         Err(kube::Error::Api(status)) if status.code == 404 => Ok(()),
@@ -332,7 +332,7 @@ async fn apply_assignment(
 }
 
 fn record_metrics(
-    ctx: &Context,
+    ctx: &MigrationContext,
     name: &str,
     campaign: &CampaignPlan,
     selected: &[Arc<SystemMigration>],
@@ -353,14 +353,14 @@ fn record_metrics(
     } else {
         f64::from(campaign.completed_systems) / to_migrate as f64
     };
-    ctx.metrics.set_campaign(
+    ctx.shared.metrics.migration().set_campaign(
         name,
         ratio,
         campaign.projection.days_late,
         campaign.projection.on_track,
     );
     let existing: BTreeSet<String> = ctx.plans.state().iter().map(|p| p.name_any()).collect();
-    ctx.metrics.retain_campaigns(&existing);
+    ctx.shared.metrics.migration().retain_campaigns(&existing);
     // Every system, whichever plan it is in.
     let tenants = Ownership::new(&ctx.tenants.state());
     let mut by_phase: BTreeMap<(String, String), i64> = BTreeMap::new();
@@ -379,6 +379,12 @@ fn record_metrics(
             *entry += 1;
         }
     }
-    ctx.metrics.set_migration_systems(&by_phase);
-    ctx.metrics.set_failed_after_point_of_no_return(&failed);
+    ctx.shared
+        .metrics
+        .migration()
+        .set_migration_systems(&by_phase);
+    ctx.shared
+        .metrics
+        .migration()
+        .set_failed_after_point_of_no_return(&failed);
 }

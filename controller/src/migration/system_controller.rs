@@ -25,9 +25,9 @@ use kube::runtime::watcher;
 use kube::{Client, Resource, ResourceExt as _};
 
 use super::reconcile_error::Error;
+use super::runtime::MigrationContext;
 use super::steps;
 use crate::announcement::Announcement;
-use crate::runtime::Context;
 use crate::status_apply::apply_status_if_changed;
 use crate::storage::{NewReservation, ReserveOutcome, ReservedAmounts};
 use govcloud_core::kube_time::from_kube;
@@ -131,10 +131,13 @@ pub fn key_of(system: &SystemMigration) -> String {
 }
 
 /// Reconciles one system (or, once it is being deleted, releases its reservation).
-pub async fn reconcile(system: Arc<SystemMigration>, ctx: Arc<Context>) -> Result<Action, Error> {
+pub async fn reconcile(
+    system: Arc<SystemMigration>,
+    ctx: Arc<MigrationContext>,
+) -> Result<Action, Error> {
     let started = Instant::now();
     let namespace = system.metadata.namespace.clone().unwrap_or_default();
-    let api: Api<SystemMigration> = Api::namespaced(ctx.client.clone(), &namespace);
+    let api: Api<SystemMigration> = Api::namespaced(ctx.shared.client.clone(), &namespace);
     let key = key_of(&system);
     let result = finalizer(
         &api,
@@ -144,7 +147,8 @@ pub async fn reconcile(system: Arc<SystemMigration>, ctx: Arc<Context>) -> Resul
             match event {
                 FinalizerEvent::Apply(system) => Box::pin(reconcile_system(&system, &ctx)).await,
                 FinalizerEvent::Cleanup(system) => {
-                    ctx.storage
+                    ctx.shared
+                        .storage
                         .reservations()
                         .release(&key_of(&system))
                         .await
@@ -167,17 +171,18 @@ pub async fn reconcile(system: Arc<SystemMigration>, ctx: Arc<Context>) -> Resul
             }
         }
     });
-    ctx.metrics.reconciled(CONTROLLER, started.elapsed());
-    if result.is_ok() {
-        ctx.backoff.reset(&format!("{CONTROLLER}/{key}"));
-    }
-    result
+    ctx.shared.reconciled(CONTROLLER, &key, started, result)
 }
 
 /// Counts the error, then waits for a change (permanent) or retries with backoff (transient).
 #[allow(clippy::needless_pass_by_value)] // the signature kube-runtime calls
-pub fn error_policy(system: Arc<SystemMigration>, error: &Error, ctx: Arc<Context>) -> Action {
-    ctx.after_failure(CONTROLLER, &key_of(&system), error)
+pub fn error_policy(
+    system: Arc<SystemMigration>,
+    error: &Error,
+    ctx: Arc<MigrationContext>,
+) -> Action {
+    ctx.shared
+        .after_failure(CONTROLLER, &key_of(&system), error)
 }
 
 /// Now, to the second, in both clocks the status uses.
@@ -187,12 +192,15 @@ pub(crate) fn now() -> (DateTime<Utc>, Time) {
     (utc, Time(stamp))
 }
 
-async fn reconcile_system(cached: &SystemMigration, ctx: &Context) -> Result<Action, Error> {
+async fn reconcile_system(
+    cached: &SystemMigration,
+    ctx: &MigrationContext,
+) -> Result<Action, Error> {
     // The cache may not hold this controller's last write yet, and acting on an older status
     // would repeat a step (call a webhook again, start the runbook over): read it afresh.
     let key = key_of(cached);
     let namespace = cached.metadata.namespace.clone().unwrap_or_default();
-    let Some(fresh) = Api::<SystemMigration>::namespaced(ctx.client.clone(), &namespace)
+    let Some(fresh) = Api::<SystemMigration>::namespaced(ctx.shared.client.clone(), &namespace)
         .get_opt(&cached.name_any())
         .await
         .map_err(Error::kube("read system", key))?
@@ -208,7 +216,8 @@ async fn reconcile_system(cached: &SystemMigration, ctx: &Context) -> Result<Act
         | MigrationPhase::Failed => run_runbook(system, ctx, status).await,
         MigrationPhase::Completed | MigrationPhase::RolledBack => {
             // Done: the reservation is released (again, in case a crash came between).
-            ctx.storage
+            ctx.shared
+                .storage
                 .reservations()
                 .release(&key_of(system))
                 .await
@@ -222,7 +231,7 @@ async fn reconcile_system(cached: &SystemMigration, ctx: &Context) -> Result<Act
 /// The tenant owning `namespace` (by its status) and its room: quota minus delegated, used and
 /// the reservations of its other systems.
 async fn tenant_room(
-    ctx: &Context,
+    ctx: &MigrationContext,
     namespace: &str,
     key: &str,
 ) -> Result<Option<(TenantRoom, Quota)>, Error> {
@@ -250,6 +259,7 @@ async fn tenant_room(
         _ => Quota::ZERO,
     };
     let others = ctx
+        .shared
         .storage
         .reservations()
         .list_by_tenant(&name)
@@ -298,7 +308,7 @@ fn window_of(status: &SystemMigrationStatus) -> Option<(DateTime<Utc>, DateTime<
 /// The gates before the runbook; starts the runbook when the window is open.
 async fn pass_gates(
     system: &SystemMigration,
-    ctx: &Context,
+    ctx: &MigrationContext,
     status: SystemMigrationStatus,
 ) -> Result<Action, Error> {
     let key = key_of(system);
@@ -316,6 +326,7 @@ async fn pass_gates(
     let (utc_now, now) = now();
     let room = tenant_room(ctx, &namespace, &key).await?;
     let held = ctx
+        .shared
         .storage
         .reservations()
         .find(&key)
@@ -342,7 +353,8 @@ async fn pass_gates(
         decision = reserve(ctx, &new, *capacity, request, &mut facts).await?;
     }
     if matches!(decision, Gate::Rejected { .. }) && facts.reserved {
-        ctx.storage
+        ctx.shared
+            .storage
             .reservations()
             .release(&key)
             .await
@@ -360,15 +372,16 @@ async fn pass_gates(
         started.steps = runbook::initial_steps(&system.spec.steps);
         started.point_of_no_return_passed = false;
         write_status(ctx, system, &status, &started).await?;
-        ctx.announce(
-            &system.object_ref(&()),
-            "Migrate",
-            Announcement::normal(
-                "MigrationStarted",
-                "the maintenance window is open: the runbook starts",
-            ),
-        )
-        .await;
+        ctx.shared
+            .announce(
+                &system.object_ref(&()),
+                "Migrate",
+                Announcement::normal(
+                    "MigrationStarted",
+                    "the maintenance window is open: the runbook starts",
+                ),
+            )
+            .await;
         return run_runbook(system, ctx, started).await;
     }
     let desired = gate::status(&status, &decision, reserved, generation, now.0);
@@ -389,13 +402,14 @@ async fn pass_gates(
 
 /// Reserves in one transaction; the gate that follows.
 async fn reserve(
-    ctx: &Context,
+    ctx: &MigrationContext,
     new: &NewReservation,
     capacity: Quota,
     request: Quota,
     facts: &mut Facts<'_>,
 ) -> Result<Gate, Error> {
     let outcome = ctx
+        .shared
         .storage
         .reservations()
         .reserve(new, to_reserved(capacity))
@@ -417,7 +431,7 @@ async fn reserve(
 }
 
 async fn announce_gate(
-    ctx: &Context,
+    ctx: &MigrationContext,
     system: &SystemMigration,
     before: &SystemMigrationStatus,
     after: &SystemMigrationStatus,
@@ -436,14 +450,15 @@ async fn announce_gate(
         Gate::WindowNotOpen { .. } | Gate::Start => Announcement::normal("Scheduled", note),
         Gate::WindowMissed => Announcement::warning("WindowMissed", note),
     };
-    ctx.announce(&system.object_ref(&()), "Assess", announcement)
+    ctx.shared
+        .announce(&system.object_ref(&()), "Assess", announcement)
         .await;
 }
 
 /// Runs the runbook from `status` as far as it goes now.
 async fn run_runbook(
     system: &SystemMigration,
-    ctx: &Context,
+    ctx: &MigrationContext,
     mut status: SystemMigrationStatus,
 ) -> Result<Action, Error> {
     let steps_spec = &system.spec.steps;
@@ -487,7 +502,8 @@ async fn run_runbook(
                 next.current_step = None;
                 next.reserved = ResourceList::new();
                 gate::set_runbook_ready(&mut next, generation, now.0);
-                ctx.storage
+                ctx.shared
+                    .storage
                     .reservations()
                     .release(&key_of(system))
                     .await
@@ -499,15 +515,16 @@ async fn run_runbook(
                         "every step succeeded: the system runs on the cloud",
                     )
                 } else {
-                    ctx.metrics.rolled_back(&tenant);
+                    ctx.shared.metrics.migration().rolled_back(&tenant);
                     ("RolledBack", "every completed step was rolled back")
                 };
-                ctx.announce(
-                    &system.object_ref(&()),
-                    "Migrate",
-                    Announcement::normal(reason, note),
-                )
-                .await;
+                ctx.shared
+                    .announce(
+                        &system.object_ref(&()),
+                        "Migrate",
+                        Announcement::normal(reason, note),
+                    )
+                    .await;
                 return Ok(Action::await_change());
             }
             Next::Failed => return Ok(Action::await_change()),
@@ -517,7 +534,7 @@ async fn run_runbook(
 }
 
 async fn record_transition(
-    ctx: &Context,
+    ctx: &MigrationContext,
     system: &SystemMigration,
     status: &SystemMigrationStatus,
     cursor: runbook::Cursor,
@@ -554,8 +571,12 @@ async fn record_transition(
             Announcement::warning("FailedAfterPointOfNoReturn", reason.clone()),
         ),
     };
-    ctx.metrics.observe_step(kind, outcome, seconds);
-    ctx.announce(&system.object_ref(&()), "Migrate", announcement)
+    ctx.shared
+        .metrics
+        .migration()
+        .observe_step(kind, outcome, seconds);
+    ctx.shared
+        .announce(&system.object_ref(&()), "Migrate", announcement)
         .await;
 }
 
@@ -576,7 +597,7 @@ fn owned_fields(status: &SystemMigrationStatus) -> serde_json::Value {
 /// Server-side applies the fields of `desired` this controller owns, when they differ from
 /// `current`'s.
 pub(crate) async fn write_status(
-    ctx: &Context,
+    ctx: &MigrationContext,
     system: &SystemMigration,
     current: &SystemMigrationStatus,
     desired: &SystemMigrationStatus,
@@ -585,7 +606,7 @@ pub(crate) async fn write_status(
         return Ok(());
     }
     let namespace = system.metadata.namespace.clone().unwrap_or_default();
-    let api = Api::<SystemMigration>::namespaced(ctx.client.clone(), &namespace);
+    let api = Api::<SystemMigration>::namespaced(ctx.shared.client.clone(), &namespace);
     apply_status_if_changed(
         &api,
         &system.name_any(),

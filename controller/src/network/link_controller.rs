@@ -81,13 +81,8 @@ pub fn error_policy(link: Arc<ExtranetLink>, error: &Error, ctx: Arc<NetworkCont
 pub async fn reconcile(link: Arc<ExtranetLink>, ctx: Arc<NetworkContext>) -> Result<Action, Error> {
     let started = Instant::now();
     let result = reconcile_link(&link, &ctx).await;
-    ctx.shared.metrics.reconciled(CONTROLLER, started.elapsed());
-    if result.is_ok() {
-        ctx.shared
-            .backoff
-            .reset(&format!("{CONTROLLER}/{}", link.name_any()));
-    }
-    result
+    ctx.shared
+        .reconciled(CONTROLLER, &link.name_any(), started, result)
 }
 
 async fn reconcile_link(link: &ExtranetLink, ctx: &NetworkContext) -> Result<Action, Error> {

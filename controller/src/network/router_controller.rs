@@ -84,13 +84,8 @@ pub fn interval_of(router: &Router, report: Option<&LatestReport>) -> Duration {
 pub async fn reconcile(router: Arc<Router>, ctx: Arc<NetworkContext>) -> Result<Action, Error> {
     let started = Instant::now();
     let result = reconcile_router(&router, &ctx).await;
-    ctx.shared.metrics.reconciled(CONTROLLER, started.elapsed());
-    if result.is_ok() {
-        ctx.shared
-            .backoff
-            .reset(&format!("{CONTROLLER}/{}", router.name_any()));
-    }
-    result
+    ctx.shared
+        .reconciled(CONTROLLER, &router.name_any(), started, result)
 }
 
 /// Sets the router's series: its agent's (`(age, interval)` of its newest report), its

@@ -25,8 +25,8 @@ use serde_json::json;
 
 use super::controller::now;
 use super::error::Error;
+use super::runtime::TenancyContext;
 use crate::announcement::{Announcement, Severity};
-use crate::runtime::Context;
 use crate::status_apply::apply_status_if_changed;
 use crate::storage::{AuditRecord, NewAuditRecord, Storage, StorageError};
 use govcloud_core::conditions::Desired;
@@ -80,31 +80,31 @@ fn waiting_on(store: &Store<QuotaRequest>, tenant: &Tenant) -> Vec<ObjectRef<Quo
         .collect()
 }
 
-fn key(name: &str) -> String {
-    format!("{CONTROLLER}/{name}")
-}
-
 /// Reconciles one quota request.
-pub async fn reconcile(request: Arc<QuotaRequest>, ctx: Arc<Context>) -> Result<Action, Error> {
+pub async fn reconcile(
+    request: Arc<QuotaRequest>,
+    ctx: Arc<TenancyContext>,
+) -> Result<Action, Error> {
     let started = Instant::now();
     let result = reconcile_request(&request, &ctx).await;
-    ctx.metrics.reconciled(CONTROLLER, started.elapsed());
-    ctx.metrics.set_quota_requests(&phase_counts(
-        ctx.requests.state().iter().map(AsRef::as_ref),
-    ));
-    if result.is_ok() {
-        ctx.backoff.reset(&key(&request.name_any()));
-    }
-    result
+    ctx.shared
+        .metrics
+        .tenancy()
+        .set_quota_requests(&phase_counts(
+            ctx.requests.state().iter().map(AsRef::as_ref),
+        ));
+    ctx.shared
+        .reconciled(CONTROLLER, &request.name_any(), started, result)
 }
 
 /// Counts the error, then waits for a change (permanent) or retries with backoff (transient).
 #[allow(clippy::needless_pass_by_value)] // the signature kube-runtime calls
-pub fn error_policy(request: Arc<QuotaRequest>, error: &Error, ctx: Arc<Context>) -> Action {
-    ctx.after_failure(CONTROLLER, &request.name_any(), error)
+pub fn error_policy(request: Arc<QuotaRequest>, error: &Error, ctx: Arc<TenancyContext>) -> Action {
+    ctx.shared
+        .after_failure(CONTROLLER, &request.name_any(), error)
 }
 
-async fn reconcile_request(request: &QuotaRequest, ctx: &Context) -> Result<Action, Error> {
+async fn reconcile_request(request: &QuotaRequest, ctx: &TenancyContext) -> Result<Action, Error> {
     let name = request
         .metadata
         .name
@@ -163,7 +163,7 @@ fn decided_reason(status: Option<&QuotaRequestStatus>) -> Option<String> {
 
 /// Records a permanent error in the `Decided` condition and returns it.
 async fn invalid(
-    ctx: &Context,
+    ctx: &TenancyContext,
     request: &QuotaRequest,
     name: &str,
     source: requests::RequestError,
@@ -204,7 +204,7 @@ fn uid_of(request: &QuotaRequest, name: &str) -> Result<String, Error> {
 
 /// A denial: one audit record, then `Denied`.
 async fn deny(
-    ctx: &Context,
+    ctx: &TenancyContext,
     request: &QuotaRequest,
     name: &str,
     now: Timestamp,
@@ -243,14 +243,14 @@ async fn deny(
 /// Appends `record` unless the audit log already holds the record of this action on this
 /// request (an earlier attempt appended it, then failed before its status write).
 async fn append_once(
-    ctx: &Context,
+    ctx: &TenancyContext,
     request: &QuotaRequest,
     uid: &str,
     record: &NewAuditRecord,
 ) -> Result<(), Error> {
     let object = format!("QuotaRequest {}", record.object_name);
     let existing = find_audit_record(
-        &ctx.storage,
+        &ctx.shared.storage,
         &record.action,
         &record.object_name,
         uid,
@@ -259,7 +259,8 @@ async fn append_once(
     .await
     .map_err(Error::storage("search the audit log", object.clone()))?;
     if existing.is_none() {
-        ctx.storage
+        ctx.shared
+            .storage
             .audit()
             .append(record)
             .await
@@ -269,10 +270,10 @@ async fn append_once(
 }
 
 /// An approval: previous quota recorded, tenant changed, one audit record, then `Applied`.
-async fn apply(ctx: &Context, name: &str, now: Timestamp) -> Result<Action, Error> {
+async fn apply(ctx: &TenancyContext, name: &str, now: Timestamp) -> Result<Action, Error> {
     // Read the request from the API server, not the cache: a stale copy could lack the
     // previous quota recorded by an earlier attempt, or an `Applied` phase.
-    let api: Api<QuotaRequest> = Api::all(ctx.client.clone());
+    let api: Api<QuotaRequest> = Api::all(ctx.shared.client.clone());
     let Some(request) = api
         .get_opt(name)
         .await
@@ -298,7 +299,7 @@ async fn apply(ctx: &Context, name: &str, now: Timestamp) -> Result<Action, Erro
         QuotaRequestPhase::Approved,
         now,
     );
-    let tenants: Api<Tenant> = Api::all(ctx.client.clone());
+    let tenants: Api<Tenant> = Api::all(ctx.shared.client.clone());
     let Some(tenant) = tenants
         .get_opt(&tenant_name)
         .await
@@ -384,7 +385,7 @@ async fn apply(ctx: &Context, name: &str, now: Timestamp) -> Result<Action, Erro
 /// when it does not, the request stays `Approved` with `Applied=False` saying why, and waits
 /// for a tenant to change.
 async fn fits(
-    ctx: &Context,
+    ctx: &TenancyContext,
     request: &QuotaRequest,
     tenant: &Tenant,
     (current, target): (Quota, Quota),
@@ -488,7 +489,7 @@ fn condition_changed(before: &QuotaRequestStatus, after: &QuotaRequestStatus, ki
 }
 
 async fn publish_condition(
-    ctx: &Context,
+    ctx: &TenancyContext,
     request: &QuotaRequest,
     status: &QuotaRequestStatus,
     kind: &'static str,
@@ -496,19 +497,20 @@ async fn publish_condition(
 ) {
     if let Some(condition) = status.conditions.iter().find(|c| c.type_ == kind) {
         let announcement = Announcement::of_condition(severity == Severity::Warning, condition);
-        ctx.announce(&request.object_ref(&()), kind, announcement)
+        ctx.shared
+            .announce(&request.object_ref(&()), kind, announcement)
             .await;
     }
 }
 
 /// Applies the request's status when it differs from `request`'s.
 async fn write_status(
-    ctx: &Context,
+    ctx: &TenancyContext,
     request: &QuotaRequest,
     name: &str,
     status: &QuotaRequestStatus,
 ) -> Result<(), Error> {
-    let api: Api<QuotaRequest> = Api::all(ctx.client.clone());
+    let api: Api<QuotaRequest> = Api::all(ctx.shared.client.clone());
     apply_status_if_changed(
         &api,
         name,
