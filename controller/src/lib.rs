@@ -5,6 +5,7 @@ pub mod addressing;
 pub mod agents;
 pub mod announcement;
 pub mod api;
+pub mod clock;
 pub mod consolidation;
 pub mod failure;
 pub mod leader;

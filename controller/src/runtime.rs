@@ -1,8 +1,8 @@
 //! What every controller shares, and [`run_controllers`], which starts each capability's
 //! controllers through its own `run` — tenancy, migration, network, addressing, consolidation —
 //! until shutdown. The shared [`Context`] holds the client, storage, event recorder, metrics,
-//! per-object backoff and the tenant cache (read by tenancy and migration); each capability
-//! keeps its own caches in its own context.
+//! per-object backoff, the clock and the tenant cache (read by tenancy and migration); each
+//! capability keeps its own caches in its own context.
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -17,6 +17,7 @@ use kube::runtime::controller::Config;
 use kube::runtime::events::{Recorder, Reporter};
 
 use crate::announcement::Announcement;
+use crate::clock::Clock;
 use crate::metrics::Metrics;
 use crate::migration::webhook::WebhookClient;
 use crate::storage::Storage;
@@ -94,6 +95,8 @@ pub struct Context {
     pub backoff: Backoff,
     /// The tenant cache, once complete (published by tenancy, read by migration).
     pub tenants: TenantCache,
+    /// The controllers' one clock.
+    pub clock: Clock,
 }
 
 impl std::fmt::Debug for Context {
@@ -122,7 +125,15 @@ impl Context {
             metrics,
             backoff: Backoff::default(),
             tenants: TenantCache::default(),
+            clock: Clock::system(),
         }
+    }
+
+    /// The same context, reading the time from `clock` (a test's fixed or stepped clock).
+    #[must_use]
+    pub fn with_clock(mut self, clock: Clock) -> Self {
+        self.clock = clock;
+        self
     }
 
     /// The same context, publishing events as `instance` of the controller (the replica's

@@ -222,13 +222,6 @@ where
         .filter(|o| o.meta().deletion_timestamp.is_none())
 }
 
-/// Now, to the second (as Kubernetes keeps times).
-fn now() -> (DateTime<Utc>, k8s_openapi::jiff::Timestamp) {
-    let stamp = crate::tenancy::controller::now();
-    let at = DateTime::from_timestamp(stamp.as_second(), 0).unwrap_or_else(Utc::now);
-    (at, stamp)
-}
-
 /// Reconciles one pool.
 pub async fn reconcile(
     pool: Arc<AddressPool>,
@@ -272,7 +265,8 @@ pub fn validate(
 
 async fn reconcile_pool(pool: &AddressPool, ctx: &AddressingContext) -> Result<Action, Error> {
     let name = pool.name_any();
-    let (now, stamp) = now();
+    let clock = ctx.shared.clock.now();
+    let (now, stamp) = (clock.utc(), clock.stamp());
     let routers: Vec<RouterInput> = live(&ctx.routers)
         .map(|r| owners::from_router(&r))
         .collect();
@@ -566,7 +560,7 @@ pub async fn reconcile_router(
     let result = match owners::pool_of(&input, &ctx.pool_names()) {
         Ok(_) => Ok(()),
         Err(why) => {
-            let (_, stamp) = now();
+            let stamp = ctx.shared.clock.now().stamp();
             write_router(&ctx, &router, &status::unassigned(&why), stamp).await
         }
     };

@@ -204,7 +204,7 @@ async fn segments(
             &name,
             &routers,
             |held| plan(&name, &wanted, held),
-            chrono::Utc::now(),
+            ctx.shared.clock.precise(),
         )
         .await
         .map_err(Error::storage(
@@ -286,7 +286,7 @@ async fn reconcile_network(
         &previous,
         &facts,
         network.metadata.generation,
-        crate::tenancy::controller::now(),
+        ctx.shared.clock.now().stamp(),
     );
     let api = Api::<DedicatedNetwork>::all(ctx.shared.client.clone());
     apply_status_if_changed(&api, &name, FIELD_MANAGER, &previous, &desired)

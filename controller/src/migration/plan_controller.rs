@@ -124,8 +124,8 @@ pub async fn reconcile(
 
 async fn reconcile_plan(plan: &MigrationPlan, ctx: &MigrationContext) -> Result<Action, Error> {
     let name = plan.name_any();
-    let (utc_now, _) = super::system_controller::now();
-    let now = crate::tenancy::controller::now();
+    let clock = ctx.shared.clock.now();
+    let (utc_now, now) = (clock.utc(), clock.stamp());
     let spec = match CampaignSpec::from_spec(&plan.spec) {
         Ok(spec) => spec,
         Err(source) => {

@@ -16,7 +16,6 @@ use govcloud_crds::common::ResourceList;
 use govcloud_crds::migration::system::{MigrationPhase, SystemMigrationStatus};
 use govcloud_crds::{Tenant, quantity::ResourceKind};
 use k8s_openapi::api::batch::v1::Job;
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use kube::api::Api;
 use kube::runtime::controller::{Action, Controller};
 use kube::runtime::finalizer::{self, Event as FinalizerEvent, finalizer};
@@ -185,13 +184,6 @@ pub fn error_policy(
         .after_failure(CONTROLLER, &key_of(&system), error)
 }
 
-/// Now, to the second, in both clocks the status uses.
-pub(crate) fn now() -> (DateTime<Utc>, Time) {
-    let stamp = crate::tenancy::controller::now();
-    let utc = DateTime::from_timestamp(stamp.as_second(), 0).unwrap_or_else(Utc::now);
-    (utc, Time(stamp))
-}
-
 async fn reconcile_system(
     cached: &SystemMigration,
     ctx: &MigrationContext,
@@ -323,7 +315,10 @@ async fn pass_gates(
             system: key.clone(),
             source,
         })?;
-    let (utc_now, now) = now();
+    let (utc_now, now) = {
+        let now = ctx.shared.clock.now();
+        (now.utc(), now.time())
+    };
     let room = tenant_room(ctx, &namespace, &key).await?;
     let held = ctx
         .shared
@@ -465,7 +460,10 @@ async fn run_runbook(
     let tenant = system.metadata.namespace.clone().unwrap_or_default();
     let generation = system.metadata.generation;
     for _ in 0..MAX_ACTIONS_PER_RECONCILE {
-        let (utc_now, now) = now();
+        let (utc_now, now) = {
+            let now = ctx.shared.clock.now();
+            (now.utc(), now.time())
+        };
         match runbook::next(steps_spec, &status) {
             Next::Start(cursor) => {
                 let job_name = steps::job_name_for(system, cursor);

@@ -21,7 +21,6 @@ use kube::{Client, Resource as _, ResourceExt as _};
 use super::error::Error;
 use super::link_fetch::{end_data, utilisation};
 use super::metrics::{LinkFigures, MemberFigures};
-use super::router_controller::now;
 use super::runtime::NetworkContext;
 use crate::failure::CallFailures as _;
 use crate::status_apply::apply_status_if_changed;
@@ -96,7 +95,8 @@ async fn reconcile_link(link: &ExtranetLink, ctx: &NetworkContext) -> Result<Act
             return Err(error);
         }
     };
-    let now = now();
+    let clock = ctx.shared.clock.now();
+    let now = clock.utc();
     let upstream = end_data(ctx, &contract, LinkSide::Upstream, now).await?;
     let downstream = end_data(ctx, &contract, LinkSide::Downstream, now).await?;
     let telemetry = LinkTelemetry {
@@ -105,7 +105,7 @@ async fn reconcile_link(link: &ExtranetLink, ctx: &NetworkContext) -> Result<Act
     };
     let verdict = compliance::evaluate(&contract, &telemetry, now);
     let utilisation = utilisation(ctx, &name, &contract, now).await?;
-    let stamp = crate::tenancy::controller::now();
+    let stamp = clock.stamp();
     let desired = link_status::to_status(
         &previous,
         &verdict,
@@ -163,7 +163,7 @@ async fn record_invalid(
             message,
         },
         link.metadata.generation,
-        crate::tenancy::controller::now(),
+        ctx.shared.clock.now().stamp(),
     );
     desired.observed_generation = link.metadata.generation;
     let name = link.name_any();

@@ -12,7 +12,6 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use chrono::{DateTime, Utc};
 use govcloud_crds::Router;
 use govcloud_crds::network::router::{InterfaceStatus, RouterStatus};
 use kube::api::Api;
@@ -46,12 +45,6 @@ pub fn controller(client: &Client) -> Controller<Router> {
 pub fn error_policy(router: Arc<Router>, error: &Error, ctx: Arc<NetworkContext>) -> Action {
     ctx.shared
         .after_failure(CONTROLLER, &router.name_any(), error)
-}
-
-/// Now, to the second.
-pub(crate) fn now() -> DateTime<Utc> {
-    let stamp = crate::tenancy::controller::now();
-    DateTime::from_timestamp(stamp.as_second(), 0).unwrap_or_else(Utc::now)
 }
 
 /// What a stored report says for the router's status.
@@ -153,7 +146,8 @@ async fn reconcile_router(router: &Router, ctx: &NetworkContext) -> Result<Actio
             format!("router {name}"),
         ))?;
     let interval = interval_of(router, report.as_ref());
-    let now = now();
+    let clock = ctx.shared.clock.now();
+    let now = clock.utc();
     let previous = router.status.clone().unwrap_or_default();
     let (mut desired, connection) = router_status::to_status(
         &previous,
@@ -173,8 +167,7 @@ async fn reconcile_router(router: &Router, ctx: &NetworkContext) -> Result<Actio
         },
         previous.prefix.is_some(),
         router.metadata.generation,
-        k8s_openapi::jiff::Timestamp::from_second(now.timestamp())
-            .unwrap_or(k8s_openapi::jiff::Timestamp::UNIX_EPOCH),
+        clock.stamp(),
     );
     if router_status::owned_fields_differ(&previous, &desired) {
         let fields = router_status::owned_fields(&desired);

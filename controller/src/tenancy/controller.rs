@@ -109,12 +109,6 @@ fn owning_tenant<K: Resource>(object: &K) -> Option<ObjectRef<Tenant>> {
         .map(|o| ObjectRef::new(&o.name))
 }
 
-/// Now, to the second: what the API stores for condition times.
-pub(crate) fn now() -> Timestamp {
-    let now = Timestamp::now();
-    Timestamp::from_second(now.as_second()).unwrap_or(now)
-}
-
 /// Finalizer that revokes a tenant's API tokens before the tenant goes: the tokens live in SQL,
 /// outside Kubernetes' garbage collection, and a tenant re-created under the same name must not
 /// inherit them.
@@ -161,7 +155,7 @@ async fn revoke_tokens(tenant: &Tenant, ctx: &TenancyContext) -> Result<Action, 
         .list_by_tenant(&name)
         .await
         .map_err(Error::storage("list the tokens of", object.clone()))?;
-    let now = chrono::Utc::now();
+    let now = ctx.shared.clock.precise();
     for token in tokens.iter().filter(|t| t.revoked_at.is_none()) {
         if ctx
             .shared
@@ -214,7 +208,7 @@ async fn reconcile_tenant(tenant: &Tenant, ctx: &TenancyContext) -> Result<Actio
             field: "metadata.uid",
         })?;
     tracing::debug!(tenant = %name, generation = ?tenant.metadata.generation, "reconciling tenant");
-    let now = now();
+    let now = ctx.shared.clock.now().stamp();
 
     // Validate and build (pure), against the hierarchy as the cache has it, this tenant last.
     let cached = ctx.tenants.state();

@@ -23,7 +23,6 @@ use kube::runtime::watcher;
 use kube::{Client, Resource as _, ResourceExt as _};
 use serde_json::json;
 
-use super::controller::now;
 use super::error::Error;
 use super::runtime::TenancyContext;
 use crate::announcement::{Announcement, Severity};
@@ -118,7 +117,7 @@ async fn reconcile_request(request: &QuotaRequest, ctx: &TenancyContext) -> Resu
     }
     // `run_controllers` starts this controller once the tenant cache is complete, so "no such
     // tenant" means what it says.
-    let now = now();
+    let now = ctx.shared.clock.now().stamp();
     let next = match requests::next(request, now) {
         Ok(next) => next,
         Err(source) => return Err(invalid(ctx, request, &name, source, now).await),
@@ -220,7 +219,7 @@ async fn deny(
         now,
     );
     let record = NewAuditRecord {
-        at: chrono::Utc::now(),
+        at: ctx.shared.clock.precise(),
         actor: approval.decided_by.clone(),
         tenant: Some(request.spec.tenant.clone()),
         action: ACTION_DENY.to_owned(),
@@ -337,7 +336,7 @@ async fn apply(ctx: &TenancyContext, name: &str, now: Timestamp) -> Result<Actio
 
     // 3. One audit record.
     let record = NewAuditRecord {
-        at: chrono::Utc::now(),
+        at: ctx.shared.clock.precise(),
         actor: approval.decided_by.clone(),
         tenant: Some(tenant_name.clone()),
         action: ACTION_APPLY.to_owned(),
