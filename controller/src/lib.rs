@@ -17,6 +17,7 @@ pub mod network;
 pub mod operator;
 pub mod permissions;
 pub mod report;
+pub mod retry;
 pub mod routing;
 pub mod runtime;
 pub mod status_apply;

@@ -4,9 +4,8 @@
 //! per-object backoff, the clock and the tenant cache (read by tenancy and migration); each
 //! capability keeps its own caches in its own context.
 
-use std::collections::HashMap;
 use std::future::Future;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use futures::FutureExt as _;
@@ -20,43 +19,12 @@ use crate::announcement::Announcement;
 use crate::clock::Clock;
 use crate::metrics::Metrics;
 use crate::migration::webhook::WebhookClient;
+use crate::retry::Backoff;
 use crate::storage::Storage;
 use crate::tenancy::TenantCache;
 
 /// The name the controller reports events under.
 pub const REPORTER: &str = "govcloud-controller";
-
-/// Per-object exponential backoff of transient failures: 1 s, 2 s, 4 s, … up to 5 minutes;
-/// reset by a success.
-#[derive(Debug, Default)]
-pub struct Backoff {
-    failures: Mutex<HashMap<String, u32>>,
-}
-
-impl Backoff {
-    /// Longest wait between retries.
-    pub const MAX: Duration = Duration::from_secs(300);
-
-    /// Counts a failure of `key` and returns how long to wait before the next attempt.
-    pub fn next(&self, key: &str) -> Duration {
-        let Ok(mut failures) = self.failures.lock() else {
-            return Self::MAX;
-        };
-        let count = failures.entry(key.to_owned()).or_default();
-        *count = count.saturating_add(1);
-        let seconds = 1_u64
-            .checked_shl(count.saturating_sub(1))
-            .unwrap_or(u64::MAX);
-        Duration::from_secs(seconds).min(Self::MAX)
-    }
-
-    /// Forgets the failures of `key`.
-    pub fn reset(&self, key: &str) {
-        if let Ok(mut failures) = self.failures.lock() {
-            failures.remove(key);
-        }
-    }
-}
 
 /// What the error policy needs of a reconciler's error.
 pub trait ReconcileError: std::error::Error + 'static {
@@ -91,7 +59,8 @@ pub struct Context {
     pub recorder: Recorder,
     /// The controller's metrics.
     pub metrics: Arc<Metrics>,
-    /// Backoff of transient failures, per object.
+    /// Backoff of transient failures, per object ([`crate::retry::RetryPolicy::RECONCILE`]):
+    /// forgotten on success, and once idle (objects deleted while failing).
     pub backoff: Backoff,
     /// The tenant cache, once complete (published by tenancy, read by migration).
     pub tenants: TenantCache,
@@ -277,20 +246,5 @@ pub async fn run_controllers(
             grace = ?SHUTDOWN_GRACE,
             "controllers still running after the shutdown grace: dropping them"
         ),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn backoff_doubles_up_to_five_minutes_and_resets() {
-        let backoff = Backoff::default();
-        let waits: Vec<u64> = (0..12).map(|_| backoff.next("t/a").as_secs()).collect();
-        assert_eq!(waits, [1, 2, 4, 8, 16, 32, 64, 128, 256, 300, 300, 300]);
-        assert_eq!(backoff.next("t/b").as_secs(), 1, "per object");
-        backoff.reset("t/a");
-        assert_eq!(backoff.next("t/a").as_secs(), 1);
     }
 }

@@ -1,6 +1,7 @@
 //! Runs the `Router` and `ExtranetLink` controllers with what they share: the controller's
-//! [`Context`] (client, storage, events, metrics, backoff, clock), the caches of routers and links,
-//! and the links' utilisation figures; and forgets the served configurations of deleted routers.
+//! [`Context`] (client, storage, events, metrics, backoff, clock), the caches of routers and
+//! links, and the links' utilisation figures; and forgets the served configurations of deleted
+//! routers.
 
 use std::future::Future;
 use std::sync::{Arc, Mutex};
