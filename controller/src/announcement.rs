@@ -68,10 +68,10 @@ impl Announcement {
         }
     }
 
-    /// A condition's reason and message, as a warning when `warning`.
-    pub fn of_condition(warning: bool, condition: &Condition) -> Self {
+    /// A condition's reason and message, with `severity`.
+    pub fn of_condition(severity: Severity, condition: &Condition) -> Self {
         Self {
-            severity: Severity::warning_if(warning),
+            severity,
             reason: Cow::Owned(condition.reason.clone()),
             note: condition.message.clone(),
         }

@@ -34,16 +34,6 @@ pub trait ReconcileError: std::error::Error + 'static {
     fn is_permanent(&self) -> bool;
 }
 
-impl ReconcileError for crate::tenancy::error::Error {
-    fn category(&self) -> &'static str {
-        Self::category(self)
-    }
-
-    fn is_permanent(&self) -> bool {
-        Self::is_permanent(self)
-    }
-}
-
 /// The future whose completion stops the controllers: shared by every capability's `run`.
 pub trait Shutdown: Future<Output = ()> + Clone + Send + Sync + 'static {}
 

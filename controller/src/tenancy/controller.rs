@@ -27,7 +27,7 @@ use serde::de::DeserializeOwned;
 
 use super::error::Error;
 use super::runtime::TenancyContext;
-use crate::announcement::Announcement;
+use crate::announcement::{Announcement, Severity};
 use crate::status_apply::apply_status_if_changed;
 use crate::storage::NewAuditRecord;
 use govcloud_core::tenancy::hierarchy::Hierarchy;
@@ -463,7 +463,11 @@ async fn write_status(
             continue;
         }
         ctx.shared
-            .announce(&reference, kind, Announcement::of_condition(bad, new))
+            .announce(
+                &reference,
+                kind,
+                Announcement::of_condition(Severity::warning_if(bad), new),
+            )
             .await;
     }
     Ok(())

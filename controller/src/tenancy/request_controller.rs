@@ -495,7 +495,7 @@ async fn publish_condition(
     severity: Severity,
 ) {
     if let Some(condition) = status.conditions.iter().find(|c| c.type_ == kind) {
-        let announcement = Announcement::of_condition(severity == Severity::Warning, condition);
+        let announcement = Announcement::of_condition(severity, condition);
         ctx.shared
             .announce(&request.object_ref(&()), kind, announcement)
             .await;
