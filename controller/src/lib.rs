@@ -3,7 +3,9 @@
 
 pub mod addressing;
 pub mod agents;
+pub mod announcement;
 pub mod api;
+pub mod clock;
 pub mod consolidation;
 pub mod failure;
 pub mod leader;
@@ -15,6 +17,7 @@ pub mod network;
 pub mod operator;
 pub mod permissions;
 pub mod report;
+pub mod retry;
 pub mod routing;
 pub mod runtime;
 pub mod status_apply;

@@ -1,52 +1,46 @@
-//! The controller's Prometheus registry: build information, reconcile counters, the tenancy
-//! metrics (quota, usage and delegation per tenant and resource, quota requests per phase) and
-//! the migration campaign's metrics (systems per tenant and phase, each campaign's progress and
-//! projection, step durations, rollbacks, failures after the point of no return), rendered in
-//! the text exposition format. Labels are bounded: `tenant` takes the names of `Tenant` objects
-//! and `plan` those of `MigrationPlan` objects, managed, finite sets declared by operations
-//! (about 30 tenants for a city, 1,300 for a province; a handful of campaigns); `resource`,
-//! `phase`, `controller`, `category`, `kind` and `outcome` are fixed sets. Object names of
+//! The controller's Prometheus registry, rendered in the text exposition format, and what every
+//! capability shares in it: build information and the reconcile counters (`controller` and
+//! `category` are fixed sets). Each capability defines and registers its own metrics in its
+//! module — [`crate::tenancy::metrics`], [`crate::migration::metrics`],
+//! [`crate::network::metrics`], [`crate::routing::metrics`], [`crate::addressing::metrics`],
+//! [`crate::consolidation::metrics`], the agent listener's in [`telemetry`], the leader's in
+//! [`crate::leader::metrics`] — and drops the series of objects that are gone. `tenant` labels
+//! are shared by tenancy and migration: [`Metrics::retain_tenants`] drops both. Object names of
 //! unbounded sets (systems, quota requests) and error texts never become labels.
 //! `docs/metrics.md` documents every metric.
 
-use std::collections::{BTreeMap, BTreeSet};
-use std::sync::{Mutex, PoisonError};
+mod telemetry;
+
+use std::collections::BTreeSet;
 use std::time::Duration;
 
-use govcloud_crds::quantity::{Amount, ResourceKind};
 use prometheus::{
-    Encoder as _, GaugeVec, HistogramOpts, HistogramVec, IntCounterVec, IntGaugeVec, Opts,
-    Registry, TextEncoder,
+    Encoder as _, HistogramOpts, HistogramVec, IntCounterVec, IntGaugeVec, Opts, Registry,
+    TextEncoder,
 };
 
-use govcloud_core::tenancy::quota::{Partial, Quota};
+pub use telemetry::{TELEMETRY_REFUSAL_REASONS, TelemetryMetrics};
 
-/// The controller's metrics.
+use crate::addressing::metrics::AddressingMetrics;
+use crate::consolidation::metrics::ConsolidationMetrics;
+use crate::migration::metrics::MigrationMetrics;
+use crate::network::metrics::NetworkMetrics;
+use crate::routing::metrics::RoutingMetrics;
+use crate::tenancy::metrics::TenancyMetrics;
+
+/// The controller's metrics: the registry, the reconcile counters, and each capability's.
 #[derive(Debug)]
 pub struct Metrics {
     registry: Registry,
-    tenant_quota: GaugeVec,
-    tenant_delegated: GaugeVec,
-    tenant_usage: GaugeVec,
-    quota_requests: IntGaugeVec,
     reconciliations: IntCounterVec,
     reconcile_errors: IntCounterVec,
     reconcile_duration: HistogramVec,
+    tenancy: TenancyMetrics,
     migration: MigrationMetrics,
-    network: crate::network::metrics::NetworkMetrics,
-    consolidation: crate::consolidation::metrics::ConsolidationMetrics,
-    addressing: crate::addressing::metrics::AddressingMetrics,
-    routing: crate::routing::metrics::RoutingMetrics,
-    /// Tenants with series, to drop those of deleted tenants.
-    tenants: Mutex<BTreeSet<String>>,
-}
-
-/// A quantity in base units (cores, bytes) as a sample value.
-fn base_units(amount: Amount) -> f64 {
-    // Exact up to 2^53 thousandths; beyond, the nearest double is what Prometheus stores anyway.
-    #[allow(clippy::cast_precision_loss)]
-    let milli = amount.milli() as f64;
-    milli / 1000.0
+    network: NetworkMetrics,
+    routing: RoutingMetrics,
+    addressing: AddressingMetrics,
+    consolidation: ConsolidationMetrics,
 }
 
 impl Metrics {
@@ -63,39 +57,6 @@ impl Metrics {
         build_info
             .with_label_values(&[env!("CARGO_PKG_VERSION")])
             .set(1);
-        let tenant_quota = GaugeVec::new(
-            Opts::new(
-                "govcloud_tenant_quota",
-                "A tenant's quota (spec.quota), in cores or bytes.",
-            ),
-            &["tenant", "resource"],
-        )?;
-        let tenant_delegated = GaugeVec::new(
-            Opts::new(
-                "govcloud_tenant_delegated",
-                "Quota a tenant hands on to its child tenants, in cores or bytes.",
-            ),
-            &["tenant", "resource"],
-        )?;
-        let tenant_usage = GaugeVec::new(
-            Opts::new(
-                "govcloud_tenant_usage",
-                "Resources requested in a tenant's own namespaces (summed ResourceQuota status), in cores or bytes.",
-            ),
-            &["tenant", "resource"],
-        )?;
-        let quota_requests = IntGaugeVec::new(
-            Opts::new(
-                "govcloud_quota_requests",
-                "Quota requests by phase (Pending, Approved, Applied, Denied, Expired).",
-            ),
-            &["phase"],
-        )?;
-        for phase in govcloud_core::tenancy::requests::PHASES {
-            quota_requests
-                .with_label_values(&[govcloud_core::tenancy::requests::phase_name(phase)])
-                .set(0);
-        }
         let reconciliations = IntCounterVec::new(
             Opts::new(
                 "govcloud_reconciliations_total",
@@ -119,34 +80,20 @@ impl Metrics {
             &["controller"],
         )?;
         registry.register(Box::new(build_info))?;
-        registry.register(Box::new(tenant_quota.clone()))?;
-        registry.register(Box::new(tenant_delegated.clone()))?;
-        registry.register(Box::new(tenant_usage.clone()))?;
-        registry.register(Box::new(quota_requests.clone()))?;
         registry.register(Box::new(reconciliations.clone()))?;
         registry.register(Box::new(reconcile_errors.clone()))?;
         registry.register(Box::new(reconcile_duration.clone()))?;
-        let migration = MigrationMetrics::register(&registry)?;
-        let network = crate::network::metrics::NetworkMetrics::register(&registry)?;
-        let consolidation =
-            crate::consolidation::metrics::ConsolidationMetrics::register(&registry)?;
-        let addressing = crate::addressing::metrics::AddressingMetrics::register(&registry)?;
-        let routing = crate::routing::metrics::RoutingMetrics::register(&registry)?;
         Ok(Self {
+            tenancy: TenancyMetrics::register(&registry)?,
+            migration: MigrationMetrics::register(&registry)?,
+            network: NetworkMetrics::register(&registry)?,
+            routing: RoutingMetrics::register(&registry)?,
+            addressing: AddressingMetrics::register(&registry)?,
+            consolidation: ConsolidationMetrics::register(&registry)?,
             registry,
-            tenant_quota,
-            tenant_delegated,
-            tenant_usage,
-            quota_requests,
             reconciliations,
             reconcile_errors,
             reconcile_duration,
-            migration,
-            network,
-            consolidation,
-            addressing,
-            routing,
-            tenants: Mutex::new(BTreeSet::new()),
         })
     }
 
@@ -156,23 +103,33 @@ impl Metrics {
         &self.registry
     }
 
+    /// Tenancy's metrics (quota, delegation and usage per tenant, quota requests per phase).
+    pub fn tenancy(&self) -> &TenancyMetrics {
+        &self.tenancy
+    }
+
+    /// The migration campaign's metrics.
+    pub fn migration(&self) -> &MigrationMetrics {
+        &self.migration
+    }
+
     /// The extranet's metrics (links, members, agents).
-    pub fn network(&self) -> &crate::network::metrics::NetworkMetrics {
+    pub fn network(&self) -> &NetworkMetrics {
         &self.network
     }
 
     /// The desired configuration's and the IPv6 rollout's metrics.
-    pub fn routing(&self) -> &crate::routing::metrics::RoutingMetrics {
+    pub fn routing(&self) -> &RoutingMetrics {
         &self.routing
     }
 
     /// The address pools' metrics.
-    pub fn addressing(&self) -> &crate::addressing::metrics::AddressingMetrics {
+    pub fn addressing(&self) -> &AddressingMetrics {
         &self.addressing
     }
 
     /// The dedicated networks' metrics (by disposition and phase, annual cost retired).
-    pub fn consolidation(&self) -> &crate::consolidation::metrics::ConsolidationMetrics {
+    pub fn consolidation(&self) -> &ConsolidationMetrics {
         &self.consolidation
     }
 
@@ -205,372 +162,21 @@ impl Metrics {
         self.reconciliations.with_label_values(&[controller]).get()
     }
 
-    /// Sets a tenant's quota, delegation and usage; resources without reported usage have no
-    /// usage series.
-    pub fn set_tenant(&self, tenant: &str, quota: Quota, delegated: Quota, usage: &Partial) {
-        for resource in ResourceKind::ALL {
-            let labels = [tenant, resource.as_str()];
-            self.tenant_quota
-                .with_label_values(&labels)
-                .set(base_units(quota.get(resource)));
-            self.tenant_delegated
-                .with_label_values(&labels)
-                .set(base_units(delegated.get(resource)));
-            match usage.get(&resource) {
-                Some(used) => self
-                    .tenant_usage
-                    .with_label_values(&labels)
-                    .set(base_units(*used)),
-                None => {
-                    let _ = self.tenant_usage.remove_label_values(&labels);
-                }
-            }
-        }
-        if let Ok(mut tenants) = self.tenants.lock() {
-            tenants.insert(tenant.to_owned());
-        }
-    }
-
     /// Drops the series of tenants not in `existing` (deleted tenants): their tenancy metrics
     /// and their rollback counter.
     pub fn retain_tenants(&self, existing: &BTreeSet<String>) {
-        let Ok(mut tenants) = self.tenants.lock() else {
-            return;
-        };
-        let gone: Vec<String> = tenants.difference(existing).cloned().collect();
-        for tenant in gone {
-            for resource in ResourceKind::ALL {
-                let labels = [tenant.as_str(), resource.as_str()];
-                let _ = self.tenant_quota.remove_label_values(&labels);
-                let _ = self.tenant_delegated.remove_label_values(&labels);
-                let _ = self.tenant_usage.remove_label_values(&labels);
-            }
-            let _ = self.migration.rollbacks.remove_label_values(&[&tenant]);
-            tenants.remove(&tenant);
-        }
-    }
-
-    /// Sets the number of quota requests in each phase.
-    pub fn set_quota_requests(&self, counts: &BTreeMap<&'static str, i64>) {
-        for (phase, count) in counts {
-            self.quota_requests.with_label_values(&[phase]).set(*count);
-        }
-    }
-
-    /// Replaces the number of systems per `(tenant, phase)`: pairs absent from `counts` lose
-    /// their series.
-    pub fn set_migration_systems(&self, counts: &BTreeMap<(String, String), i64>) {
-        let mut series = self
-            .migration
-            .series
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        for (tenant, phase) in series
-            .systems
-            .iter()
-            .filter(|key| !counts.contains_key(*key))
-        {
-            let _ = self.migration.systems.remove_label_values(&[tenant, phase]);
-        }
-        for ((tenant, phase), count) in counts {
-            self.migration
-                .systems
-                .with_label_values(&[tenant, phase])
-                .set(*count);
-        }
-        series.systems = counts.keys().cloned().collect();
-    }
-
-    /// Sets a campaign's completion ratio (clamped to 0–1), projected days late (negative when
-    /// early; `None` removes the series: no projection) and whether it is on track.
-    pub fn set_campaign(
-        &self,
-        plan: &str,
-        completion_ratio: f64,
-        projected_days_late: Option<i64>,
-        on_track: bool,
-    ) {
-        let mut series = self
-            .migration
-            .series
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        let labels = [plan];
-        self.migration
-            .campaign_completion
-            .with_label_values(&labels)
-            .set(completion_ratio.clamp(0.0, 1.0));
-        match projected_days_late {
-            Some(days) => self
-                .migration
-                .campaign_days_late
-                .with_label_values(&labels)
-                .set(days),
-            None => {
-                let _ = self
-                    .migration
-                    .campaign_days_late
-                    .remove_label_values(&labels);
-            }
-        }
-        self.migration
-            .campaign_on_track
-            .with_label_values(&labels)
-            .set(i64::from(on_track));
-        series.plans.insert(plan.to_owned());
-    }
-
-    /// Drops the series of campaigns not in `existing` (deleted plans).
-    pub fn retain_campaigns(&self, existing: &BTreeSet<String>) {
-        let mut series = self
-            .migration
-            .series
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        for plan in series.plans.difference(existing) {
-            let labels = [plan.as_str()];
-            let _ = self
-                .migration
-                .campaign_completion
-                .remove_label_values(&labels);
-            let _ = self
-                .migration
-                .campaign_days_late
-                .remove_label_values(&labels);
-            let _ = self
-                .migration
-                .campaign_on_track
-                .remove_label_values(&labels);
-        }
-        series.plans.retain(|plan| existing.contains(plan));
-    }
-
-    /// Observes a finished step of `kind` (`Job`, `Webhook`, `Manual`) that ended with `outcome`
-    /// (`succeeded`, `failed`, `rolled_back`) after `seconds`.
-    pub fn observe_step(&self, kind: &str, outcome: &str, seconds: f64) {
-        self.migration
-            .step_duration
-            .with_label_values(&[kind, outcome])
-            .observe(seconds);
-    }
-
-    /// Counts a system of `tenant` rolled back.
-    pub fn rolled_back(&self, tenant: &str) {
-        self.migration.rollbacks.with_label_values(&[tenant]).inc();
-        if let Ok(mut tenants) = self.tenants.lock() {
-            tenants.insert(tenant.to_owned());
-        }
-    }
-
-    /// Replaces the number of systems per tenant in phase `Failed` after their point of no
-    /// return: tenants absent from `counts` lose their series.
-    pub fn set_failed_after_point_of_no_return(&self, counts: &BTreeMap<String, i64>) {
-        let mut series = self
-            .migration
-            .series
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        for tenant in series
-            .failed_after_point_of_no_return
-            .iter()
-            .filter(|tenant| !counts.contains_key(*tenant))
-        {
-            let _ = self
-                .migration
-                .failed_after_point_of_no_return
-                .remove_label_values(&[tenant]);
-        }
-        for (tenant, count) in counts {
-            self.migration
-                .failed_after_point_of_no_return
-                .with_label_values(&[tenant])
-                .set(*count);
-        }
-        series.failed_after_point_of_no_return = counts.keys().cloned().collect();
-    }
-}
-
-/// Kinds of migration steps, the `kind` label of the step histogram.
-pub const STEP_KINDS: [&str; 3] = ["Job", "Webhook", "Manual"];
-
-/// How a migration step ended, the `outcome` label of the step histogram.
-pub const STEP_OUTCOMES: [&str; 3] = ["succeeded", "failed", "rolled_back"];
-
-/// Bounds of the step histogram, in seconds: a second to two days (a webhook call to a manual
-/// step waiting for a weekend).
-const STEP_BUCKETS: [f64; 14] = [
-    1.0, 10.0, 30.0, 60.0, 300.0, 900.0, 1_800.0, 3_600.0, 7_200.0, 14_400.0, 28_800.0, 43_200.0,
-    86_400.0, 172_800.0,
-];
-
-/// The migration campaign's metrics.
-#[derive(Debug)]
-struct MigrationMetrics {
-    systems: IntGaugeVec,
-    campaign_completion: GaugeVec,
-    campaign_days_late: IntGaugeVec,
-    campaign_on_track: IntGaugeVec,
-    step_duration: HistogramVec,
-    rollbacks: IntCounterVec,
-    failed_after_point_of_no_return: IntGaugeVec,
-    /// Label values with series, to drop the stale ones.
-    series: Mutex<MigrationSeries>,
-}
-
-/// Label values of the migration series that are replaced or retained as a whole.
-#[derive(Debug, Default)]
-struct MigrationSeries {
-    systems: BTreeSet<(String, String)>,
-    plans: BTreeSet<String>,
-    failed_after_point_of_no_return: BTreeSet<String>,
-}
-
-impl MigrationMetrics {
-    /// Creates the metrics and registers them in `registry`.
-    fn register(registry: &Registry) -> Result<Self, prometheus::Error> {
-        let systems = IntGaugeVec::new(
-            Opts::new(
-                "govcloud_migration_systems",
-                "Systems to migrate, by tenant and migration phase.",
-            ),
-            &["tenant", "phase"],
-        )?;
-        let campaign_completion = GaugeVec::new(
-            Opts::new(
-                "govcloud_migration_campaign_completion_ratio",
-                "Share of a campaign's systems that completed their migration (0 to 1).",
-            ),
-            &["plan"],
-        )?;
-        let campaign_days_late = IntGaugeVec::new(
-            Opts::new(
-                "govcloud_migration_campaign_projected_days_late",
-                "Days from a campaign's deadline to its projected completion; negative when early.",
-            ),
-            &["plan"],
-        )?;
-        let campaign_on_track = IntGaugeVec::new(
-            Opts::new(
-                "govcloud_migration_campaign_on_track",
-                "1 when a campaign projects completion by its deadline with no blocked system, else 0.",
-            ),
-            &["plan"],
-        )?;
-        let step_duration = HistogramVec::new(
-            HistogramOpts::new(
-                "govcloud_migration_step_duration_seconds",
-                "Time a migration step took, by step kind and outcome.",
-            )
-            .buckets(STEP_BUCKETS.to_vec()),
-            &["kind", "outcome"],
-        )?;
-        for kind in STEP_KINDS {
-            for outcome in STEP_OUTCOMES {
-                let _ = step_duration.with_label_values(&[kind, outcome]);
-            }
-        }
-        let rollbacks = IntCounterVec::new(
-            Opts::new(
-                "govcloud_migration_rollbacks_total",
-                "Systems rolled back after a failed migration, by tenant.",
-            ),
-            &["tenant"],
-        )?;
-        let failed_after_point_of_no_return = IntGaugeVec::new(
-            Opts::new(
-                "govcloud_migration_failed_after_point_of_no_return",
-                "Systems in phase Failed after their point of no return (no automatic rollback), by tenant.",
-            ),
-            &["tenant"],
-        )?;
-        registry.register(Box::new(systems.clone()))?;
-        registry.register(Box::new(campaign_completion.clone()))?;
-        registry.register(Box::new(campaign_days_late.clone()))?;
-        registry.register(Box::new(campaign_on_track.clone()))?;
-        registry.register(Box::new(step_duration.clone()))?;
-        registry.register(Box::new(rollbacks.clone()))?;
-        registry.register(Box::new(failed_after_point_of_no_return.clone()))?;
-        Ok(Self {
-            systems,
-            campaign_completion,
-            campaign_days_late,
-            campaign_on_track,
-            step_duration,
-            rollbacks,
-            failed_after_point_of_no_return,
-            series: Mutex::new(MigrationSeries::default()),
-        })
-    }
-}
-
-/// Why the agent listener refused a connection or a telemetry report: the `reason` label of
-/// `govcloud_telemetry_refused_total`, a fixed set.
-pub const TELEMETRY_REFUSAL_REASONS: [&str; 8] = [
-    "handshake",
-    "unknown_certificate",
-    "revoked",
-    "router_mismatch",
-    "unknown_router",
-    "malformed",
-    "invalid",
-    "too_large",
-];
-
-/// The agent listener's metrics: reports stored or ignored as duplicates, and refusals by
-/// reason (every reason always present).
-#[derive(Debug, Clone)]
-pub struct TelemetryMetrics {
-    reports: IntCounterVec,
-    refused: IntCounterVec,
-}
-
-impl TelemetryMetrics {
-    /// Creates the metrics and registers them in `registry`.
-    pub fn register(registry: &Registry) -> Result<Self, prometheus::Error> {
-        let reports = IntCounterVec::new(
-            Opts::new(
-                "govcloud_telemetry_reports_total",
-                "Telemetry reports accepted from router agents, by outcome (stored, duplicate).",
-            ),
-            &["outcome"],
-        )?;
-        let refused = IntCounterVec::new(
-            Opts::new(
-                "govcloud_telemetry_refused_total",
-                "TLS handshakes and telemetry reports the agent listener refused, by reason.",
-            ),
-            &["reason"],
-        )?;
-        for outcome in ["stored", "duplicate"] {
-            reports.with_label_values(&[outcome]);
-        }
-        for reason in TELEMETRY_REFUSAL_REASONS {
-            refused.with_label_values(&[reason]);
-        }
-        registry.register(Box::new(reports.clone()))?;
-        registry.register(Box::new(refused.clone()))?;
-        Ok(Self { reports, refused })
-    }
-
-    /// Counts an accepted report: stored now, or a duplicate of one stored before.
-    pub fn accepted(&self, stored: bool) {
-        let outcome = if stored { "stored" } else { "duplicate" };
-        self.reports.with_label_values(&[outcome]).inc();
-    }
-
-    /// Counts a refusal; `reason` is one of [`TELEMETRY_REFUSAL_REASONS`].
-    pub fn refused(&self, reason: &'static str) {
-        self.refused.with_label_values(&[reason]).inc();
-    }
-
-    /// Refusals for `reason` so far.
-    pub fn refusals(&self, reason: &str) -> u64 {
-        self.refused.with_label_values(&[reason]).get()
+        self.tenancy.retain_tenants(existing);
+        self.migration.retain_tenants(existing);
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use std::collections::BTreeMap;
+
+    use govcloud_core::tenancy::quota::{Partial, Quota};
+    use govcloud_crds::quantity::{Amount, ResourceKind};
+
     use super::*;
 
     #[test]
@@ -582,8 +188,12 @@ mod tests {
             storage: Amount::parse("1Ti").expect("storage"),
         };
         let usage = Partial::from([(ResourceKind::Cpu, Amount::parse("250m").expect("cpu"))]);
-        metrics.set_tenant("finance", quota, Quota::ZERO, &usage);
-        metrics.set_quota_requests(&BTreeMap::from([("Pending", 2), ("Applied", 1)]));
+        metrics
+            .tenancy()
+            .set_tenant("finance", quota, Quota::ZERO, &usage);
+        metrics
+            .tenancy()
+            .set_quota_requests(&BTreeMap::from([("Pending", 2), ("Applied", 1)]));
         metrics.reconciled("tenant", Duration::from_millis(20));
         metrics.failed("tenant", "ParentCycle");
         let text = metrics.render();
@@ -624,15 +234,17 @@ mod tests {
     #[test]
     fn migration_systems_and_failures_after_the_point_of_no_return_replace_their_sets() {
         let metrics = Metrics::new().expect("metrics");
-        metrics.set_migration_systems(&systems(&[
+        metrics.migration().set_migration_systems(&systems(&[
             ("finance", "Completed", 3),
             ("finance", "Migrating", 1),
             ("hanbin", "Failed", 2),
         ]));
-        metrics.set_failed_after_point_of_no_return(&BTreeMap::from([
-            ("hanbin".to_owned(), 1),
-            ("finance".to_owned(), 0),
-        ]));
+        metrics
+            .migration()
+            .set_failed_after_point_of_no_return(&BTreeMap::from([
+                ("hanbin".to_owned(), 1),
+                ("finance".to_owned(), 0),
+            ]));
         assert_lines(
             &metrics.render(),
             &[
@@ -646,11 +258,13 @@ mod tests {
             ],
             &[],
         );
-        metrics.set_migration_systems(&systems(&[
+        metrics.migration().set_migration_systems(&systems(&[
             ("finance", "Completed", 4),
             ("hanbin", "RolledBack", 2),
         ]));
-        metrics.set_failed_after_point_of_no_return(&BTreeMap::from([("finance".to_owned(), 0)]));
+        metrics
+            .migration()
+            .set_failed_after_point_of_no_return(&BTreeMap::from([("finance".to_owned(), 0)]));
         assert_lines(
             &metrics.render(),
             &[
@@ -664,8 +278,10 @@ mod tests {
                 "govcloud_migration_failed_after_point_of_no_return{tenant=\"hanbin\"}",
             ],
         );
-        metrics.set_migration_systems(&BTreeMap::new());
-        metrics.set_failed_after_point_of_no_return(&BTreeMap::new());
+        metrics.migration().set_migration_systems(&BTreeMap::new());
+        metrics
+            .migration()
+            .set_failed_after_point_of_no_return(&BTreeMap::new());
         assert_lines(
             &metrics.render(),
             &[],
@@ -679,8 +295,12 @@ mod tests {
     #[test]
     fn campaigns_render_their_projection_and_deleted_ones_disappear() {
         let metrics = Metrics::new().expect("metrics");
-        metrics.set_campaign("ankang-2025", 0.25, Some(12), false);
-        metrics.set_campaign("hanbin-2025", 1.5, Some(-30), true);
+        metrics
+            .migration()
+            .set_campaign("ankang-2025", 0.25, Some(12), false);
+        metrics
+            .migration()
+            .set_campaign("hanbin-2025", 1.5, Some(-30), true);
         assert_lines(
             &metrics.render(),
             &[
@@ -695,7 +315,9 @@ mod tests {
             &[],
         );
         // Blocked: no projection any more.
-        metrics.set_campaign("ankang-2025", 0.5, None, false);
+        metrics
+            .migration()
+            .set_campaign("ankang-2025", 0.5, None, false);
         assert_lines(
             &metrics.render(),
             &[
@@ -704,13 +326,15 @@ mod tests {
             ],
             &["govcloud_migration_campaign_projected_days_late{plan=\"ankang-2025\"}"],
         );
-        metrics.retain_campaigns(&BTreeSet::from(["ankang-2025".to_owned()]));
+        metrics
+            .migration()
+            .retain_campaigns(&BTreeSet::from(["ankang-2025".to_owned()]));
         assert_lines(
             &metrics.render(),
             &["plan=\"ankang-2025\""],
             &["plan=\"hanbin-2025\""],
         );
-        metrics.retain_campaigns(&BTreeSet::new());
+        metrics.migration().retain_campaigns(&BTreeSet::new());
         assert_lines(&metrics.render(), &[], &["plan=\""]);
     }
 
@@ -726,12 +350,14 @@ mod tests {
             ],
             &["govcloud_migration_rollbacks_total{"],
         );
-        metrics.observe_step("Job", "succeeded", 420.0);
-        metrics.observe_step("Manual", "succeeded", 100_000.0);
-        metrics.observe_step("Webhook", "failed", 0.5);
-        metrics.rolled_back("hanbin");
-        metrics.rolled_back("hanbin");
-        metrics.rolled_back("finance");
+        metrics.migration().observe_step("Job", "succeeded", 420.0);
+        metrics
+            .migration()
+            .observe_step("Manual", "succeeded", 100_000.0);
+        metrics.migration().observe_step("Webhook", "failed", 0.5);
+        metrics.migration().rolled_back("hanbin");
+        metrics.migration().rolled_back("hanbin");
+        metrics.migration().rolled_back("finance");
         assert_lines(
             &metrics.render(),
             &[

@@ -1,62 +1,30 @@
-//! Controller runtime wiring: the shared [`Context`] of the reconcilers (client, storage, event
-//! recorder, metrics, caches, backoff) and [`run_controllers`], which runs the `Tenant` and
-//! `QuotaRequest` controllers until shutdown.
+//! What every controller shares, and [`run_controllers`], which starts each capability's
+//! controllers through its own `run` — tenancy, migration, network, addressing, consolidation —
+//! until shutdown. The shared [`Context`] holds the client, storage, event recorder, metrics,
+//! per-object backoff, the clock and the tenant cache (read by tenancy and migration); each
+//! capability keeps its own caches in its own context.
 
-use std::collections::HashMap;
 use std::future::Future;
 use std::sync::Arc;
-use std::sync::Mutex;
 use std::time::Duration;
 
-use futures::{FutureExt as _, StreamExt as _};
-use govcloud_crds::{MigrationPlan, QuotaRequest, SystemMigration, Tenant};
+use futures::FutureExt as _;
 use k8s_openapi::api::core::v1::ObjectReference;
 use kube::Client;
 use kube::runtime::controller::Action;
 use kube::runtime::controller::Config;
-use kube::runtime::events::{Event, EventType, Recorder, Reporter};
-use kube::runtime::reflector::Store;
+use kube::runtime::events::{Recorder, Reporter};
 
+use crate::announcement::Announcement;
+use crate::clock::Clock;
 use crate::metrics::Metrics;
-use crate::migration;
 use crate::migration::webhook::WebhookClient;
+use crate::retry::Backoff;
 use crate::storage::Storage;
-use crate::tenancy;
+use crate::tenancy::TenantCache;
 
 /// The name the controller reports events under.
 pub const REPORTER: &str = "govcloud-controller";
-
-/// Per-object exponential backoff of transient failures: 1 s, 2 s, 4 s, … up to 5 minutes;
-/// reset by a success.
-#[derive(Debug, Default)]
-pub struct Backoff {
-    failures: Mutex<HashMap<String, u32>>,
-}
-
-impl Backoff {
-    /// Longest wait between retries.
-    pub const MAX: Duration = Duration::from_secs(300);
-
-    /// Counts a failure of `key` and returns how long to wait before the next attempt.
-    pub fn next(&self, key: &str) -> Duration {
-        let Ok(mut failures) = self.failures.lock() else {
-            return Self::MAX;
-        };
-        let count = failures.entry(key.to_owned()).or_default();
-        *count = count.saturating_add(1);
-        let seconds = 1_u64
-            .checked_shl(count.saturating_sub(1))
-            .unwrap_or(u64::MAX);
-        Duration::from_secs(seconds).min(Self::MAX)
-    }
-
-    /// Forgets the failures of `key`.
-    pub fn reset(&self, key: &str) {
-        if let Ok(mut failures) = self.failures.lock() {
-            failures.remove(key);
-        }
-    }
-}
 
 /// What the error policy needs of a reconciler's error.
 pub trait ReconcileError: std::error::Error + 'static {
@@ -66,63 +34,42 @@ pub trait ReconcileError: std::error::Error + 'static {
     fn is_permanent(&self) -> bool;
 }
 
-impl ReconcileError for crate::tenancy::error::Error {
-    fn category(&self) -> &'static str {
-        Self::category(self)
-    }
+/// The future whose completion stops the controllers: shared by every capability's `run`.
+pub trait Shutdown: Future<Output = ()> + Clone + Send + Sync + 'static {}
 
-    fn is_permanent(&self) -> bool {
-        Self::is_permanent(self)
-    }
-}
+impl<F: Future<Output = ()> + Clone + Send + Sync + 'static> Shutdown for F {}
 
-/// What every reconcile of the controllers shares.
+/// What every reconcile of every controller shares.
 pub struct Context {
     /// The Kubernetes client.
     pub client: Client,
-    /// SQL storage (the audit log).
+    /// SQL storage.
     pub storage: Storage,
-    /// Publishes Kubernetes events.
+    /// Publishes Kubernetes events ([`Context::announce`]).
     pub recorder: Recorder,
     /// The controller's metrics.
     pub metrics: Arc<Metrics>,
-    /// The cache of every tenant (the tenant controller's reflector).
-    pub tenants: Store<Tenant>,
-    /// The cache of every quota request (the request controller's reflector).
-    pub requests: Store<QuotaRequest>,
-    /// Backoff of transient failures, per object.
+    /// Backoff of transient failures, per object ([`crate::retry::RetryPolicy::RECONCILE`]):
+    /// forgotten on success, and once idle (objects deleted while failing).
     pub backoff: Backoff,
-    /// The cache of every migration system (the system controller's reflector).
-    pub systems: Store<SystemMigration>,
-    /// The cache of every migration plan (the plan controller's reflector).
-    pub plans: Store<MigrationPlan>,
-    /// The HTTPS client of webhook migration steps.
-    pub webhooks: WebhookClient,
+    /// The tenant cache, once complete (published by tenancy, read by migration).
+    pub tenants: TenantCache,
+    /// The controllers' one clock.
+    pub clock: Clock,
 }
 
 impl std::fmt::Debug for Context {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Context")
             .field("storage", &self.storage.redacted_url())
-            .field("tenants", &self.tenants.state().len())
-            .field("requests", &self.requests.state().len())
+            .field("backoff", &self.backoff)
             .finish_non_exhaustive()
     }
 }
 
 impl Context {
-    /// A context over `client` and `storage` with the given caches.
-    #[allow(clippy::too_many_arguments)] // each a distinct shared handle, built once
-    pub fn new(
-        client: Client,
-        storage: Storage,
-        metrics: Arc<Metrics>,
-        tenants: Store<Tenant>,
-        requests: Store<QuotaRequest>,
-        systems: Store<SystemMigration>,
-        plans: Store<MigrationPlan>,
-        webhooks: WebhookClient,
-    ) -> Self {
+    /// A context over `client` and `storage`, counting in `metrics`.
+    pub fn new(client: Client, storage: Storage, metrics: Arc<Metrics>) -> Self {
         let recorder = Recorder::new(
             client.clone(),
             Reporter {
@@ -135,13 +82,17 @@ impl Context {
             storage,
             recorder,
             metrics,
-            tenants,
-            requests,
             backoff: Backoff::default(),
-            systems,
-            plans,
-            webhooks,
+            tenants: TenantCache::default(),
+            clock: Clock::system(),
         }
+    }
+
+    /// The same context, reading the time from `clock` (a test's fixed or stepped clock).
+    #[must_use]
+    pub fn with_clock(mut self, clock: Clock) -> Self {
+        self.clock = clock;
+        self
     }
 
     /// The same context, publishing events as `instance` of the controller (the replica's
@@ -158,6 +109,22 @@ impl Context {
         self
     }
 
+    /// What a controller does after a reconcile of `object` that began at `started`: counts
+    /// it, and forgets the object's failures when it succeeded.
+    pub fn reconciled<T, E>(
+        &self,
+        controller: &'static str,
+        object: &str,
+        started: std::time::Instant,
+        result: Result<T, E>,
+    ) -> Result<T, E> {
+        self.metrics.reconciled(controller, started.elapsed());
+        if result.is_ok() {
+            self.backoff.reset(&backoff_key(controller, object));
+        }
+        result
+    }
+
     /// What a controller does after a failed reconcile of `object`: counts the error, then
     /// waits for the object to change (permanent errors) or retries with backoff (transient).
     pub fn after_failure(
@@ -172,46 +139,37 @@ impl Context {
             tracing::info!(controller, object, category = error.category(), error = %chain, "the object needs a change");
             Action::await_change()
         } else {
-            let delay = self.backoff.next(&format!("{controller}/{object}"));
+            let delay = self.backoff.next(&backoff_key(controller, object));
             tracing::warn!(controller, object, category = error.category(), error = %chain, retry_in = ?delay, "reconcile failed");
             Action::requeue(delay)
         }
     }
 
-    /// Publishes an event about `reference`; a failure is logged, never fatal (events are
-    /// best effort, as in Kubernetes).
-    pub async fn publish(
+    /// Publishes `announcement` about `reference` as the controller's `action`, through the
+    /// shared recorder; a failure is logged, never fatal (events are best effort, as in
+    /// Kubernetes).
+    pub async fn announce(
         &self,
         reference: &ObjectReference,
-        type_: EventType,
-        reason: &str,
-        note: &str,
-        action: &str,
+        action: &'static str,
+        announcement: impl Into<Announcement>,
     ) {
-        let mut note = note.to_owned();
-        if note.len() > 1000 {
-            let mut end = 1000;
-            while !note.is_char_boundary(end) {
-                end -= 1;
-            }
-            note.truncate(end);
-            note.push('…');
-        }
-        let event = Event {
-            type_,
-            reason: reason.to_owned(),
-            note: Some(note),
-            action: action.to_owned(),
-            secondary: None,
-        };
-        if let Err(error) = self.recorder.publish(&event, reference).await {
-            tracing::debug!(%error, reason, object = ?reference.name, "failed to publish an event");
-        }
+        crate::announcement::publish(&self.recorder, reference, action, &announcement.into()).await;
     }
 }
 
+/// The backoff's key of `object` under `controller`.
+fn backoff_key(controller: &str, object: &str) -> String {
+    format!("{controller}/{object}")
+}
+
+/// The configuration of a controller: eight reconciles at once.
+pub fn controller_config() -> Config {
+    Config::default().concurrency(8)
+}
+
 /// Logs what a controller's stream reports as failed (its reconciles log their own errors).
-fn log_failure<T, E: std::error::Error + 'static>(
+pub fn log_failure<T, E: std::error::Error + 'static>(
     result: Result<T, E>,
     controller: &'static str,
 ) -> futures::future::Ready<()> {
@@ -230,13 +188,13 @@ fn log_failure<T, E: std::error::Error + 'static>(
 /// dropped, which cancels the reconciles still running.
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 
-/// Runs the `Tenant`, `QuotaRequest`, `SystemMigration` and `MigrationPlan` controllers, the
-/// `Router` and `ExtranetLink` ones ([`crate::network::run`]), the `AddressPool` and
-/// `DedicatedNetwork` ones, against `client` until `shutdown` completes; reconciles in flight
-/// then finish, for at most [`SHUTDOWN_GRACE`]. Events are published as `instance` (the
-/// replica's name) when given. `caches_synced` is called once the tenant cache has listed
-/// everything (what the others wait for). Leader election is the caller's
-/// ([`crate::operator`]): this runs the controllers unconditionally.
+/// Runs every capability's controllers ([`crate::tenancy::run`], [`crate::migration::run`],
+/// [`crate::network::run`], [`crate::addressing::run`], [`crate::consolidation::run`]) against
+/// `client` until `shutdown` completes; reconciles in flight then finish, for at most
+/// [`SHUTDOWN_GRACE`]. Events are published as `instance` (the replica's name) when given.
+/// `caches_synced` is called once the tenant cache has listed everything (what quota requests
+/// and migrations wait for). Leader election is the caller's ([`crate::operator`]): this runs
+/// the controllers unconditionally.
 pub async fn run_controllers(
     client: Client,
     storage: Storage,
@@ -246,118 +204,37 @@ pub async fn run_controllers(
     shutdown: impl Future<Output = ()> + Send + 'static,
     caches_synced: impl FnOnce() + Send + 'static,
 ) {
-    let shutdown = shutdown.shared();
-    let shutdown_then_grace = {
+    let shutdown = shutdown.boxed().shared();
+    let shared = Arc::new(Context::new(client, storage, metrics).reporting_as(instance));
+    let synced = {
+        let shared = Arc::clone(&shared);
         let shutdown = shutdown.clone();
         async move {
-            shutdown.await;
-            tokio::time::sleep(SHUTDOWN_GRACE).await;
-        }
-    };
-    let config = Config::default().concurrency(8);
-    // Tenants: a tenant's change reconciles its parent through a second watch of the tenants,
-    // which can deliver a deletion before the controller's own cache has it; waiting a second
-    // lets the cache catch up, so the parent's delegation never counts a deleted child (seen
-    // under CI load), and a burst of changes is one reconcile.
-    let tenants = tenancy::controller::controller(&client)
-        .with_config(config.clone().debounce(Duration::from_secs(1)));
-    let requests = tenancy::request_controller::controller(&client).with_config(config.clone());
-    let systems = migration::system_controller::controller(&client).with_config(config.clone());
-    // Plans: a burst of system changes is one replan.
-    let plans = migration::plan_controller::controller(&client)
-        .with_config(config.debounce(Duration::from_secs(1)));
-    let ctx = Arc::new(
-        Context::new(
-            client,
-            storage,
-            metrics,
-            tenants.store(),
-            requests.store(),
-            systems.store(),
-            plans.store(),
-            webhooks,
-        )
-        .reporting_as(instance),
-    );
-    // Routers and links: independent of the tenants.
-    let network = crate::network::run(ctx.clone(), shutdown.clone());
-    // Address pools: allocation from the routers, links and dedicated networks.
-    let addressing = crate::addressing::run(ctx.clone(), shutdown.clone());
-    // Dedicated networks: their VLAN/VRF ledger and phases.
-    let consolidation = crate::consolidation::run(ctx.clone(), shutdown.clone());
-    let tenants = tenants
-        .graceful_shutdown_on(shutdown.clone())
-        .run(
-            tenancy::controller::reconcile,
-            tenancy::controller::error_policy,
-            ctx.clone(),
-        )
-        .for_each(|result| log_failure(result, "tenant controller"));
-    // The other controllers start once the tenant cache is complete (quota requests and
-    // systems are weighed against their tenant). One waiter only: kube-runtime 5's
-    // `Store::wait_until_ready` wakes just the last of several concurrent waiters (its
-    // `DelayedInit` polls a oneshot receiver that keeps one waker), so reconciles must not
-    // each wait on it.
-    let tenant_cache = ctx.tenants.clone();
-    let dependents = async move {
-        tokio::select! {
-            ready = tenant_cache.wait_until_ready() => {
-                if ready.is_err() {
-                    return;
-                }
-                caches_synced();
+            tokio::select! {
+                _ = shared.tenants.ready() => caches_synced(),
+                () = shutdown => {}
             }
-            () = shutdown.clone() => return,
         }
-        let requests = requests
-            .graceful_shutdown_on(shutdown.clone())
-            .run(
-                tenancy::request_controller::reconcile,
-                tenancy::request_controller::error_policy,
-                ctx.clone(),
-            )
-            .for_each(|result| log_failure(result, "quota request controller"));
-        let systems = systems
-            .graceful_shutdown_on(shutdown.clone())
-            .run(
-                migration::system_controller::reconcile,
-                migration::system_controller::error_policy,
-                ctx.clone(),
-            )
-            .for_each(|result| log_failure(result, "system migration controller"));
-        let plans = plans
-            .graceful_shutdown_on(shutdown)
-            .run(
-                migration::plan_controller::reconcile,
-                migration::plan_controller::error_policy,
-                ctx,
-            )
-            .for_each(|result| log_failure(result, "migration plan controller"));
-        futures::join!(requests, systems, plans);
     };
-    let all = async {
-        futures::join!(tenants, dependents, network, addressing, consolidation);
+    let all = futures::future::join(
+        synced,
+        futures::future::join5(
+            crate::tenancy::run(Arc::clone(&shared), shutdown.clone()),
+            crate::migration::run(Arc::clone(&shared), webhooks, shutdown.clone()),
+            crate::network::run(Arc::clone(&shared), shutdown.clone()),
+            crate::addressing::run(Arc::clone(&shared), shutdown.clone()),
+            crate::consolidation::run(shared, shutdown.clone()),
+        ),
+    );
+    let shutdown_then_grace = async move {
+        shutdown.await;
+        tokio::time::sleep(SHUTDOWN_GRACE).await;
     };
     tokio::select! {
-        () = all => {}
+        _ = all => {}
         () = shutdown_then_grace => tracing::warn!(
             grace = ?SHUTDOWN_GRACE,
             "controllers still running after the shutdown grace: dropping them"
         ),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn backoff_doubles_up_to_five_minutes_and_resets() {
-        let backoff = Backoff::default();
-        let waits: Vec<u64> = (0..12).map(|_| backoff.next("t/a").as_secs()).collect();
-        assert_eq!(waits, [1, 2, 4, 8, 16, 32, 64, 128, 256, 300, 300, 300]);
-        assert_eq!(backoff.next("t/b").as_secs(), 1, "per object");
-        backoff.reset("t/a");
-        assert_eq!(backoff.next("t/a").as_secs(), 1);
     }
 }

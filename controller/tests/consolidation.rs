@@ -20,7 +20,6 @@ use std::time::Duration;
 
 use chrono::Utc;
 use controllers_support::{Harness, eventually};
-use govcloud_controller::migration::webhook::WebhookClient;
 use govcloud_controller::runtime::Context;
 use govcloud_controller::storage::NewIpamAllocation;
 use govcloud_crds::network::dedicated_network::{
@@ -29,7 +28,6 @@ use govcloud_crds::network::dedicated_network::{
 use govcloud_crds::{DedicatedNetwork, Router};
 use k8s_openapi::api::events::v1::Event;
 use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, PostParams};
-use kube::runtime::reflector;
 use serde_json::{Value, json};
 
 async fn create_routers(h: &Harness) {
@@ -277,19 +275,10 @@ fn run_consolidation(
     tokio::sync::oneshot::Sender<()>,
     tokio::task::JoinHandle<()>,
 ) {
-    let (tenants, _) = reflector::store();
-    let (requests, _) = reflector::store();
-    let (systems, _) = reflector::store();
-    let (plans, _) = reflector::store();
     let ctx = Arc::new(Context::new(
         h.client.clone(),
         h.storage.clone(),
         h.metrics.clone(),
-        tenants,
-        requests,
-        systems,
-        plans,
-        WebhookClient::new().expect("an HTTPS client"),
     ));
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let shutdown = futures::FutureExt::shared(async move {

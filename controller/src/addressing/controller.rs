@@ -16,7 +16,6 @@
 //! complete, so a restart never mistakes an unlisted object for a deleted one.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::future::Future;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -26,7 +25,6 @@ use futures::{Stream, StreamExt as _};
 use govcloud_crds::{AddressPool, DedicatedNetwork, ExtranetLink, Router};
 use kube::api::Api;
 use kube::runtime::controller::{Action, Config, Controller};
-use kube::runtime::events::EventType;
 use kube::runtime::reflector::{self, Store};
 use kube::runtime::{WatchStreamExt as _, watcher};
 use kube::{Client, Resource, ResourceExt as _};
@@ -34,8 +32,8 @@ use serde::de::DeserializeOwned;
 
 use super::error::Error;
 use crate::failure::CallFailures as _;
-use crate::runtime::Context;
-use crate::status_apply::apply_status;
+use crate::runtime::{Context, Shutdown, log_failure};
+use crate::status_apply::{apply_status, apply_status_if_changed};
 use crate::storage::{NewIpamAllocation, StorageError};
 use govcloud_core::addressing::owners::{self, RouterInput, Want};
 use govcloud_core::addressing::pass::{self, Pass};
@@ -144,10 +142,7 @@ where
 }
 
 /// Runs the pool controller and the controller of routers with no pool until `shutdown`.
-pub async fn run(
-    shared: Arc<Context>,
-    shutdown: impl Future<Output = ()> + Clone + Send + Sync + 'static,
-) {
+pub async fn run(shared: Arc<Context>, shutdown: impl Shutdown) {
     let client = shared.client.clone();
     let ready: [Arc<AtomicBool>; 4] = Default::default();
     let (pools, pool_changes) = cache::<AddressPool, ()>(&client, ready[0].clone(), |_| ());
@@ -187,21 +182,13 @@ pub async fn run(
     .reconcile_all_on(triggers)
     .graceful_shutdown_on(shutdown.clone())
     .run(reconcile, error_policy, ctx.clone())
-    .for_each(|result| async move {
-        if let Err(error) = result {
-            tracing::debug!(error = %crate::report::error_chain(&error), "address pool controller");
-        }
-    });
+    .for_each(|result| log_failure(result, CONTROLLER));
     let router_controller = Controller::new(Api::<Router>::all(client), watcher::Config::default())
         .with_config(Config::default().concurrency(4))
         .reconcile_all_on(pool_changes)
         .graceful_shutdown_on(shutdown)
         .run(reconcile_router, router_error_policy, ctx)
-        .for_each(|result| async move {
-            if let Err(error) = result {
-                tracing::debug!(error = %crate::report::error_chain(&error), "address assignment controller");
-            }
-        });
+        .for_each(|result| log_failure(result, ROUTER_CONTROLLER));
     futures::join!(pool_controller, router_controller);
 }
 
@@ -235,13 +222,6 @@ where
         .filter(|o| o.meta().deletion_timestamp.is_none())
 }
 
-/// Now, to the second (as Kubernetes keeps times).
-fn now() -> (DateTime<Utc>, k8s_openapi::jiff::Timestamp) {
-    let stamp = crate::tenancy::controller::now();
-    let at = DateTime::from_timestamp(stamp.as_second(), 0).unwrap_or_else(Utc::now);
-    (at, stamp)
-}
-
 /// Reconciles one pool.
 pub async fn reconcile(
     pool: Arc<AddressPool>,
@@ -252,13 +232,8 @@ pub async fn reconcile(
     }
     let started = Instant::now();
     let result = reconcile_pool(&pool, &ctx).await;
-    ctx.shared.metrics.reconciled(CONTROLLER, started.elapsed());
-    if result.is_ok() {
-        ctx.shared
-            .backoff
-            .reset(&format!("{CONTROLLER}/{}", pool.name_any()));
-    }
-    result
+    ctx.shared
+        .reconciled(CONTROLLER, &pool.name_any(), started, result)
 }
 
 /// The pool's spec checked, and its prefix against the pools created before it (the younger of
@@ -290,7 +265,8 @@ pub fn validate(
 
 async fn reconcile_pool(pool: &AddressPool, ctx: &AddressingContext) -> Result<Action, Error> {
     let name = pool.name_any();
-    let (now, stamp) = now();
+    let clock = ctx.shared.clock.now();
+    let (now, stamp) = (clock.utc(), clock.stamp());
     let routers: Vec<RouterInput> = live(&ctx.routers)
         .map(|r| owners::from_router(&r))
         .collect();
@@ -526,21 +502,16 @@ async fn write_router(
     else {
         return Ok(());
     };
-    let result =
-        apply_status::<Router>(&ctx.shared.client, name, ROUTER_FIELD_MANAGER, &fields).await;
+    let api = Api::<Router>::all(ctx.shared.client.clone());
+    let result = apply_status(&api, name, ROUTER_FIELD_MANAGER, &fields).await;
     match result {
         Ok(_) => {}
         Err(kube::Error::Api(status)) if status.code == 404 => return Ok(()),
         Err(error) => return Err(Error::kube("update the prefix of router", name)(error)),
     }
-    if let Some((warning, reason, note)) = status::router_announcement(previous, address) {
-        let type_ = if warning {
-            EventType::Warning
-        } else {
-            EventType::Normal
-        };
+    if let Some(announcement) = status::router_announcement(previous, address) {
         ctx.shared
-            .publish(&router.object_ref(&()), type_, reason, &note, "Allocate")
+            .announce(&router.object_ref(&()), "Allocate", announcement)
             .await;
     }
     Ok(())
@@ -556,23 +527,19 @@ async fn write_pool(
     let name = pool.name_any();
     let previous = pool.status.clone().unwrap_or_default();
     let desired = status::pool_status(&previous, outcome, pool.metadata.generation, stamp);
-    if desired == previous {
-        return Ok(());
-    }
-    apply_status::<AddressPool>(&ctx.shared.client, &name, FIELD_MANAGER, &desired)
+    let api = Api::<AddressPool>::all(ctx.shared.client.clone());
+    let applied = apply_status_if_changed(&api, &name, FIELD_MANAGER, &previous, &desired)
         .await
         .map_err(Error::kube(
             "update the status of address pool",
             name.clone(),
         ))?;
-    for (warning, reason, note) in status::pool_announcements(&previous, &desired) {
-        let type_ = if warning {
-            EventType::Warning
-        } else {
-            EventType::Normal
-        };
+    if !applied {
+        return Ok(());
+    }
+    for announcement in status::pool_announcements(&previous, &desired) {
         ctx.shared
-            .publish(&pool.object_ref(&()), type_, reason, &note, "Allocate")
+            .announce(&pool.object_ref(&()), "Allocate", announcement)
             .await;
     }
     Ok(())
@@ -593,12 +560,11 @@ pub async fn reconcile_router(
     let result = match owners::pool_of(&input, &ctx.pool_names()) {
         Ok(_) => Ok(()),
         Err(why) => {
-            let (_, stamp) = now();
+            let stamp = ctx.shared.clock.now().stamp();
             write_router(&ctx, &router, &status::unassigned(&why), stamp).await
         }
     };
     ctx.shared
-        .metrics
-        .reconciled(ROUTER_CONTROLLER, started.elapsed());
-    result.map(|()| Action::await_change())
+        .reconciled(ROUTER_CONTROLLER, &router.name_any(), started, result)
+        .map(|()| Action::await_change())
 }

@@ -20,7 +20,6 @@ use govcloud_crds::network::dedicated_network::{
 };
 use kube::api::Api;
 use kube::runtime::controller::{Action, Controller};
-use kube::runtime::events::EventType;
 use kube::runtime::reflector::{ObjectRef, Store};
 use kube::runtime::watcher;
 use kube::{Client, Resource as _, ResourceExt as _};
@@ -117,13 +116,8 @@ pub async fn reconcile(
 ) -> Result<Action, Error> {
     let started = Instant::now();
     let result = reconcile_network(&network, &ctx).await;
-    ctx.shared.metrics.reconciled(CONTROLLER, started.elapsed());
-    if result.is_ok() {
-        ctx.shared
-            .backoff
-            .reset(&format!("{CONTROLLER}/{}", network.name_any()));
-    }
-    result
+    ctx.shared
+        .reconciled(CONTROLLER, &network.name_any(), started, result)
 }
 
 /// Each site's router that exists, by name.
@@ -210,7 +204,7 @@ async fn segments(
             &name,
             &routers,
             |held| plan(&name, &wanted, held),
-            chrono::Utc::now(),
+            ctx.shared.clock.precise(),
         )
         .await
         .map_err(Error::storage(
@@ -292,35 +286,19 @@ async fn reconcile_network(
         &previous,
         &facts,
         network.metadata.generation,
-        crate::tenancy::controller::now(),
+        ctx.shared.clock.now().stamp(),
     );
-    apply_status_if_changed::<DedicatedNetwork, _>(
-        &ctx.shared.client,
-        &name,
-        FIELD_MANAGER,
-        &previous,
-        &desired,
-    )
-    .await
-    .map(drop)
-    .map_err(Error::kube(
-        "update the status of dedicated network",
-        name.clone(),
-    ))?;
+    let api = Api::<DedicatedNetwork>::all(ctx.shared.client.clone());
+    apply_status_if_changed(&api, &name, FIELD_MANAGER, &previous, &desired)
+        .await
+        .map(drop)
+        .map_err(Error::kube(
+            "update the status of dedicated network",
+            name.clone(),
+        ))?;
     for announcement in status::announcements(&previous, &desired) {
-        let type_ = if announcement.warning {
-            EventType::Warning
-        } else {
-            EventType::Normal
-        };
         ctx.shared
-            .publish(
-                &network.object_ref(&()),
-                type_,
-                &announcement.reason,
-                &announcement.note,
-                "Consolidate",
-            )
+            .announce(&network.object_ref(&()), "Consolidate", announcement)
             .await;
     }
     record_metrics(ctx, &name, disposition, &desired);

@@ -9,11 +9,10 @@ use std::time::Duration;
 use futures::StreamExt as _;
 use govcloud_crds::DedicatedNetwork;
 use kube::ResourceExt as _;
-use kube::runtime::controller::Config;
 use kube::runtime::reflector::Store;
 
 use super::controller;
-use crate::runtime::Context;
+use crate::runtime::{Context, Shutdown, controller_config, log_failure};
 use crate::storage::StorageError;
 
 /// How often the ledger is compared with the existing networks.
@@ -36,12 +35,8 @@ impl std::fmt::Debug for ConsolidationContext {
 }
 
 /// Runs the controller and the sweep with `shared` until `shutdown` completes.
-pub async fn run(
-    shared: Arc<Context>,
-    shutdown: impl Future<Output = ()> + Clone + Send + Sync + 'static,
-) {
-    let networks =
-        controller::controller(&shared.client).with_config(Config::default().concurrency(8));
+pub async fn run(shared: Arc<Context>, shutdown: impl Shutdown) {
+    let networks = controller::controller(&shared.client).with_config(controller_config());
     let ctx = Arc::new(ConsolidationContext {
         shared,
         networks: networks.store(),
@@ -49,11 +44,7 @@ pub async fn run(
     let running = networks
         .graceful_shutdown_on(shutdown.clone())
         .run(controller::reconcile, controller::error_policy, ctx.clone())
-        .for_each(|result| async move {
-            if let Err(error) = result {
-                tracing::debug!(error = %crate::report::error_chain(&error), "dedicated network controller");
-            }
-        });
+        .for_each(|result| log_failure(result, controller::CONTROLLER));
     futures::join!(running, sweep(ctx, shutdown));
 }
 

@@ -15,7 +15,7 @@ use govcloud_crds::migration::plan::{BlockerReason, MigrationPlanStatus};
 use govcloud_crds::migration::system::{MigrationPhase, SystemMigrationStatus};
 use govcloud_crds::{MigrationPlan, SystemMigration};
 use k8s_openapi::jiff::Timestamp;
-use kube::api::{Api, Patch, PatchParams};
+use kube::api::Api;
 use kube::core::{Selector, SelectorExt as _};
 use kube::runtime::controller::{Action, Controller};
 use kube::runtime::reflector::ObjectRef;
@@ -23,8 +23,9 @@ use kube::runtime::watcher;
 use kube::{Client, ResourceExt as _};
 
 use super::reconcile_error::Error;
+use super::runtime::MigrationContext;
 use super::system_controller::key_of;
-use crate::runtime::Context;
+use crate::status_apply::{apply_status, apply_status_if_changed};
 use govcloud_core::conditions;
 use govcloud_core::kube_time::{from_kube, to_kube};
 use govcloud_core::migration::gate::QUOTA_EXCEEDED;
@@ -61,8 +62,9 @@ pub fn controller(client: &Client) -> Controller<MigrationPlan> {
 
 /// Counts the error, then waits for a change (permanent) or retries with backoff (transient).
 #[allow(clippy::needless_pass_by_value)] // the signature kube-runtime calls
-pub fn error_policy(plan: Arc<MigrationPlan>, error: &Error, ctx: Arc<Context>) -> Action {
-    ctx.after_failure(CONTROLLER, &plan.name_any(), error)
+pub fn error_policy(plan: Arc<MigrationPlan>, error: &Error, ctx: Arc<MigrationContext>) -> Action {
+    ctx.shared
+        .after_failure(CONTROLLER, &plan.name_any(), error)
 }
 
 fn selector(plan: &MigrationPlan) -> Option<Selector> {
@@ -110,21 +112,20 @@ fn hold_and_busy(
 }
 
 /// Reconciles one campaign.
-pub async fn reconcile(plan: Arc<MigrationPlan>, ctx: Arc<Context>) -> Result<Action, Error> {
+pub async fn reconcile(
+    plan: Arc<MigrationPlan>,
+    ctx: Arc<MigrationContext>,
+) -> Result<Action, Error> {
     let started = Instant::now();
     let result = reconcile_plan(&plan, &ctx).await;
-    ctx.metrics.reconciled(CONTROLLER, started.elapsed());
-    if result.is_ok() {
-        ctx.backoff
-            .reset(&format!("{CONTROLLER}/{}", plan.name_any()));
-    }
-    result
+    ctx.shared
+        .reconciled(CONTROLLER, &plan.name_any(), started, result)
 }
 
-async fn reconcile_plan(plan: &MigrationPlan, ctx: &Context) -> Result<Action, Error> {
+async fn reconcile_plan(plan: &MigrationPlan, ctx: &MigrationContext) -> Result<Action, Error> {
     let name = plan.name_any();
-    let (utc_now, _) = super::system_controller::now();
-    let now = crate::tenancy::controller::now();
+    let clock = ctx.shared.clock.now();
+    let (utc_now, now) = (clock.utc(), clock.stamp());
     let spec = match CampaignSpec::from_spec(&plan.spec) {
         Ok(spec) => spec,
         Err(source) => {
@@ -205,7 +206,7 @@ async fn reconcile_plan(plan: &MigrationPlan, ctx: &Context) -> Result<Action, E
 }
 
 async fn record_invalid(
-    ctx: &Context,
+    ctx: &MigrationContext,
     plan: &MigrationPlan,
     error: &Error,
     now: Timestamp,
@@ -232,25 +233,13 @@ async fn record_invalid(
 }
 
 async fn write_plan_status(
-    ctx: &Context,
+    ctx: &MigrationContext,
     name: &str,
     previous: &MigrationPlanStatus,
     desired: &MigrationPlanStatus,
 ) -> Result<(), Error> {
-    if previous == desired {
-        return Ok(());
-    }
-    let patch = serde_json::json!({
-        "apiVersion": format!("{}/{}", govcloud_crds::GROUP, govcloud_crds::VERSION),
-        "kind": "MigrationPlan",
-        "status": desired,
-    });
-    Api::<MigrationPlan>::all(ctx.client.clone())
-        .patch_status(
-            name,
-            &PatchParams::apply(FIELD_MANAGER).force(),
-            &Patch::Apply(&patch),
-        )
+    let api = Api::<MigrationPlan>::all(ctx.shared.client.clone());
+    apply_status_if_changed(&api, name, FIELD_MANAGER, previous, desired)
         .await
         .map_err(Error::kube("update the status of migration plan", name))?;
     Ok(())
@@ -258,7 +247,7 @@ async fn write_plan_status(
 
 /// Writes the campaign's fields of one system's status when they changed.
 async fn assign(
-    ctx: &Context,
+    ctx: &MigrationContext,
     system: &SystemMigration,
     plan: &str,
     campaign: &CampaignPlan,
@@ -294,50 +283,46 @@ async fn assign(
     if let Some(message) = invalid {
         desired.blockers = vec![message.clone()];
     }
-    let unchanged = current.plan == desired.plan
-        && current.wave == desired.wave
-        && current.window_start == desired.window_start
-        && current.window_end == desired.window_end
-        && current.blockers == desired.blockers;
-    if unchanged {
+    let previous = campaign_fields(&current);
+    let fields = campaign_fields(&desired);
+    if previous == fields {
         return Ok(());
     }
-    let mut fields = serde_json::Map::new();
-    fields.insert("plan".into(), serde_json::json!(plan));
-    if let Some(wave) = desired.wave {
-        fields.insert("wave".into(), serde_json::json!(wave));
-    }
-    if let Some(start) = &desired.window_start {
-        fields.insert("windowStart".into(), serde_json::json!(start));
-    }
-    if let Some(end) = &desired.window_end {
-        fields.insert("windowEnd".into(), serde_json::json!(end));
-    }
-    if !desired.blockers.is_empty() {
-        fields.insert("blockers".into(), serde_json::json!(desired.blockers));
-    }
-    apply_assignment(ctx, system, &serde_json::Value::Object(fields)).await
+    apply_assignment(ctx, system, &fields).await
 }
 
+/// The campaign's fields of a system's status (plan, wave, window, blockers), as this
+/// controller applies them: the absent ones left out.
+fn campaign_fields(status: &SystemMigrationStatus) -> serde_json::Value {
+    let mut fields = serde_json::Map::new();
+    if let Some(plan) = &status.plan {
+        fields.insert("plan".into(), serde_json::json!(plan));
+    }
+    if let Some(wave) = status.wave {
+        fields.insert("wave".into(), serde_json::json!(wave));
+    }
+    if let Some(start) = &status.window_start {
+        fields.insert("windowStart".into(), serde_json::json!(start));
+    }
+    if let Some(end) = &status.window_end {
+        fields.insert("windowEnd".into(), serde_json::json!(end));
+    }
+    if !status.blockers.is_empty() {
+        fields.insert("blockers".into(), serde_json::json!(status.blockers));
+    }
+    serde_json::Value::Object(fields)
+}
+
+/// Applies the campaign's `fields` of a system's status (none: the system leaves the
+/// campaign); nothing when the system is gone.
 async fn apply_assignment(
-    ctx: &Context,
+    ctx: &MigrationContext,
     system: &SystemMigration,
     fields: &serde_json::Value,
 ) -> Result<(), Error> {
     let namespace = system.metadata.namespace.clone().unwrap_or_default();
-    let patch = serde_json::json!({
-        "apiVersion": format!("{}/{}", govcloud_crds::GROUP, govcloud_crds::VERSION),
-        "kind": "SystemMigration",
-        "status": fields,
-    });
-    match Api::<SystemMigration>::namespaced(ctx.client.clone(), &namespace)
-        .patch_status(
-            &system.name_any(),
-            &PatchParams::apply(FIELD_MANAGER).force(),
-            &Patch::Apply(&patch),
-        )
-        .await
-    {
+    let api = Api::<SystemMigration>::namespaced(ctx.shared.client.clone(), &namespace);
+    match apply_status(&api, &system.name_any(), FIELD_MANAGER, fields).await {
         // Deleted since the cache saw it: nothing to assign.
         Err(kube::Error::Api(status)) if status.code == 404 => Ok(()),
         other => other
@@ -347,7 +332,7 @@ async fn apply_assignment(
 }
 
 fn record_metrics(
-    ctx: &Context,
+    ctx: &MigrationContext,
     name: &str,
     campaign: &CampaignPlan,
     selected: &[Arc<SystemMigration>],
@@ -368,14 +353,14 @@ fn record_metrics(
     } else {
         f64::from(campaign.completed_systems) / to_migrate as f64
     };
-    ctx.metrics.set_campaign(
+    ctx.shared.metrics.migration().set_campaign(
         name,
         ratio,
         campaign.projection.days_late,
         campaign.projection.on_track,
     );
     let existing: BTreeSet<String> = ctx.plans.state().iter().map(|p| p.name_any()).collect();
-    ctx.metrics.retain_campaigns(&existing);
+    ctx.shared.metrics.migration().retain_campaigns(&existing);
     // Every system, whichever plan it is in.
     let tenants = Ownership::new(&ctx.tenants.state());
     let mut by_phase: BTreeMap<(String, String), i64> = BTreeMap::new();
@@ -394,6 +379,12 @@ fn record_metrics(
             *entry += 1;
         }
     }
-    ctx.metrics.set_migration_systems(&by_phase);
-    ctx.metrics.set_failed_after_point_of_no_return(&failed);
+    ctx.shared
+        .metrics
+        .migration()
+        .set_migration_systems(&by_phase);
+    ctx.shared
+        .metrics
+        .migration()
+        .set_failed_after_point_of_no_return(&failed);
 }

@@ -24,8 +24,8 @@ use kube::{Resource, ResourceExt as _};
 use sha2::{Digest as _, Sha256};
 
 use super::reconcile_error::Error;
+use super::runtime::MigrationContext;
 use super::webhook::{CallOutcome, CallRequest, Credentials, PollOutcome, retry_delay};
-use crate::runtime::Context;
 use govcloud_core::kube_time::{from_kube, to_kube};
 use govcloud_core::migration::runbook::{Cursor, Outcome, Pass};
 
@@ -220,7 +220,7 @@ pub fn job_outcome(job: &Job) -> Outcome {
 /// Observes the in-flight action of `cursor`; webhook bookkeeping (attempts, acceptance,
 /// next attempt) is written into `status`.
 pub async fn observe(
-    ctx: &Context,
+    ctx: &MigrationContext,
     system: &SystemMigration,
     status: &mut SystemMigrationStatus,
     cursor: Cursor,
@@ -276,7 +276,7 @@ fn observe_manual(system: &SystemMigration, step: &str, pass: Pass) -> Observati
 }
 
 async fn observe_job(
-    ctx: &Context,
+    ctx: &MigrationContext,
     system: &SystemMigration,
     step: &str,
     pass: Pass,
@@ -284,7 +284,7 @@ async fn observe_job(
 ) -> Result<Observation, Error> {
     let namespace = system.metadata.namespace.clone().unwrap_or_default();
     let name = job_name(&system.name_any(), step, pass);
-    let jobs: Api<Job> = Api::namespaced(ctx.client.clone(), &namespace);
+    let jobs: Api<Job> = Api::namespaced(ctx.shared.client.clone(), &namespace);
     let what = format!("Job {namespace}/{name}");
     let existing = jobs
         .get_opt(&name)
@@ -320,14 +320,14 @@ async fn observe_job(
 }
 
 async fn credentials(
-    ctx: &Context,
+    ctx: &MigrationContext,
     namespace: &str,
     webhook: &WebhookAction,
 ) -> Result<Result<Credentials, String>, Error> {
     let Some(secret) = &webhook.credentials_secret else {
         return Ok(Ok(Credentials::default()));
     };
-    let found = Api::<Secret>::namespaced(ctx.client.clone(), namespace)
+    let found = Api::<Secret>::namespaced(ctx.shared.client.clone(), namespace)
         .get_opt(secret)
         .await
         .map_err(Error::kube("read Secret", format!("{namespace}/{secret}")))?;
@@ -339,7 +339,7 @@ async fn credentials(
 }
 
 async fn observe_webhook(
-    ctx: &Context,
+    ctx: &MigrationContext,
     system: &SystemMigration,
     status: &mut SystemMigrationStatus,
     cursor: Cursor,

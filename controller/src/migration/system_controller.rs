@@ -16,18 +16,18 @@ use govcloud_crds::common::ResourceList;
 use govcloud_crds::migration::system::{MigrationPhase, SystemMigrationStatus};
 use govcloud_crds::{Tenant, quantity::ResourceKind};
 use k8s_openapi::api::batch::v1::Job;
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
-use kube::api::{Api, Patch, PatchParams};
+use kube::api::Api;
 use kube::runtime::controller::{Action, Controller};
-use kube::runtime::events::EventType;
 use kube::runtime::finalizer::{self, Event as FinalizerEvent, finalizer};
 use kube::runtime::reflector::{ObjectRef, Store};
 use kube::runtime::watcher;
 use kube::{Client, Resource, ResourceExt as _};
 
 use super::reconcile_error::Error;
+use super::runtime::MigrationContext;
 use super::steps;
-use crate::runtime::Context;
+use crate::announcement::Announcement;
+use crate::status_apply::apply_status_if_changed;
 use crate::storage::{NewReservation, ReserveOutcome, ReservedAmounts};
 use govcloud_core::kube_time::from_kube;
 use govcloud_core::migration::gate::{self, Facts, Gate, TenantRoom};
@@ -130,10 +130,13 @@ pub fn key_of(system: &SystemMigration) -> String {
 }
 
 /// Reconciles one system (or, once it is being deleted, releases its reservation).
-pub async fn reconcile(system: Arc<SystemMigration>, ctx: Arc<Context>) -> Result<Action, Error> {
+pub async fn reconcile(
+    system: Arc<SystemMigration>,
+    ctx: Arc<MigrationContext>,
+) -> Result<Action, Error> {
     let started = Instant::now();
     let namespace = system.metadata.namespace.clone().unwrap_or_default();
-    let api: Api<SystemMigration> = Api::namespaced(ctx.client.clone(), &namespace);
+    let api: Api<SystemMigration> = Api::namespaced(ctx.shared.client.clone(), &namespace);
     let key = key_of(&system);
     let result = finalizer(
         &api,
@@ -143,7 +146,8 @@ pub async fn reconcile(system: Arc<SystemMigration>, ctx: Arc<Context>) -> Resul
             match event {
                 FinalizerEvent::Apply(system) => Box::pin(reconcile_system(&system, &ctx)).await,
                 FinalizerEvent::Cleanup(system) => {
-                    ctx.storage
+                    ctx.shared
+                        .storage
                         .reservations()
                         .release(&key_of(&system))
                         .await
@@ -166,32 +170,29 @@ pub async fn reconcile(system: Arc<SystemMigration>, ctx: Arc<Context>) -> Resul
             }
         }
     });
-    ctx.metrics.reconciled(CONTROLLER, started.elapsed());
-    if result.is_ok() {
-        ctx.backoff.reset(&format!("{CONTROLLER}/{key}"));
-    }
-    result
+    ctx.shared.reconciled(CONTROLLER, &key, started, result)
 }
 
 /// Counts the error, then waits for a change (permanent) or retries with backoff (transient).
 #[allow(clippy::needless_pass_by_value)] // the signature kube-runtime calls
-pub fn error_policy(system: Arc<SystemMigration>, error: &Error, ctx: Arc<Context>) -> Action {
-    ctx.after_failure(CONTROLLER, &key_of(&system), error)
+pub fn error_policy(
+    system: Arc<SystemMigration>,
+    error: &Error,
+    ctx: Arc<MigrationContext>,
+) -> Action {
+    ctx.shared
+        .after_failure(CONTROLLER, &key_of(&system), error)
 }
 
-/// Now, to the second, in both clocks the status uses.
-pub(crate) fn now() -> (DateTime<Utc>, Time) {
-    let stamp = crate::tenancy::controller::now();
-    let utc = DateTime::from_timestamp(stamp.as_second(), 0).unwrap_or_else(Utc::now);
-    (utc, Time(stamp))
-}
-
-async fn reconcile_system(cached: &SystemMigration, ctx: &Context) -> Result<Action, Error> {
+async fn reconcile_system(
+    cached: &SystemMigration,
+    ctx: &MigrationContext,
+) -> Result<Action, Error> {
     // The cache may not hold this controller's last write yet, and acting on an older status
     // would repeat a step (call a webhook again, start the runbook over): read it afresh.
     let key = key_of(cached);
     let namespace = cached.metadata.namespace.clone().unwrap_or_default();
-    let Some(fresh) = Api::<SystemMigration>::namespaced(ctx.client.clone(), &namespace)
+    let Some(fresh) = Api::<SystemMigration>::namespaced(ctx.shared.client.clone(), &namespace)
         .get_opt(&cached.name_any())
         .await
         .map_err(Error::kube("read system", key))?
@@ -207,7 +208,8 @@ async fn reconcile_system(cached: &SystemMigration, ctx: &Context) -> Result<Act
         | MigrationPhase::Failed => run_runbook(system, ctx, status).await,
         MigrationPhase::Completed | MigrationPhase::RolledBack => {
             // Done: the reservation is released (again, in case a crash came between).
-            ctx.storage
+            ctx.shared
+                .storage
                 .reservations()
                 .release(&key_of(system))
                 .await
@@ -221,7 +223,7 @@ async fn reconcile_system(cached: &SystemMigration, ctx: &Context) -> Result<Act
 /// The tenant owning `namespace` (by its status) and its room: quota minus delegated, used and
 /// the reservations of its other systems.
 async fn tenant_room(
-    ctx: &Context,
+    ctx: &MigrationContext,
     namespace: &str,
     key: &str,
 ) -> Result<Option<(TenantRoom, Quota)>, Error> {
@@ -249,6 +251,7 @@ async fn tenant_room(
         _ => Quota::ZERO,
     };
     let others = ctx
+        .shared
         .storage
         .reservations()
         .list_by_tenant(&name)
@@ -297,7 +300,7 @@ fn window_of(status: &SystemMigrationStatus) -> Option<(DateTime<Utc>, DateTime<
 /// The gates before the runbook; starts the runbook when the window is open.
 async fn pass_gates(
     system: &SystemMigration,
-    ctx: &Context,
+    ctx: &MigrationContext,
     status: SystemMigrationStatus,
 ) -> Result<Action, Error> {
     let key = key_of(system);
@@ -312,9 +315,13 @@ async fn pass_gates(
             system: key.clone(),
             source,
         })?;
-    let (utc_now, now) = now();
+    let (utc_now, now) = {
+        let now = ctx.shared.clock.now();
+        (now.utc(), now.time())
+    };
     let room = tenant_room(ctx, &namespace, &key).await?;
     let held = ctx
+        .shared
         .storage
         .reservations()
         .find(&key)
@@ -341,7 +348,8 @@ async fn pass_gates(
         decision = reserve(ctx, &new, *capacity, request, &mut facts).await?;
     }
     if matches!(decision, Gate::Rejected { .. }) && facts.reserved {
-        ctx.storage
+        ctx.shared
+            .storage
             .reservations()
             .release(&key)
             .await
@@ -359,14 +367,16 @@ async fn pass_gates(
         started.steps = runbook::initial_steps(&system.spec.steps);
         started.point_of_no_return_passed = false;
         write_status(ctx, system, &status, &started).await?;
-        ctx.publish(
-            &system.object_ref(&()),
-            EventType::Normal,
-            "MigrationStarted",
-            "the maintenance window is open: the runbook starts",
-            "Migrate",
-        )
-        .await;
+        ctx.shared
+            .announce(
+                &system.object_ref(&()),
+                "Migrate",
+                Announcement::normal(
+                    "MigrationStarted",
+                    "the maintenance window is open: the runbook starts",
+                ),
+            )
+            .await;
         return run_runbook(system, ctx, started).await;
     }
     let desired = gate::status(&status, &decision, reserved, generation, now.0);
@@ -387,13 +397,14 @@ async fn pass_gates(
 
 /// Reserves in one transaction; the gate that follows.
 async fn reserve(
-    ctx: &Context,
+    ctx: &MigrationContext,
     new: &NewReservation,
     capacity: Quota,
     request: Quota,
     facts: &mut Facts<'_>,
 ) -> Result<Gate, Error> {
     let outcome = ctx
+        .shared
         .storage
         .reservations()
         .reserve(new, to_reserved(capacity))
@@ -415,7 +426,7 @@ async fn reserve(
 }
 
 async fn announce_gate(
-    ctx: &Context,
+    ctx: &MigrationContext,
     system: &SystemMigration,
     before: &SystemMigrationStatus,
     after: &SystemMigrationStatus,
@@ -424,31 +435,35 @@ async fn announce_gate(
     if before.phase == after.phase && before.reason == after.reason {
         return;
     }
-    let (type_, reason) = match decision {
-        Gate::Rejected { .. } => (EventType::Warning, "Rejected"),
-        Gate::QuotaExceeded { .. } => (EventType::Warning, "QuotaExceeded"),
-        Gate::NoTenant => (EventType::Warning, "NoTenant"),
-        Gate::AwaitingApproval => (EventType::Normal, "Assessed"),
-        Gate::AwaitingWindow { .. } | Gate::Reserve => (EventType::Normal, "Approved"),
-        Gate::WindowNotOpen { .. } | Gate::Start => (EventType::Normal, "Scheduled"),
-        Gate::WindowMissed => (EventType::Warning, "WindowMissed"),
-    };
     let note = after.reason.clone().unwrap_or_default();
-    ctx.publish(&system.object_ref(&()), type_, reason, &note, "Assess")
+    let announcement = match decision {
+        Gate::Rejected { .. } => Announcement::warning("Rejected", note),
+        Gate::QuotaExceeded { .. } => Announcement::warning("QuotaExceeded", note),
+        Gate::NoTenant => Announcement::warning("NoTenant", note),
+        Gate::AwaitingApproval => Announcement::normal("Assessed", note),
+        Gate::AwaitingWindow { .. } | Gate::Reserve => Announcement::normal("Approved", note),
+        Gate::WindowNotOpen { .. } | Gate::Start => Announcement::normal("Scheduled", note),
+        Gate::WindowMissed => Announcement::warning("WindowMissed", note),
+    };
+    ctx.shared
+        .announce(&system.object_ref(&()), "Assess", announcement)
         .await;
 }
 
 /// Runs the runbook from `status` as far as it goes now.
 async fn run_runbook(
     system: &SystemMigration,
-    ctx: &Context,
+    ctx: &MigrationContext,
     mut status: SystemMigrationStatus,
 ) -> Result<Action, Error> {
     let steps_spec = &system.spec.steps;
     let tenant = system.metadata.namespace.clone().unwrap_or_default();
     let generation = system.metadata.generation;
     for _ in 0..MAX_ACTIONS_PER_RECONCILE {
-        let (utc_now, now) = now();
+        let (utc_now, now) = {
+            let now = ctx.shared.clock.now();
+            (now.utc(), now.time())
+        };
         match runbook::next(steps_spec, &status) {
             Next::Start(cursor) => {
                 let job_name = steps::job_name_for(system, cursor);
@@ -485,7 +500,8 @@ async fn run_runbook(
                 next.current_step = None;
                 next.reserved = ResourceList::new();
                 gate::set_runbook_ready(&mut next, generation, now.0);
-                ctx.storage
+                ctx.shared
+                    .storage
                     .reservations()
                     .release(&key_of(system))
                     .await
@@ -497,17 +513,16 @@ async fn run_runbook(
                         "every step succeeded: the system runs on the cloud",
                     )
                 } else {
-                    ctx.metrics.rolled_back(&tenant);
+                    ctx.shared.metrics.migration().rolled_back(&tenant);
                     ("RolledBack", "every completed step was rolled back")
                 };
-                ctx.publish(
-                    &system.object_ref(&()),
-                    EventType::Normal,
-                    reason,
-                    note,
-                    "Migrate",
-                )
-                .await;
+                ctx.shared
+                    .announce(
+                        &system.object_ref(&()),
+                        "Migrate",
+                        Announcement::normal(reason, note),
+                    )
+                    .await;
                 return Ok(Action::await_change());
             }
             Next::Failed => return Ok(Action::await_change()),
@@ -517,7 +532,7 @@ async fn run_runbook(
 }
 
 async fn record_transition(
-    ctx: &Context,
+    ctx: &MigrationContext,
     system: &SystemMigration,
     status: &SystemMigrationStatus,
     cursor: runbook::Cursor,
@@ -533,41 +548,54 @@ async fn record_transition(
         .as_ref()
         .and_then(|t| u64::try_from(now.timestamp() - t.0.as_second()).ok())
         .map_or(0.0, |seconds| Duration::from_secs(seconds).as_secs_f64());
-    let (outcome, type_, reason, note) = match transition {
+    let (outcome, announcement) = match transition {
         Transition::StepSucceeded => (
             "succeeded",
-            EventType::Normal,
-            "StepSucceeded",
-            format!("step {} succeeded", step.name),
+            Announcement::normal("StepSucceeded", format!("step {} succeeded", step.name)),
         ),
         Transition::StepRolledBack => (
             "rolled_back",
-            EventType::Normal,
-            "StepRolledBack",
-            format!("step {} was rolled back", step.name),
+            Announcement::normal(
+                "StepRolledBack",
+                format!("step {} was rolled back", step.name),
+            ),
         ),
-        Transition::RollbackBegins { reason } => {
-            ("failed", EventType::Warning, "RollingBack", reason.clone())
-        }
+        Transition::RollbackBegins { reason } => (
+            "failed",
+            Announcement::warning("RollingBack", reason.clone()),
+        ),
         Transition::Failed { reason } => (
             "failed",
-            EventType::Warning,
-            "FailedAfterPointOfNoReturn",
-            reason.clone(),
+            Announcement::warning("FailedAfterPointOfNoReturn", reason.clone()),
         ),
     };
-    ctx.metrics.observe_step(kind, outcome, seconds);
-    ctx.publish(&system.object_ref(&()), type_, reason, &note, "Migrate")
+    ctx.shared
+        .metrics
+        .migration()
+        .observe_step(kind, outcome, seconds);
+    ctx.shared
+        .announce(&system.object_ref(&()), "Migrate", announcement)
         .await;
 }
 
 /// The fields of the status the plan controller owns; never part of this controller's apply.
 const PLAN_FIELDS: [&str; 5] = ["plan", "wave", "windowStart", "windowEnd", "blockers"];
 
+/// The fields of `status` this controller owns: all but [`PLAN_FIELDS`].
+fn owned_fields(status: &SystemMigrationStatus) -> serde_json::Value {
+    let mut fields = serde_json::to_value(status).unwrap_or_default();
+    if let Some(fields) = fields.as_object_mut() {
+        for field in PLAN_FIELDS {
+            fields.remove(field);
+        }
+    }
+    fields
+}
+
 /// Server-side applies the fields of `desired` this controller owns, when they differ from
-/// `current`.
+/// `current`'s.
 pub(crate) async fn write_status(
-    ctx: &Context,
+    ctx: &MigrationContext,
     system: &SystemMigration,
     current: &SystemMigrationStatus,
     desired: &SystemMigrationStatus,
@@ -575,26 +603,16 @@ pub(crate) async fn write_status(
     if current == desired {
         return Ok(());
     }
-    let key = key_of(system);
-    let mut status = serde_json::to_value(desired).unwrap_or_default();
-    if let Some(fields) = status.as_object_mut() {
-        for field in PLAN_FIELDS {
-            fields.remove(field);
-        }
-    }
-    let patch = serde_json::json!({
-        "apiVersion": format!("{}/{}", govcloud_crds::GROUP, govcloud_crds::VERSION),
-        "kind": "SystemMigration",
-        "status": status,
-    });
     let namespace = system.metadata.namespace.clone().unwrap_or_default();
-    Api::<SystemMigration>::namespaced(ctx.client.clone(), &namespace)
-        .patch_status(
-            &system.name_any(),
-            &PatchParams::apply(FIELD_MANAGER).force(),
-            &Patch::Apply(&patch),
-        )
-        .await
-        .map_err(Error::kube("update the status of system", key))?;
+    let api = Api::<SystemMigration>::namespaced(ctx.shared.client.clone(), &namespace);
+    apply_status_if_changed(
+        &api,
+        &system.name_any(),
+        FIELD_MANAGER,
+        &owned_fields(current),
+        &owned_fields(desired),
+    )
+    .await
+    .map_err(Error::kube("update the status of system", key_of(system)))?;
     Ok(())
 }

@@ -38,6 +38,7 @@ use serde::Deserialize;
 use sha2::{Digest as _, Sha256};
 
 use crate::report::error_chain;
+use crate::retry::RetryPolicy;
 
 /// Header carrying the idempotency key of a call.
 pub const IDEMPOTENCY_KEY_HEADER: &str = "Idempotency-Key";
@@ -46,7 +47,7 @@ pub const MAX_ECHOED_CHARS: usize = 200;
 /// Longest message of an outcome, in characters.
 pub const MAX_MESSAGE_CHARS: usize = 400;
 /// Longest delay between two attempts.
-pub const MAX_RETRY_DELAY: Duration = Duration::from_secs(300);
+pub const MAX_RETRY_DELAY: Duration = RetryPolicy::WEBHOOK.max;
 /// Most response bytes read; the rest is ignored.
 const MAX_BODY_BYTES: usize = 64 * 1024;
 /// Most clients kept for distinct CAs; the cache starts over beyond (a CA rotates rarely).
@@ -210,12 +211,11 @@ enum ReportedState {
 }
 
 /// The delay before retrying after `attempt` failed calls (1 after the first): 2 s, 4 s, 8 s …
-/// doubling up to [`MAX_RETRY_DELAY`] (5 minutes). Deterministic, so the reconciler can compute
-/// the next attempt's time from its status alone.
+/// doubling up to [`MAX_RETRY_DELAY`] (5 minutes), the controller's one retry policy
+/// ([`RetryPolicy::WEBHOOK`]). Deterministic, so the reconciler can compute the next attempt's
+/// time from its status alone.
 pub fn retry_delay(attempt: u32) -> Duration {
-    // 2^9 s already exceeds the cap; clamping keeps the shift in range.
-    let seconds = 1_u64 << attempt.clamp(1, 9);
-    Duration::from_secs(seconds).min(MAX_RETRY_DELAY)
+    RetryPolicy::WEBHOOK.delay(attempt)
 }
 
 /// The HTTPS client of webhook steps: rustls with the ring provider, no redirects, one

@@ -14,7 +14,6 @@ use govcloud_crds::network::extranet_link::{Compliance, ExtranetLinkStatus, Link
 use govcloud_crds::{ExtranetLink, Router};
 use kube::api::Api;
 use kube::runtime::controller::{Action, Controller};
-use kube::runtime::events::EventType;
 use kube::runtime::reflector::{ObjectRef, Store};
 use kube::runtime::watcher;
 use kube::{Client, Resource as _, ResourceExt as _};
@@ -22,7 +21,6 @@ use kube::{Client, Resource as _, ResourceExt as _};
 use super::error::Error;
 use super::link_fetch::{end_data, utilisation};
 use super::metrics::{LinkFigures, MemberFigures};
-use super::router_controller::now;
 use super::runtime::NetworkContext;
 use crate::failure::CallFailures as _;
 use crate::status_apply::apply_status_if_changed;
@@ -82,13 +80,8 @@ pub fn error_policy(link: Arc<ExtranetLink>, error: &Error, ctx: Arc<NetworkCont
 pub async fn reconcile(link: Arc<ExtranetLink>, ctx: Arc<NetworkContext>) -> Result<Action, Error> {
     let started = Instant::now();
     let result = reconcile_link(&link, &ctx).await;
-    ctx.shared.metrics.reconciled(CONTROLLER, started.elapsed());
-    if result.is_ok() {
-        ctx.shared
-            .backoff
-            .reset(&format!("{CONTROLLER}/{}", link.name_any()));
-    }
-    result
+    ctx.shared
+        .reconciled(CONTROLLER, &link.name_any(), started, result)
 }
 
 async fn reconcile_link(link: &ExtranetLink, ctx: &NetworkContext) -> Result<Action, Error> {
@@ -102,7 +95,8 @@ async fn reconcile_link(link: &ExtranetLink, ctx: &NetworkContext) -> Result<Act
             return Err(error);
         }
     };
-    let now = now();
+    let clock = ctx.shared.clock.now();
+    let now = clock.utc();
     let upstream = end_data(ctx, &contract, LinkSide::Upstream, now).await?;
     let downstream = end_data(ctx, &contract, LinkSide::Downstream, now).await?;
     let telemetry = LinkTelemetry {
@@ -111,7 +105,7 @@ async fn reconcile_link(link: &ExtranetLink, ctx: &NetworkContext) -> Result<Act
     };
     let verdict = compliance::evaluate(&contract, &telemetry, now);
     let utilisation = utilisation(ctx, &name, &contract, now).await?;
-    let stamp = crate::tenancy::controller::now();
+    let stamp = clock.stamp();
     let desired = link_status::to_status(
         &previous,
         &verdict,
@@ -120,33 +114,16 @@ async fn reconcile_link(link: &ExtranetLink, ctx: &NetworkContext) -> Result<Act
         link.metadata.generation,
         stamp,
     );
-    apply_status_if_changed::<ExtranetLink, _>(
-        &ctx.shared.client,
-        &name,
-        FIELD_MANAGER,
-        &previous,
-        &desired,
-    )
-    .await
-    .map(drop)
-    .map_err(Error::kube(
-        "update the status of extranet link",
-        name.clone(),
-    ))?;
+    apply_status_if_changed(&links_api(ctx), &name, FIELD_MANAGER, &previous, &desired)
+        .await
+        .map(drop)
+        .map_err(Error::kube(
+            "update the status of extranet link",
+            name.clone(),
+        ))?;
     for announcement in link_status::announcements(&previous, &desired) {
-        let type_ = if announcement.warning {
-            EventType::Warning
-        } else {
-            EventType::Normal
-        };
         ctx.shared
-            .publish(
-                &link.object_ref(&()),
-                type_,
-                announcement.reason,
-                &announcement.note,
-                "Evaluate",
-            )
+            .announce(&link.object_ref(&()), "Evaluate", announcement)
             .await;
     }
     record_metrics(ctx, &name, &contract, &verdict, &utilisation);
@@ -186,20 +163,19 @@ async fn record_invalid(
             message,
         },
         link.metadata.generation,
-        crate::tenancy::controller::now(),
+        ctx.shared.clock.now().stamp(),
     );
     desired.observed_generation = link.metadata.generation;
     let name = link.name_any();
-    apply_status_if_changed::<ExtranetLink, _>(
-        &ctx.shared.client,
-        &name,
-        FIELD_MANAGER,
-        previous,
-        &desired,
-    )
-    .await
-    .map(drop)
-    .map_err(Error::kube("update the status of extranet link", name))
+    apply_status_if_changed(&links_api(ctx), &name, FIELD_MANAGER, previous, &desired)
+        .await
+        .map(drop)
+        .map_err(Error::kube("update the status of extranet link", name))
+}
+
+/// The API of the links.
+fn links_api(ctx: &NetworkContext) -> Api<ExtranetLink> {
+    Api::all(ctx.shared.client.clone())
 }
 
 fn record_metrics(

@@ -12,12 +12,10 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use chrono::{DateTime, Utc};
 use govcloud_crds::Router;
 use govcloud_crds::network::router::{InterfaceStatus, RouterStatus};
 use kube::api::Api;
 use kube::runtime::controller::{Action, Controller};
-use kube::runtime::events::EventType;
 use kube::runtime::watcher;
 use kube::{Client, Resource as _, ResourceExt};
 
@@ -47,12 +45,6 @@ pub fn controller(client: &Client) -> Controller<Router> {
 pub fn error_policy(router: Arc<Router>, error: &Error, ctx: Arc<NetworkContext>) -> Action {
     ctx.shared
         .after_failure(CONTROLLER, &router.name_any(), error)
-}
-
-/// Now, to the second.
-pub(crate) fn now() -> DateTime<Utc> {
-    let stamp = crate::tenancy::controller::now();
-    DateTime::from_timestamp(stamp.as_second(), 0).unwrap_or_else(Utc::now)
 }
 
 /// What a stored report says for the router's status.
@@ -85,13 +77,8 @@ pub fn interval_of(router: &Router, report: Option<&LatestReport>) -> Duration {
 pub async fn reconcile(router: Arc<Router>, ctx: Arc<NetworkContext>) -> Result<Action, Error> {
     let started = Instant::now();
     let result = reconcile_router(&router, &ctx).await;
-    ctx.shared.metrics.reconciled(CONTROLLER, started.elapsed());
-    if result.is_ok() {
-        ctx.shared
-            .backoff
-            .reset(&format!("{CONTROLLER}/{}", router.name_any()));
-    }
-    result
+    ctx.shared
+        .reconciled(CONTROLLER, &router.name_any(), started, result)
 }
 
 /// Sets the router's series: its agent's (`(age, interval)` of its newest report), its
@@ -159,7 +146,8 @@ async fn reconcile_router(router: &Router, ctx: &NetworkContext) -> Result<Actio
             format!("router {name}"),
         ))?;
     let interval = interval_of(router, report.as_ref());
-    let now = now();
+    let clock = ctx.shared.clock.now();
+    let now = clock.utc();
     let previous = router.status.clone().unwrap_or_default();
     let (mut desired, connection) = router_status::to_status(
         &previous,
@@ -179,26 +167,21 @@ async fn reconcile_router(router: &Router, ctx: &NetworkContext) -> Result<Actio
         },
         previous.prefix.is_some(),
         router.metadata.generation,
-        k8s_openapi::jiff::Timestamp::from_second(now.timestamp())
-            .unwrap_or(k8s_openapi::jiff::Timestamp::UNIX_EPOCH),
+        clock.stamp(),
     );
     if router_status::owned_fields_differ(&previous, &desired) {
         let fields = router_status::owned_fields(&desired);
-        apply_status::<Router>(&ctx.shared.client, &name, FIELD_MANAGER, &fields)
+        let api = Api::<Router>::all(ctx.shared.client.clone());
+        apply_status(&api, &name, FIELD_MANAGER, &fields)
             .await
             .map_err(Error::kube("update the status of router", name.clone()))?;
     }
     let announcements = router_status::announcement(&previous, &desired)
         .into_iter()
         .chain(config_status::announcements(&previous, &desired));
-    for (warning, reason, note) in announcements {
-        let type_ = if warning {
-            EventType::Warning
-        } else {
-            EventType::Normal
-        };
+    for announcement in announcements {
         ctx.shared
-            .publish(&router.object_ref(&()), type_, reason, &note, "Observe")
+            .announce(&router.object_ref(&()), "Observe", announcement)
             .await;
     }
     let age = report

@@ -1,6 +1,7 @@
 //! Runs the `Router` and `ExtranetLink` controllers with what they share: the controller's
-//! [`Context`] (client, storage, events, metrics, backoff), the caches of routers and links,
-//! and the links' utilisation figures; and forgets the served configurations of deleted routers.
+//! [`Context`] (client, storage, events, metrics, backoff, clock), the caches of routers and
+//! links, and the links' utilisation figures; and forgets the served configurations of deleted
+//! routers.
 
 use std::future::Future;
 use std::sync::{Arc, Mutex};
@@ -9,13 +10,12 @@ use futures::StreamExt as _;
 use govcloud_crds::{ExtranetLink, Router};
 use kube::Api;
 use kube::api::ListParams;
-use kube::runtime::controller::Config;
 use kube::runtime::reflector::Store;
 
 use super::error::Error;
 use super::{link_controller, router_controller};
 use crate::failure::CallFailures as _;
-use crate::runtime::Context;
+use crate::runtime::{Context, Shutdown, controller_config, log_failure};
 use govcloud_core::network::utilisation::UtilisationCache;
 
 /// What every reconcile of a router or a link shares.
@@ -40,13 +40,9 @@ impl std::fmt::Debug for NetworkContext {
 }
 
 /// Runs both controllers with `shared` until `shutdown` completes.
-pub async fn run(
-    shared: Arc<Context>,
-    shutdown: impl Future<Output = ()> + Clone + Send + Sync + 'static,
-) {
-    let config = Config::default().concurrency(8);
-    let routers = router_controller::controller(&shared.client).with_config(config.clone());
-    let links = link_controller::controller(&shared.client).with_config(config);
+pub async fn run(shared: Arc<Context>, shutdown: impl Shutdown) {
+    let routers = router_controller::controller(&shared.client).with_config(controller_config());
+    let links = link_controller::controller(&shared.client).with_config(controller_config());
     let ctx = Arc::new(NetworkContext {
         shared,
         routers: routers.store(),
@@ -60,20 +56,16 @@ pub async fn run(
             router_controller::error_policy,
             ctx.clone(),
         )
-        .for_each(|result| async move {
-            if let Err(error) = result {
-                tracing::debug!(error = %crate::report::error_chain(&error), "router controller");
-            }
-        });
+        .for_each(|result| log_failure(result, router_controller::CONTROLLER));
     let forgetting = forget_deleted_routers(ctx.shared.clone(), shutdown.clone());
     let links = links
         .graceful_shutdown_on(shutdown)
-        .run(link_controller::reconcile, link_controller::error_policy, ctx)
-        .for_each(|result| async move {
-            if let Err(error) = result {
-                tracing::debug!(error = %crate::report::error_chain(&error), "extranet link controller");
-            }
-        });
+        .run(
+            link_controller::reconcile,
+            link_controller::error_policy,
+            ctx,
+        )
+        .for_each(|result| log_failure(result, link_controller::CONTROLLER));
     futures::join!(routers, links, forgetting);
 }
 

@@ -160,7 +160,7 @@ pub const CONTROLLER: &[Permission] = &[
         scope: Scope::Cluster,
         resource_names: &[],
         check: Check::Requested,
-        why: "runtime::Context::publish (kube's Recorder): create, and patch the series of an \
+        why: "announcement::publish (kube's Recorder): create, and patch the series of an \
               event repeated within six minutes. Cluster-wide: events about cluster-scoped \
               objects go to `default`, about SystemMigrations to their tenant's namespace",
     },

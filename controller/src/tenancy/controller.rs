@@ -12,14 +12,12 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use govcloud_crds::Tenant;
-use k8s_openapi::NamespaceResourceScope;
 use k8s_openapi::api::core::v1::{LimitRange, Namespace, ResourceQuota};
 use k8s_openapi::api::networking::v1::NetworkPolicy;
 use k8s_openapi::api::rbac::v1::RoleBinding;
 use k8s_openapi::jiff::Timestamp;
 use kube::api::{Api, ListParams, Patch, PatchParams};
 use kube::runtime::controller::{Action, Controller};
-use kube::runtime::events::EventType;
 use kube::runtime::finalizer::{self, Event as FinalizerEvent, finalizer};
 use kube::runtime::reflector::{ObjectRef, Store};
 use kube::runtime::watcher;
@@ -28,7 +26,9 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use super::error::Error;
-use crate::runtime::Context;
+use super::runtime::TenancyContext;
+use crate::announcement::{Announcement, Severity};
+use crate::status_apply::apply_status_if_changed;
 use crate::storage::NewAuditRecord;
 use govcloud_core::tenancy::hierarchy::Hierarchy;
 use govcloud_core::tenancy::plan::{self, NamespaceClaim, TENANT_LABEL};
@@ -109,16 +109,6 @@ fn owning_tenant<K: Resource>(object: &K) -> Option<ObjectRef<Tenant>> {
         .map(|o| ObjectRef::new(&o.name))
 }
 
-/// Now, to the second: what the API stores for condition times.
-pub(crate) fn now() -> Timestamp {
-    let now = Timestamp::now();
-    Timestamp::from_second(now.as_second()).unwrap_or(now)
-}
-
-fn key(name: &str) -> String {
-    format!("{CONTROLLER}/{name}")
-}
-
 /// Finalizer that revokes a tenant's API tokens before the tenant goes: the tokens live in SQL,
 /// outside Kubernetes' garbage collection, and a tenant re-created under the same name must not
 /// inherit them.
@@ -128,9 +118,9 @@ pub const TOKENS_FINALIZER: &str = "govcloud.io/revoke-tokens";
 const ACTOR: &str = "govcloud-tenant-controller";
 
 /// Reconciles one tenant (or, once it is being deleted, revokes its tokens).
-pub async fn reconcile(tenant: Arc<Tenant>, ctx: Arc<Context>) -> Result<Action, Error> {
+pub async fn reconcile(tenant: Arc<Tenant>, ctx: Arc<TenancyContext>) -> Result<Action, Error> {
     let started = Instant::now();
-    let api: Api<Tenant> = Api::all(ctx.client.clone());
+    let api: Api<Tenant> = Api::all(ctx.shared.client.clone());
     let name = tenant.name_any();
     let result = finalizer(&api, TOKENS_FINALIZER, Arc::clone(&tenant), |event| async {
         match event {
@@ -151,26 +141,24 @@ pub async fn reconcile(tenant: Arc<Tenant>, ctx: Arc<Context>) -> Result<Action,
             }
         }
     });
-    ctx.metrics.reconciled(CONTROLLER, started.elapsed());
-    if result.is_ok() {
-        ctx.backoff.reset(&key(&name));
-    }
-    result
+    ctx.shared.reconciled(CONTROLLER, &name, started, result)
 }
 
 /// Revokes every active token of a deleted tenant, each with an audit record.
-async fn revoke_tokens(tenant: &Tenant, ctx: &Context) -> Result<Action, Error> {
+async fn revoke_tokens(tenant: &Tenant, ctx: &TenancyContext) -> Result<Action, Error> {
     let name = tenant.name_any();
     let object = format!("Tenant {name}");
     let tokens = ctx
+        .shared
         .storage
         .tokens()
         .list_by_tenant(&name)
         .await
         .map_err(Error::storage("list the tokens of", object.clone()))?;
-    let now = chrono::Utc::now();
+    let now = ctx.shared.clock.precise();
     for token in tokens.iter().filter(|t| t.revoked_at.is_none()) {
         if ctx
+            .shared
             .storage
             .tokens()
             .revoke(&name, token.id, now)
@@ -186,7 +174,8 @@ async fn revoke_tokens(tenant: &Tenant, ctx: &Context) -> Result<Action, Error> 
                 object_name: token.id.to_string(),
                 detail: serde_json::json!({ "reason": "tenant deleted", "role": token.role.as_str() }),
             };
-            ctx.storage
+            ctx.shared
+                .storage
                 .audit()
                 .append(&record)
                 .await
@@ -202,11 +191,12 @@ async fn revoke_tokens(tenant: &Tenant, ctx: &Context) -> Result<Action, Error> 
 
 /// Counts the error, then waits for a change (permanent) or retries with backoff (transient).
 #[allow(clippy::needless_pass_by_value)] // the signature kube-runtime calls
-pub fn error_policy(tenant: Arc<Tenant>, error: &Error, ctx: Arc<Context>) -> Action {
-    ctx.after_failure(CONTROLLER, &tenant.name_any(), error)
+pub fn error_policy(tenant: Arc<Tenant>, error: &Error, ctx: Arc<TenancyContext>) -> Action {
+    ctx.shared
+        .after_failure(CONTROLLER, &tenant.name_any(), error)
 }
 
-async fn reconcile_tenant(tenant: &Tenant, ctx: &Context) -> Result<Action, Error> {
+async fn reconcile_tenant(tenant: &Tenant, ctx: &TenancyContext) -> Result<Action, Error> {
     let name = tenant.metadata.name.clone().ok_or(Error::MissingMetadata {
         object: "a Tenant".into(),
         field: "metadata.name",
@@ -218,7 +208,7 @@ async fn reconcile_tenant(tenant: &Tenant, ctx: &Context) -> Result<Action, Erro
             field: "metadata.uid",
         })?;
     tracing::debug!(tenant = %name, generation = ?tenant.metadata.generation, "reconciling tenant");
-    let now = now();
+    let now = ctx.shared.clock.now().stamp();
 
     // Validate and build (pure), against the hierarchy as the cache has it, this tenant last.
     let cached = ctx.tenants.state();
@@ -280,25 +270,29 @@ async fn reconcile_tenant(tenant: &Tenant, ctx: &Context) -> Result<Action, Erro
         now,
     );
     write_status(ctx, tenant, &name, desired).await?;
-    ctx.metrics
-        .set_tenant(&name, validated.quota, validated.delegated, &observed.usage);
+    ctx.shared.metrics.tenancy().set_tenant(
+        &name,
+        validated.quota,
+        validated.delegated,
+        &observed.usage,
+    );
     let existing: BTreeSet<String> = cached
         .iter()
         .filter_map(|t| t.metadata.name.clone())
         .chain(std::iter::once(name))
         .collect();
-    ctx.metrics.retain_tenants(&existing);
+    ctx.shared.metrics.retain_tenants(&existing);
     Ok(Action::requeue(RESYNC))
 }
 
 /// Refuses namespaces another tenant or controller holds, and waits for those being deleted.
 async fn check_namespaces(
-    ctx: &Context,
+    ctx: &TenancyContext,
     name: &str,
     uid: &str,
     plans: &[plan::NamespacePlan],
 ) -> Result<(), Error> {
-    let namespaces: Api<Namespace> = Api::all(ctx.client.clone());
+    let namespaces: Api<Namespace> = Api::all(ctx.shared.client.clone());
     for plan in plans {
         let namespace = plan.namespace.name_any();
         let existing = namespaces
@@ -325,9 +319,12 @@ async fn check_namespaces(
 }
 
 /// Applies one namespace and its objects; returns the usage its `ResourceQuota` reports.
-async fn apply_namespace(ctx: &Context, plan: &plan::NamespacePlan) -> Result<Partial, Error> {
+async fn apply_namespace(
+    ctx: &TenancyContext,
+    plan: &plan::NamespacePlan,
+) -> Result<Partial, Error> {
     let namespace = plan.namespace.name_any();
-    apply(&Api::all(ctx.client.clone()), &plan.namespace).await?;
+    apply(&Api::all(ctx.shared.client.clone()), &plan.namespace).await?;
     let quota = apply(&ctx.namespaced(&namespace), &plan.resource_quota).await?;
     apply(&ctx.namespaced(&namespace), &plan.limit_range).await?;
     apply(&ctx.namespaced(&namespace), &plan.network_policy).await?;
@@ -341,7 +338,13 @@ async fn apply_namespace(ctx: &Context, plan: &plan::NamespacePlan) -> Result<Pa
 }
 
 /// Records a failure in the tenant's conditions (when the API lets us) and returns it.
-async fn fail(ctx: &Context, tenant: &Tenant, name: &str, error: Error, now: Timestamp) -> Error {
+async fn fail(
+    ctx: &TenancyContext,
+    tenant: &Tenant,
+    name: &str,
+    error: Error,
+    now: Timestamp,
+) -> Error {
     let message = match &error {
         Error::InvalidTenant { source, .. } => source.to_string(),
         other => crate::report::error_chain(other),
@@ -393,13 +396,13 @@ where
 /// Namespaces the tenant controls but no longer lists: their quota goes to zero (new pods are
 /// refused, running ones keep running) until operations delete them; their usage still counts.
 async fn freeze_removed_namespaces(
-    ctx: &Context,
+    ctx: &TenancyContext,
     name: &str,
     owner: &k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference,
     wanted: &[String],
     usage: &mut Partial,
 ) -> Result<Vec<String>, Error> {
-    let namespaces: Api<Namespace> = Api::all(ctx.client.clone());
+    let namespaces: Api<Namespace> = Api::all(ctx.shared.client.clone());
     let labelled = namespaces
         .list(&ListParams::default().labels(&format!("{TENANT_LABEL}={name}")))
         .await
@@ -421,31 +424,28 @@ async fn freeze_removed_namespaces(
     Ok(frozen)
 }
 
-/// Patches the status when it differs from the stored one, and publishes an event for each
-/// notable transition of `Ready` and `QuotaExceeded`.
+/// Applies the status when it differs from the stored one, and announces each notable
+/// transition of `Ready` and `QuotaExceeded`.
 async fn write_status(
-    ctx: &Context,
+    ctx: &TenancyContext,
     tenant: &Tenant,
     name: &str,
     desired: govcloud_crds::tenancy::tenant::TenantStatus,
 ) -> Result<(), Error> {
-    let before = tenant.status.clone().unwrap_or_default();
-    if tenant.status.as_ref() == Some(&desired) {
-        return Ok(());
-    }
-    let api: Api<Tenant> = Api::all(ctx.client.clone());
-    let patch = serde_json::json!({
-        "apiVersion": format!("{}/{}", govcloud_crds::GROUP, govcloud_crds::VERSION),
-        "kind": "Tenant",
-        "status": desired,
-    });
-    api.patch_status(
+    let api: Api<Tenant> = Api::all(ctx.shared.client.clone());
+    let applied = apply_status_if_changed(
+        &api,
         name,
-        &PatchParams::apply(FIELD_MANAGER).force(),
-        &Patch::Apply(&patch),
+        FIELD_MANAGER,
+        &tenant.status.as_ref(),
+        &Some(&desired),
     )
     .await
     .map_err(Error::kube("update the status of tenant", name))?;
+    if !applied {
+        return Ok(());
+    }
+    let before = tenant.status.clone().unwrap_or_default();
     let reference = tenant.object_ref(&());
     for kind in [READY, QUOTA_EXCEEDED] {
         let old = before.conditions.iter().find(|c| c.type_ == kind);
@@ -462,24 +462,13 @@ async fn write_status(
             // A tenant that starts within its quota is no news.
             continue;
         }
-        let event_type = if bad {
-            EventType::Warning
-        } else {
-            EventType::Normal
-        };
-        ctx.publish(&reference, event_type, &new.reason, &new.message, kind)
+        ctx.shared
+            .announce(
+                &reference,
+                kind,
+                Announcement::of_condition(Severity::warning_if(bad), new),
+            )
             .await;
     }
     Ok(())
-}
-
-impl Context {
-    /// A namespaced API of the context's client.
-    fn namespaced<K>(&self, namespace: &str) -> Api<K>
-    where
-        K: Resource<Scope = NamespaceResourceScope>,
-        K::DynamicType: Default,
-    {
-        Api::namespaced(self.client.clone(), namespace)
-    }
 }

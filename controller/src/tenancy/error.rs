@@ -71,3 +71,13 @@ impl Error {
         matches!(self, Self::Kube(failure) if failure.is_not_found())
     }
 }
+
+impl crate::runtime::ReconcileError for Error {
+    fn category(&self) -> &'static str {
+        Self::category(self)
+    }
+
+    fn is_permanent(&self) -> bool {
+        Self::is_permanent(self)
+    }
+}

@@ -18,15 +18,15 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use k8s_openapi::jiff::Timestamp;
 use kube::api::{Api, Patch, PatchParams};
 use kube::runtime::controller::{Action, Controller};
-use kube::runtime::events::EventType;
 use kube::runtime::reflector::{ObjectRef, Store};
 use kube::runtime::watcher;
 use kube::{Client, Resource as _, ResourceExt as _};
 use serde_json::json;
 
-use super::controller::now;
 use super::error::Error;
-use crate::runtime::Context;
+use super::runtime::TenancyContext;
+use crate::announcement::{Announcement, Severity};
+use crate::status_apply::apply_status_if_changed;
 use crate::storage::{AuditRecord, NewAuditRecord, Storage, StorageError};
 use govcloud_core::conditions::Desired;
 use govcloud_core::tenancy::hierarchy::Hierarchy;
@@ -79,31 +79,31 @@ fn waiting_on(store: &Store<QuotaRequest>, tenant: &Tenant) -> Vec<ObjectRef<Quo
         .collect()
 }
 
-fn key(name: &str) -> String {
-    format!("{CONTROLLER}/{name}")
-}
-
 /// Reconciles one quota request.
-pub async fn reconcile(request: Arc<QuotaRequest>, ctx: Arc<Context>) -> Result<Action, Error> {
+pub async fn reconcile(
+    request: Arc<QuotaRequest>,
+    ctx: Arc<TenancyContext>,
+) -> Result<Action, Error> {
     let started = Instant::now();
     let result = reconcile_request(&request, &ctx).await;
-    ctx.metrics.reconciled(CONTROLLER, started.elapsed());
-    ctx.metrics.set_quota_requests(&phase_counts(
-        ctx.requests.state().iter().map(AsRef::as_ref),
-    ));
-    if result.is_ok() {
-        ctx.backoff.reset(&key(&request.name_any()));
-    }
-    result
+    ctx.shared
+        .metrics
+        .tenancy()
+        .set_quota_requests(&phase_counts(
+            ctx.requests.state().iter().map(AsRef::as_ref),
+        ));
+    ctx.shared
+        .reconciled(CONTROLLER, &request.name_any(), started, result)
 }
 
 /// Counts the error, then waits for a change (permanent) or retries with backoff (transient).
 #[allow(clippy::needless_pass_by_value)] // the signature kube-runtime calls
-pub fn error_policy(request: Arc<QuotaRequest>, error: &Error, ctx: Arc<Context>) -> Action {
-    ctx.after_failure(CONTROLLER, &request.name_any(), error)
+pub fn error_policy(request: Arc<QuotaRequest>, error: &Error, ctx: Arc<TenancyContext>) -> Action {
+    ctx.shared
+        .after_failure(CONTROLLER, &request.name_any(), error)
 }
 
-async fn reconcile_request(request: &QuotaRequest, ctx: &Context) -> Result<Action, Error> {
+async fn reconcile_request(request: &QuotaRequest, ctx: &TenancyContext) -> Result<Action, Error> {
     let name = request
         .metadata
         .name
@@ -117,7 +117,7 @@ async fn reconcile_request(request: &QuotaRequest, ctx: &Context) -> Result<Acti
     }
     // `run_controllers` starts this controller once the tenant cache is complete, so "no such
     // tenant" means what it says.
-    let now = now();
+    let now = ctx.shared.clock.now().stamp();
     let next = match requests::next(request, now) {
         Ok(next) => next,
         Err(source) => return Err(invalid(ctx, request, &name, source, now).await),
@@ -134,7 +134,7 @@ async fn reconcile_request(request: &QuotaRequest, ctx: &Context) -> Result<Acti
             let reason_before = decided_reason(request.status.as_ref());
             write_status(ctx, request, &name, &status).await?;
             if !tenant_exists && reason_before.as_deref() != Some("TenantNotFound") {
-                publish_condition(ctx, request, &status, requests::DECIDED, EventType::Warning)
+                publish_condition(ctx, request, &status, requests::DECIDED, Severity::Warning)
                     .await;
             }
             let left = expires_at.duration_since(now);
@@ -144,7 +144,7 @@ async fn reconcile_request(request: &QuotaRequest, ctx: &Context) -> Result<Acti
         Next::Expire { expires_at } => {
             let status = requests::expired_status(request, expires_at, now);
             write_status(ctx, request, &name, &status).await?;
-            publish_condition(ctx, request, &status, requests::DECIDED, EventType::Normal).await;
+            publish_condition(ctx, request, &status, requests::DECIDED, Severity::Normal).await;
             Ok(Action::await_change())
         }
         Next::Deny => deny(ctx, request, &name, now).await,
@@ -162,7 +162,7 @@ fn decided_reason(status: Option<&QuotaRequestStatus>) -> Option<String> {
 
 /// Records a permanent error in the `Decided` condition and returns it.
 async fn invalid(
-    ctx: &Context,
+    ctx: &TenancyContext,
     request: &QuotaRequest,
     name: &str,
     source: requests::RequestError,
@@ -203,7 +203,7 @@ fn uid_of(request: &QuotaRequest, name: &str) -> Result<String, Error> {
 
 /// A denial: one audit record, then `Denied`.
 async fn deny(
-    ctx: &Context,
+    ctx: &TenancyContext,
     request: &QuotaRequest,
     name: &str,
     now: Timestamp,
@@ -219,7 +219,7 @@ async fn deny(
         now,
     );
     let record = NewAuditRecord {
-        at: chrono::Utc::now(),
+        at: ctx.shared.clock.precise(),
         actor: approval.decided_by.clone(),
         tenant: Some(request.spec.tenant.clone()),
         action: ACTION_DENY.to_owned(),
@@ -235,21 +235,21 @@ async fn deny(
     };
     append_once(ctx, request, &uid, &record).await?;
     write_status(ctx, request, name, &status).await?;
-    publish_condition(ctx, request, &status, requests::DECIDED, EventType::Normal).await;
+    publish_condition(ctx, request, &status, requests::DECIDED, Severity::Normal).await;
     Ok(Action::await_change())
 }
 
 /// Appends `record` unless the audit log already holds the record of this action on this
 /// request (an earlier attempt appended it, then failed before its status write).
 async fn append_once(
-    ctx: &Context,
+    ctx: &TenancyContext,
     request: &QuotaRequest,
     uid: &str,
     record: &NewAuditRecord,
 ) -> Result<(), Error> {
     let object = format!("QuotaRequest {}", record.object_name);
     let existing = find_audit_record(
-        &ctx.storage,
+        &ctx.shared.storage,
         &record.action,
         &record.object_name,
         uid,
@@ -258,7 +258,8 @@ async fn append_once(
     .await
     .map_err(Error::storage("search the audit log", object.clone()))?;
     if existing.is_none() {
-        ctx.storage
+        ctx.shared
+            .storage
             .audit()
             .append(record)
             .await
@@ -268,10 +269,10 @@ async fn append_once(
 }
 
 /// An approval: previous quota recorded, tenant changed, one audit record, then `Applied`.
-async fn apply(ctx: &Context, name: &str, now: Timestamp) -> Result<Action, Error> {
+async fn apply(ctx: &TenancyContext, name: &str, now: Timestamp) -> Result<Action, Error> {
     // Read the request from the API server, not the cache: a stale copy could lack the
     // previous quota recorded by an earlier attempt, or an `Applied` phase.
-    let api: Api<QuotaRequest> = Api::all(ctx.client.clone());
+    let api: Api<QuotaRequest> = Api::all(ctx.shared.client.clone());
     let Some(request) = api
         .get_opt(name)
         .await
@@ -297,7 +298,7 @@ async fn apply(ctx: &Context, name: &str, now: Timestamp) -> Result<Action, Erro
         QuotaRequestPhase::Approved,
         now,
     );
-    let tenants: Api<Tenant> = Api::all(ctx.client.clone());
+    let tenants: Api<Tenant> = Api::all(ctx.shared.client.clone());
     let Some(tenant) = tenants
         .get_opt(&tenant_name)
         .await
@@ -321,7 +322,7 @@ async fn apply(ctx: &Context, name: &str, now: Timestamp) -> Result<Action, Erro
     if status.previous_quota.is_empty() {
         status.previous_quota = current.to_list();
         write_status(ctx, &request, name, &status).await?;
-        publish_condition(ctx, &request, &status, requests::DECIDED, EventType::Normal).await;
+        publish_condition(ctx, &request, &status, requests::DECIDED, Severity::Normal).await;
     }
     let target = requests::target_quota(current, &requested);
 
@@ -335,7 +336,7 @@ async fn apply(ctx: &Context, name: &str, now: Timestamp) -> Result<Action, Erro
 
     // 3. One audit record.
     let record = NewAuditRecord {
-        at: chrono::Utc::now(),
+        at: ctx.shared.clock.precise(),
         actor: approval.decided_by.clone(),
         tenant: Some(tenant_name.clone()),
         action: ACTION_APPLY.to_owned(),
@@ -375,7 +376,7 @@ async fn apply(ctx: &Context, name: &str, now: Timestamp) -> Result<Action, Erro
         now,
     );
     write_status(ctx, &request, name, &status).await?;
-    publish_condition(ctx, &request, &status, APPLIED, EventType::Normal).await;
+    publish_condition(ctx, &request, &status, APPLIED, Severity::Normal).await;
     Ok(Action::await_change())
 }
 
@@ -383,7 +384,7 @@ async fn apply(ctx: &Context, name: &str, now: Timestamp) -> Result<Action, Erro
 /// when it does not, the request stays `Approved` with `Applied=False` saying why, and waits
 /// for a tenant to change.
 async fn fits(
-    ctx: &Context,
+    ctx: &TenancyContext,
     request: &QuotaRequest,
     tenant: &Tenant,
     (current, target): (Quota, Quota),
@@ -417,7 +418,7 @@ async fn fits(
     );
     write_status(ctx, request, &request.name_any(), &status).await?;
     if condition_changed(&before, &status, APPLIED) {
-        publish_condition(ctx, request, &status, APPLIED, EventType::Warning).await;
+        publish_condition(ctx, request, &status, APPLIED, Severity::Warning).await;
     }
     Ok(false)
 }
@@ -487,44 +488,34 @@ fn condition_changed(before: &QuotaRequestStatus, after: &QuotaRequestStatus, ki
 }
 
 async fn publish_condition(
-    ctx: &Context,
+    ctx: &TenancyContext,
     request: &QuotaRequest,
     status: &QuotaRequestStatus,
-    kind: &str,
-    event_type: EventType,
+    kind: &'static str,
+    severity: Severity,
 ) {
     if let Some(condition) = status.conditions.iter().find(|c| c.type_ == kind) {
-        ctx.publish(
-            &request.object_ref(&()),
-            event_type,
-            &condition.reason,
-            &condition.message,
-            kind,
-        )
-        .await;
+        let announcement = Announcement::of_condition(severity, condition);
+        ctx.shared
+            .announce(&request.object_ref(&()), kind, announcement)
+            .await;
     }
 }
 
-/// Patches the request's status when it differs from `request`'s.
+/// Applies the request's status when it differs from `request`'s.
 async fn write_status(
-    ctx: &Context,
+    ctx: &TenancyContext,
     request: &QuotaRequest,
     name: &str,
     status: &QuotaRequestStatus,
 ) -> Result<(), Error> {
-    if request.status.as_ref() == Some(status) {
-        return Ok(());
-    }
-    let api: Api<QuotaRequest> = Api::all(ctx.client.clone());
-    let patch = json!({
-        "apiVersion": format!("{}/{}", govcloud_crds::GROUP, govcloud_crds::VERSION),
-        "kind": "QuotaRequest",
-        "status": status,
-    });
-    api.patch_status(
+    let api: Api<QuotaRequest> = Api::all(ctx.shared.client.clone());
+    apply_status_if_changed(
+        &api,
         name,
-        &PatchParams::apply(FIELD_MANAGER).force(),
-        &Patch::Apply(&patch),
+        FIELD_MANAGER,
+        &request.status.as_ref(),
+        &Some(status),
     )
     .await
     .map_err(Error::kube("update the status of quota request", name))?;
