@@ -1,5 +1,7 @@
-//! govcloud's operator: reconcilers for the `govcloud.io` custom resources, the HTTPS API for
-//! departments and agents, storage (SQLite or PostgreSQL), metrics and the provincial reporter.
+//! govcloud's operator, the glue around `govcloud_core`: the reconcilers of the `govcloud.io`
+//! custom resources (one module per capability, each starting its own controllers — listed in
+//! [`controllers`]), the HTTPS API for departments and agents, storage (SQLite or PostgreSQL),
+//! metrics, leader election and local mode.
 
 pub mod addressing;
 pub mod agents;
@@ -7,6 +9,7 @@ pub mod announcement;
 pub mod api;
 pub mod clock;
 pub mod consolidation;
+pub mod controllers;
 pub mod failure;
 pub mod leader;
 pub mod local;

@@ -309,3 +309,67 @@ fn every_rust_file_opens_with_a_line_on_its_role() {
         "Rust files without a `//!` line: {missing:?}"
     );
 }
+
+#[test]
+fn the_controllers_on_the_architecture_page_are_the_ones_started() {
+    use govcloud_controller::controllers::CONTROLLERS;
+
+    let page = read("docs/architecture.md");
+    let start = page
+        .find("<!-- controllers -->")
+        .expect("the page marks its controllers");
+    let end = page
+        .find("<!-- /controllers -->")
+        .expect("the controllers' end marker");
+    let documented: Vec<Vec<String>> = page[start..end]
+        .lines()
+        .filter(|line| line.starts_with("| `"))
+        .map(|line| {
+            line.trim_matches('|')
+                .split('|')
+                .map(|cell| cell.trim().trim_matches('`').to_owned())
+                .collect()
+        })
+        .collect();
+    let listed: Vec<Vec<String>> = CONTROLLERS
+        .iter()
+        .map(|c| {
+            [c.name, c.reconciles, c.field_manager, c.capability]
+                .map(str::to_owned)
+                .to_vec()
+        })
+        .collect();
+    assert_eq!(
+        documented, listed,
+        "docs/architecture.md's controllers (left) against the code's"
+    );
+
+    // Every controller the source builds is listed, and each listed capability has the module.
+    let mut built = 0;
+    for path in repository_files() {
+        let name = path.to_string_lossy();
+        if name.starts_with("controller/src/") && name.ends_with(".rs") {
+            let text = std::fs::read_to_string(root().join(&path)).unwrap_or_default();
+            built += text
+                .lines()
+                .filter(|line| !line.trim_start().starts_with("//"))
+                .map(|line| line.matches("Controller::new(").count())
+                .sum::<usize>();
+        }
+    }
+    assert_eq!(
+        built,
+        CONTROLLERS.len(),
+        "controller/src builds {built} controllers; controllers::CONTROLLERS lists {}",
+        CONTROLLERS.len()
+    );
+    for controller in CONTROLLERS {
+        let module = root().join("controller/src").join(controller.capability);
+        assert!(
+            module.is_dir(),
+            "{} has no module {}",
+            controller.name,
+            module.display()
+        );
+    }
+}

@@ -1,6 +1,5 @@
 //! The kube glue of addressing: the `AddressPool` controller and the controller of routers with
-//! no pool, around the pure [`owners`](govcloud_core::addressing::owners), [`pass`](govcloud_core::addressing::pass) and
-//! [`status`](govcloud_core::addressing::status).
+//! no pool, around the pure owners, pass and status of [`govcloud_core::addressing`].
 //!
 //! A pool's reconcile: check the spec and its overlap with older pools (refused → `Ready=False`
 //! naming the field, nothing allocated) → read the ledger → plan the wants (parents first) →
