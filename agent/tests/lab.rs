@@ -55,7 +55,7 @@ async fn wait_for(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn links_follow_their_members_and_no_report_is_lost_while_the_controller_is_away() {
-    if !lab_support::is_root() {
+    if !govcloud_tests::require::is_root() {
         govcloud_tests::require::skip(
             "links_follow_their_members_and_no_report_is_lost_while_the_controller_is_away",
             "the lab creates network namespaces, which needs root",

@@ -221,7 +221,7 @@ fn dedicated_network(name: &str, department: &str, router: &str) -> DedicatedNet
 async fn a_township_host_reaches_the_city_over_ipv6_and_keeps_reaching_it_with_a_member_down() {
     let test =
         "a_township_host_reaches_the_city_over_ipv6_and_keeps_reaching_it_with_a_member_down";
-    if !lab_support::is_root() {
+    if !govcloud_tests::require::is_root() {
         govcloud_tests::require::skip(test, "the lab creates network namespaces, which needs root");
         return;
     }
