@@ -315,9 +315,18 @@ async fn leader_elected(client: &Client, replicas: &[Replica]) -> String {
     let (leading, following): (Vec<&Replica>, Vec<&Replica>) =
         replicas.iter().partition(|r| r.name == first);
     let (leading, following) = (leading[0], following[0]);
-    eventually("the gauges agree with the lease", 10, || async {
-        (leading.leader_gauge() == Some(1) && following.leader_gauge() == Some(0)).then_some(())
-    })
+    // The gauges and the readiness of both replicas, all of them before asserting.
+    eventually(
+        "the gauges agree with the lease, both replicas ready",
+        30,
+        || async {
+            (leading.leader_gauge() == Some(1)
+                && following.leader_gauge() == Some(0)
+                && leading.readyz() == Some(200)
+                && following.readyz() == Some(200))
+            .then_some(())
+        },
+    )
     .await;
     for replica in [leading, following] {
         assert_eq!(replica.readyz(), Some(200), "{} is ready", replica.name);
@@ -419,7 +428,12 @@ async fn the_lease_moves_on_crash_and_a_paused_leader_never_writes_again() {
     declare_tenant(&client, "ha-after-resume", "1").await;
     reconciled(&client, "ha-after-resume", Duration::from_secs(30)).await;
     reconciled(&client, "ha-while-paused", Duration::from_secs(30)).await;
-    assert_eq!(replicas[1].leader_gauge(), Some(1), "replica-c leads");
+    let gauge = eventually("replica-c's leader gauge", 30, || async {
+        let gauge = replicas[1].leader_gauge();
+        (gauge == Some(1)).then_some(gauge)
+    })
+    .await;
+    assert_eq!(gauge, Some(1), "replica-c leads");
 
     // What the API server received.
     let writes = controller_writes(&audit_log);
