@@ -9,7 +9,7 @@
 
 #![allow(clippy::too_many_lines)]
 
-mod support;
+use crate::support;
 
 use std::path::Path;
 use std::process::{Child, Command, Stdio};

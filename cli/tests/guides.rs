@@ -4,10 +4,7 @@
 //! `.govcloud` is local mode's data directory and `examples` the project's, with `kubectl` and
 //! the freshly built `govctl` on PATH and a private HOME.
 
-/// Support shared with govctl's other test files.
-mod support {
-    pub mod local;
-}
+use crate::support;
 
 use std::io::{BufRead as _, BufReader};
 use std::path::{Path, PathBuf};

@@ -2,7 +2,7 @@
 //! up with the Ankang example, kubectl lists it with its columns, metrics are served, Ctrl-C stops
 //! it cleanly, state survives a restart, and a crash mid-seed leaves a usable state.
 
-mod process_support;
+use crate::process_support;
 
 use std::io::{BufRead, BufReader, Read as _};
 use std::path::{Path, PathBuf};

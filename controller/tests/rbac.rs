@@ -18,9 +18,8 @@
 
 #![allow(clippy::too_many_lines)]
 
-mod api_support;
-#[allow(dead_code)] // not every suite uses every part of the harness
-mod controllers_support;
+use crate::api_support;
+use crate::controllers_support;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;

@@ -7,8 +7,7 @@
 
 #![allow(clippy::too_many_lines, clippy::missing_panics_doc)]
 
-#[allow(dead_code)] // not every suite uses every part of the harness
-mod controllers_support;
+use crate::controllers_support;
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;

@@ -3,7 +3,7 @@
 //! within the grace period and releases its lease; every bad input stops it at start with one
 //! line naming the flag or file and what to do.
 
-mod process_support;
+use crate::process_support;
 
 use std::io::{BufRead as _, BufReader};
 use std::path::Path;

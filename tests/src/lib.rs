@@ -10,6 +10,7 @@ pub mod lab;
 pub mod local;
 pub mod require;
 pub mod schema;
+pub mod suites;
 
 use std::path::PathBuf;
 
