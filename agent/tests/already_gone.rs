@@ -5,7 +5,7 @@
 //! (veth links `eth1` and `eth2`, each with a connected network for the next hops, and `lan0`)
 //! and deletes it afterwards.
 
-mod support;
+use crate::support;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::Ipv6Addr;

@@ -7,7 +7,7 @@
 //! that does not parse is refused before the kernel is touched; VLAN and VRF devices where the
 //! kernel has the drivers, and an actionable refusal where it has not.
 
-mod support;
+use crate::support;
 
 use std::path::PathBuf;
 use std::process::Output;

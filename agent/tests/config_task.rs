@@ -9,7 +9,7 @@
 
 #![allow(clippy::too_many_lines)]
 
-mod support;
+use crate::support;
 
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -297,6 +297,16 @@ fn the_agent_converges_reports_drift_refuses_a_bad_generation_and_restarts_from_
     let route = near.ip(&["-6", "route", "show", "2001:db8:99::/48"]);
     assert!(route.contains("proto 241"), "{route}");
     assert!(dir.path().join("state/config.json").exists(), "cached");
+    // The long poll is the fetcher's, apart from the report: wait for it as well.
+    let long_poll = (Some("\"g1\"".to_owned()), Some("waitSeconds=2".to_owned()));
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !stub.lock().expect("stub").fetches.contains(&long_poll) {
+        assert!(
+            Instant::now() < deadline,
+            "no long poll after the first fetch"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
     {
         let stub = stub.lock().expect("stub");
         assert_eq!(

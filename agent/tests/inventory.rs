@@ -3,7 +3,7 @@
 //! addresses of both families, routes in several tables), runs the agent binary in it with
 //! `ip netns exec`, and compares every field with what `ip -j` reports for the same namespace.
 
-mod support;
+use crate::support;
 
 use std::collections::{BTreeMap, BTreeSet};
 

@@ -221,7 +221,7 @@ fn dedicated_network(name: &str, department: &str, router: &str) -> DedicatedNet
 async fn a_township_host_reaches_the_city_over_ipv6_and_keeps_reaching_it_with_a_member_down() {
     let test =
         "a_township_host_reaches_the_city_over_ipv6_and_keeps_reaching_it_with_a_member_down";
-    if !lab_support::is_root() {
+    if !govcloud_tests::require::is_root() {
         govcloud_tests::require::skip(test, "the lab creates network namespaces, which needs root");
         return;
     }
@@ -373,39 +373,50 @@ async fn a_township_host_reaches_the_city_over_ipv6_and_keeps_reaching_it_with_a
     let city_router = vec!["lab-city".to_owned()];
     let city_ns = lab.namespace_of("lab-city");
     if kernel_has_vrf_and_vlan(&prefix) {
-        wait_routers(
-            &routers,
-            &city_router,
-            "ConfigApplied",
-            |s, _| s == "True",
-            60,
-        )
-        .await;
-        let vrfs = govcloud_tests::lab::ip(&["-n", &city_ns, "-j", "link", "show", "type", "vrf"])
-            .expect("list VRFs");
-        let vrfs: serde_json::Value = serde_json::from_str(&vrfs).expect("JSON");
+        // `ConfigApplied` is `True` already (for the generation before the networks), and the
+        // segments may come in more than one generation: wait until the router says applied and
+        // the kernel holds both VRFs, each with its address.
+        let started = Instant::now();
+        let (vrfs, addresses) = loop {
+            let applied = condition(&routers, "lab-city", "ConfigApplied")
+                .await
+                .is_some_and(|(s, _)| s == "True");
+            let vrfs =
+                govcloud_tests::lab::ip(&["-n", &city_ns, "-j", "link", "show", "type", "vrf"])
+                    .expect("list VRFs");
+            let vrfs: serde_json::Value = serde_json::from_str(&vrfs).expect("JSON");
+            // Each network's address answers inside its own VRF only.
+            let addresses: Vec<(String, Ipv6Addr)> = vrfs
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|v| v["ifname"].as_str())
+                .filter_map(|vrf| {
+                    let shown = govcloud_tests::lab::ip(&[
+                        "-n", &city_ns, "-6", "-j", "addr", "show", "master", vrf, "scope",
+                        "global",
+                    ])
+                    .ok()?;
+                    let parsed: serde_json::Value = serde_json::from_str(&shown).ok()?;
+                    let local = parsed
+                        .get(0)?
+                        .get("addr_info")?
+                        .get(0)?
+                        .get("local")?
+                        .as_str()?;
+                    Some((vrf.to_owned(), local.parse().ok()?))
+                })
+                .collect();
+            if applied && vrfs.as_array().map(Vec::len) == Some(2) && addresses.len() == 2 {
+                break (vrfs, addresses);
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(60),
+                "the segments were not applied: ConfigApplied {applied}, {vrfs}, {addresses:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        };
         assert_eq!(vrfs.as_array().map(Vec::len), Some(2), "{vrfs}");
-        // Each network's address answers inside its own VRF only.
-        let addresses: Vec<(String, Ipv6Addr)> = vrfs
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(|v| v["ifname"].as_str())
-            .filter_map(|vrf| {
-                let shown = govcloud_tests::lab::ip(&[
-                    "-n", &city_ns, "-6", "-j", "addr", "show", "master", vrf, "scope", "global",
-                ])
-                .ok()?;
-                let parsed: serde_json::Value = serde_json::from_str(&shown).ok()?;
-                let local = parsed
-                    .get(0)?
-                    .get("addr_info")?
-                    .get(0)?
-                    .get("local")?
-                    .as_str()?;
-                Some((vrf.to_owned(), local.parse().ok()?))
-            })
-            .collect();
         assert_eq!(addresses.len(), 2, "{addresses:?}");
         let (vrf_a, _) = &addresses[0];
         let (_, address_b) = &addresses[1];
@@ -459,15 +470,24 @@ async fn a_township_host_reaches_the_city_over_ipv6_and_keeps_reaching_it_with_a
             .await
             .expect("delete the DedicatedNetwork");
     }
-    wait_routers(
-        &routers,
-        &city_router,
-        "ConfigApplied",
-        |s, _| s == "True",
-        60,
-    )
-    .await;
-    let links = govcloud_tests::lab::ip(&["-n", &city_ns, "-o", "link", "show"]).expect("links");
+    // Where the segments were applied, `ConfigApplied` is `True` already: wait for the kernel
+    // to be rid of them too.
+    let started = Instant::now();
+    let links = loop {
+        let applied = condition(&routers, "lab-city", "ConfigApplied")
+            .await
+            .is_some_and(|(s, _)| s == "True");
+        let links =
+            govcloud_tests::lab::ip(&["-n", &city_ns, "-o", "link", "show"]).expect("links");
+        if applied && !links.contains("vrf") && !links.contains("vlan") {
+            break links;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "the segments stay: ConfigApplied {applied}, links {links}"
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    };
     assert!(
         !links.contains("vrf") && !links.contains("vlan"),
         "segments left after their networks were deleted: {links}"

@@ -5,7 +5,7 @@
 //! namespace into the router's, as the agent does with `netns`. Needs root (skips with a reason
 //! otherwise, fails under `GOVCLOUD_REQUIRE_ALL=1`).
 
-mod support;
+use crate::support;
 
 use std::net::Ipv6Addr;
 use std::path::PathBuf;

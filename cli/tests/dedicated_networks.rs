@@ -75,7 +75,22 @@ fn networks_show_their_consolidation_and_the_savings() {
         Some(Disposition::MigrateToExtranet)
     );
 
-    let listed = ok(govctl(home.path(), None).args(["network", "list"]));
+    // Each network is reconciled apart: poll the listing until the rows asserted below show
+    // their status (police-video-net's disposition, the savings).
+    let total = "8 dedicated networks, 1 decommissioned: annual savings 120,000 yuan of 6,340,000 \
+                 yuan.\n";
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let listed = loop {
+        let listed = ok(govctl(home.path(), None).args(["network", "list"]));
+        let police_shown = listed.lines().any(|line| {
+            line.starts_with("police-video-net ") && line.contains("MigrateToIntranet")
+        });
+        if police_shown && listed.ends_with(total) {
+            break listed;
+        }
+        assert!(Instant::now() < deadline, "the listing stays\n{listed}");
+        std::thread::sleep(Duration::from_millis(200));
+    };
     let lines: Vec<&str> = listed.lines().collect();
     assert!(
         lines[0].starts_with("NETWORK ")
@@ -103,13 +118,7 @@ fn networks_show_their_consolidation_and_the_savings() {
         police.contains("Classified") && police.contains("MigrateToIntranet"),
         "{police}"
     );
-    assert!(
-        listed.ends_with(
-            "8 dedicated networks, 1 decommissioned: annual savings 120,000 yuan of 6,340,000 \
-             yuan.\n"
-        ),
-        "{listed}"
-    );
+    assert!(listed.ends_with(total), "{listed}");
     let all: Vec<DedicatedNetworkSummary> =
         json(govctl(home.path(), None).args(["network", "list"]));
     assert_eq!(all.len(), 8);

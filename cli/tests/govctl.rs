@@ -606,7 +606,8 @@ fn quota_show_prints_units_and_free() {
             .govctl(home.path(), &viewer.token)
             .args(["quota", "show"]));
         assert_eq!(code, 0, "{stderr}");
-        if stdout.contains("12 cores") {
+        // CPU and memory, both asserted below.
+        if stdout.contains("12 cores") && stdout.contains("64 GiB") {
             Ok(stdout)
         } else {
             Err(stdout)

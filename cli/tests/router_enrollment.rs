@@ -3,11 +3,7 @@
 //! directory), existing files are kept unless `--force`, certificates are listed and revoked,
 //! and unknown routers and serials end with the not-found exit code.
 
-/// Support shared with govctl's other test files.
-mod support {
-    pub mod command;
-    pub mod local;
-}
+use crate::support;
 
 use std::path::Path;
 use std::process::Command;

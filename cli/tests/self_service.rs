@@ -4,11 +4,7 @@
 //! quota changes; `govctl audit verify` passes — then fails, naming the record, after a row of
 //! the audit table is edited directly.
 
-/// Support shared with govctl's other test files.
-mod support {
-    pub mod audit;
-    pub mod local;
-}
+use crate::support;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

@@ -8,8 +8,7 @@
 
 #![allow(clippy::too_many_lines, clippy::missing_panics_doc)]
 
-#[allow(dead_code)] // not every suite uses every part of the harness
-mod controllers_support;
+use crate::controllers_support;
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -25,7 +24,8 @@ use serde_json::{Value, json};
 const POOL: &str = "v6";
 
 fn pool(name: &str, prefix: &str, lengths: &Value, extra: &Value) -> AddressPool {
-    let mut spec = json!({"prefix": prefix, "lengths": lengths, "releaseHold": "2s"});
+    // A hold long enough that a loaded machine allocates the next router within it.
+    let mut spec = json!({"prefix": prefix, "lengths": lengths, "releaseHold": "10s"});
     if let (Some(spec), Some(extra)) = (spec.as_object_mut(), extra.as_object()) {
         spec.extend(extra.clone());
     }
@@ -252,17 +252,19 @@ async fn a_router_tree_gets_nested_stable_prefixes_held_after_deletion() {
     let city_lan = Prefix::parse(&owners["RouterLan/city/lan0"]).expect("a prefix");
     assert!(city.contains(city_lan) && !city_lan.overlaps(c1) && !city_lan.overlaps(c2));
     let pools: Api<AddressPool> = Api::all(h.client.clone());
-    let status = eventually("the pool's totals", 30, || async {
+    // The metrics are set after the status is written: wait for both.
+    let segments_metric =
+        "govcloud_address_pool_prefixes{level=\"segment\",pool=\"v6\",state=\"allocated\"} 5";
+    let (status, metrics) = eventually("the pool's totals and metrics", 30, || async {
         let status = pools.get(POOL).await.ok()?.status?;
-        (status.allocated == 9).then_some(status)
+        let metrics = h.metrics.render();
+        (status.allocated == 9 && metrics.contains(segments_metric)).then_some((status, metrics))
     })
     .await;
     assert_eq!(status.allocated_by_level.get("county"), Some(&2));
     assert_eq!(status.allocated_by_level.get("segment"), Some(&5));
     assert_eq!(status.free_by_level.get("county"), Some(&253));
-    assert!(h.metrics.render().contains(
-        "govcloud_address_pool_prefixes{level=\"segment\",pool=\"v6\",state=\"allocated\"} 5"
-    ));
+    assert!(metrics.contains(segments_metric), "{metrics}");
 
     // A restart: the same owners keep the same prefixes, nothing new is recorded.
     let before = active(&h).await;
@@ -301,25 +303,35 @@ async fn a_router_tree_gets_nested_stable_prefixes_held_after_deletion() {
     )
     .await;
 
-    // Deleting t1 releases its prefix, held for 2 s: a new township does not get it at once,
+    // Deleting t1 releases its prefix, held for 10 s: a new township does not get it at once,
     // another one does after the hold.
     delete::<Router>(&h, "t1").await;
     create_router(&h, &router("t2", "Township", Some("c1"), Some(POOL), 0)).await;
     let t2 = prefix_of(&h, "t2").await;
     assert_ne!(t2, t1, "t1's prefix is held");
     assert!(c1.contains(t2));
-    let released = h
-        .storage
-        .ipam()
-        .list_in_use(POOL, chrono::Utc::now())
-        .await
-        .expect("the ledger")
-        .into_iter()
-        .find(|a| a.owner_name == "t1")
-        .expect("t1's prefix, released and held");
+    // t2 may have been allocated before t1's deletion was processed: wait for the release.
+    let (released, owners) = eventually("t1's prefix and LAN to be released", 30, || async {
+        let released = h
+            .storage
+            .ipam()
+            .list_in_use(POOL, chrono::Utc::now())
+            .await
+            .ok()?
+            .into_iter()
+            .find(|a| a.owner_name == "t1" && a.released_at.is_some())?;
+        let owners = ledger_owners(&h).await;
+        (!owners.contains_key("RouterLan/t1/lan0")).then_some((released, owners))
+    })
+    .await;
     assert!(released.released_at.is_some() && released.hold_until.is_some());
-    assert!(!ledger_owners(&h).await.contains_key("RouterLan/t1/lan0"));
-    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert!(!owners.contains_key("RouterLan/t1/lan0"));
+    // Past the hold (as the ledger records it), the prefix is free again.
+    let hold_until = released.hold_until.expect("a hold");
+    let left = (hold_until - chrono::Utc::now())
+        .to_std()
+        .unwrap_or_default();
+    tokio::time::sleep(left + Duration::from_millis(500)).await;
     create_router(&h, &router("t3", "Township", Some("c1"), Some(POOL), 0)).await;
     assert_eq!(
         prefix_of(&h, "t3").await,

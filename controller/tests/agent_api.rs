@@ -8,7 +8,7 @@
 // Counters read back from the text exposition are small integers, exact in an f64.
 #![allow(clippy::float_cmp)]
 
-mod api_support;
+use crate::api_support;
 
 use std::sync::Arc;
 

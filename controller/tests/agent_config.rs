@@ -8,7 +8,7 @@
 #![allow(clippy::unwrap_used, clippy::too_many_lines)]
 #![allow(clippy::float_cmp)]
 
-mod api_support;
+use crate::api_support;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};

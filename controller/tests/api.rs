@@ -5,7 +5,7 @@
 
 #![allow(clippy::unwrap_used, clippy::too_many_lines)]
 
-mod api_support;
+use crate::api_support;
 
 use api_support::{B_REQUEST, Env, ROOT, TENANT_A, TENANT_B, workspace_root};
 use reqwest::Method;
@@ -656,8 +656,8 @@ fn the_committed_openapi_document_has_not_drifted() {
     };
     panic!(
         "docs/api/openapi.json has drifted from the code; regenerate it with \
-         `GOVCLOUD_UPDATE_OPENAPI=1 cargo test -p govcloud-controller --test api \
-         the_committed_openapi_document_has_not_drifted` and commit it. Differences (committed \
+         `GOVCLOUD_UPDATE_OPENAPI=1 cargo test -p govcloud-controller --test integration \
+         api::the_committed_openapi_document_has_not_drifted` and commit it. Differences (committed \
          → generated):\n{}",
         differences
             .iter()

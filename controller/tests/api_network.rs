@@ -7,7 +7,7 @@
 
 #![allow(clippy::unwrap_used, clippy::too_many_lines)]
 
-mod api_support;
+use crate::api_support;
 
 use api_support::{Env, ROOT, TENANT_A, TENANT_B, workspace_root};
 use govcloud_crds::{ExtranetLink, Router};

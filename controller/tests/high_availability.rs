@@ -15,19 +15,18 @@ mod controllers_support;
 mod process_support;
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use controllers_support::eventually;
 use govcloud_crds::Tenant;
+use govcloud_tests::database::TestDatabase;
 use k8s_openapi::api::coordination::v1::Lease;
 use k8s_openapi::api::core::v1::Namespace;
 use kube::Client;
 use kube::api::{Api, Patch, PatchParams, PostParams};
 use process_support::{Process, apiserver, binary, http_get, install, workspace_root};
 use serde_json::{Value, json};
-use sqlx::{AssertSqlSafe, Connection as _, PgConnection};
 
 /// The controller's namespace in this test.
 const NAMESPACE: &str = "govcloud-system";
@@ -38,40 +37,6 @@ const LEASE_DURATION: Duration = Duration::from_secs(15);
 const RETRY_PERIOD: Duration = Duration::from_secs(2);
 /// Slack for the test's own polling and process scheduling on a loaded machine.
 const SLACK: Duration = Duration::from_secs(1);
-
-static DATABASES: AtomicU32 = AtomicU32::new(0);
-
-/// A fresh PostgreSQL database on the server `GOVCLOUD_TEST_DATABASE_URL` names, or `None`
-/// (the test skips) when it is unset and skipping is allowed.
-async fn postgres_database(test: &str) -> Option<String> {
-    let Some(admin_url) = std::env::var("GOVCLOUD_TEST_DATABASE_URL")
-        .ok()
-        .filter(|url| !url.is_empty())
-    else {
-        assert!(
-            std::env::var("GOVCLOUD_REQUIRE_ALL").as_deref() != Ok("1"),
-            "{test}: GOVCLOUD_REQUIRE_ALL=1 but GOVCLOUD_TEST_DATABASE_URL is not set"
-        );
-        eprintln!("skipping {test}: GOVCLOUD_TEST_DATABASE_URL is not set");
-        return None;
-    };
-    let name = format!(
-        "govcloud_ha{}_{}",
-        std::process::id(),
-        DATABASES.fetch_add(1, Ordering::Relaxed)
-    );
-    let mut admin = PgConnection::connect(&admin_url)
-        .await
-        .expect("connect to PostgreSQL");
-    sqlx::query(AssertSqlSafe(format!(r#"CREATE DATABASE "{name}""#)))
-        .execute(&mut admin)
-        .await
-        .expect("create the database");
-    admin.close().await.expect("close");
-    let mut url = url::Url::parse(&admin_url).expect("a URL");
-    url.set_path(&name);
-    Some(url.to_string())
-}
 
 /// One replica of `run`.
 struct Replica {
@@ -350,9 +315,18 @@ async fn leader_elected(client: &Client, replicas: &[Replica]) -> String {
     let (leading, following): (Vec<&Replica>, Vec<&Replica>) =
         replicas.iter().partition(|r| r.name == first);
     let (leading, following) = (leading[0], following[0]);
-    eventually("the gauges agree with the lease", 10, || async {
-        (leading.leader_gauge() == Some(1) && following.leader_gauge() == Some(0)).then_some(())
-    })
+    // The gauges and the readiness of both replicas, all of them before asserting.
+    eventually(
+        "the gauges agree with the lease, both replicas ready",
+        30,
+        || async {
+            (leading.leader_gauge() == Some(1)
+                && following.leader_gauge() == Some(0)
+                && leading.readyz() == Some(200)
+                && following.readyz() == Some(200))
+            .then_some(())
+        },
+    )
     .await;
     for replica in [leading, following] {
         assert_eq!(replica.readyz(), Some(200), "{} is ready", replica.name);
@@ -402,9 +376,12 @@ async fn crash_the_leader(client: &Client, replicas: &mut Vec<Replica>, first: &
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_lease_moves_on_crash_and_a_paused_leader_never_writes_again() {
     const TEST: &str = "the_lease_moves_on_crash_and_a_paused_leader_never_writes_again";
-    let Some(database) = postgres_database(TEST).await else {
+    // A fresh PostgreSQL database, dropped when the test ends (after the replicas, declared
+    // later, are killed).
+    let Some(test_database) = TestDatabase::postgres(TEST).await else {
         return;
     };
+    let database = test_database.url();
     let dir = tempfile::tempdir().expect("tempdir");
     let dir = dir.path();
     let audit_log = dir.join("audit.log");
@@ -412,8 +389,8 @@ async fn the_lease_moves_on_crash_and_a_paused_leader_never_writes_again() {
     let (_apiserver, kubeconfig, client) = install_cluster(dir, &audit_log).await;
 
     let mut replicas = vec![
-        Replica::start("replica-a", dir, &kubeconfig, &database),
-        Replica::start("replica-b", dir, &kubeconfig, &database),
+        Replica::start("replica-a", dir, &kubeconfig, database),
+        Replica::start("replica-b", dir, &kubeconfig, database),
     ];
     let first = leader_elected(&client, &replicas).await;
 
@@ -421,7 +398,7 @@ async fn the_lease_moves_on_crash_and_a_paused_leader_never_writes_again() {
 
     // SIGSTOP the leader past its lease: a third replica takes over; the paused one, resumed,
     // must not write.
-    replicas.push(Replica::start("replica-c", dir, &kubeconfig, &database));
+    replicas.push(Replica::start("replica-c", dir, &kubeconfig, database));
     let paused = &replicas[0];
     assert_eq!(paused.name, survivor);
     paused.process.signal("-STOP");
@@ -451,7 +428,12 @@ async fn the_lease_moves_on_crash_and_a_paused_leader_never_writes_again() {
     declare_tenant(&client, "ha-after-resume", "1").await;
     reconciled(&client, "ha-after-resume", Duration::from_secs(30)).await;
     reconciled(&client, "ha-while-paused", Duration::from_secs(30)).await;
-    assert_eq!(replicas[1].leader_gauge(), Some(1), "replica-c leads");
+    let gauge = eventually("replica-c's leader gauge", 30, || async {
+        let gauge = replicas[1].leader_gauge();
+        (gauge == Some(1)).then_some(gauge)
+    })
+    .await;
+    assert_eq!(gauge, Some(1), "replica-c leads");
 
     // What the API server received.
     let writes = controller_writes(&audit_log);

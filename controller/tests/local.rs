@@ -2,31 +2,15 @@
 //! up with the Ankang example, kubectl lists it with its columns, metrics are served, Ctrl-C stops
 //! it cleanly, state survives a restart, and a crash mid-seed leaves a usable state.
 
-mod process_support;
+use crate::process_support;
 
 use std::io::{BufRead, BufReader, Read as _};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use govcloud_tests::local::kubectl_or_skip;
 use process_support::{binary, http_get, workspace_root};
-
-/// kubectl, or `None` when absent and skipping is allowed (`GOVCLOUD_REQUIRE_ALL=1` forbids it).
-fn kubectl_or_skip(test: &str) -> Option<PathBuf> {
-    let found = std::env::var_os("PATH").and_then(|paths| {
-        std::env::split_paths(&paths)
-            .map(|p| p.join("kubectl"))
-            .find(|p| p.is_file())
-    });
-    if found.is_none() {
-        assert!(
-            std::env::var("GOVCLOUD_REQUIRE_ALL").as_deref() != Ok("1"),
-            "{test}: kubectl is not on PATH"
-        );
-        eprintln!("skipping {test}: kubectl is not on PATH");
-    }
-    found
-}
 
 struct Local {
     child: Child,

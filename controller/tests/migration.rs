@@ -8,8 +8,7 @@
 
 #![allow(clippy::too_many_lines, clippy::missing_panics_doc)]
 
-#[allow(dead_code)] // not every suite uses every part of the harness
-mod controllers_support;
+use crate::controllers_support;
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -554,14 +553,19 @@ async fn unplannable_plans_and_missing_dependencies_are_reported_naming_the_fiel
         })
         .await;
     assert!(blocked.status.expect("status").window_start.is_none());
-    let plan = eventually("the plan to list the blocker", 60, || async {
+    // The blocker and `OnTrack` of one status (the restored schedule's, not the bad one's).
+    let plan = eventually("the plan to list the blocker, off track", 60, || async {
         let plan = plans.get("campaign").await.ok()?;
         let status = plan.status?;
-        status
+        let listed = status
             .blockers
             .iter()
-            .any(|b| b.examples == ["police/orphan"])
-            .then_some(status)
+            .any(|b| b.examples == ["police/orphan"]);
+        let off_track = status
+            .conditions
+            .iter()
+            .any(|c| c.type_ == "OnTrack" && c.status == "False");
+        (listed && off_track).then_some(status)
     })
     .await;
     let on_track = plan

@@ -9,8 +9,7 @@
 
 #![allow(clippy::too_many_lines, clippy::missing_panics_doc)]
 
-#[allow(dead_code)] // not every suite uses every part of the harness
-mod controllers_support;
+use crate::controllers_support;
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -265,11 +264,14 @@ async fn link_compliance_follows_the_members_and_the_agents() {
             .contains("hanbin-core up-a"),
         "{event:?}"
     );
-    let metrics = h.metrics.render();
-    assert!(
-        metrics.contains("govcloud_extranet_link_members_up{link=\"cc-hanbin\"} 1"),
-        "{metrics}"
-    );
+    // The metrics are set after the status is written.
+    let members_up = "govcloud_extranet_link_members_up{link=\"cc-hanbin\"} 1";
+    let metrics = eventually("the members-up metric", 30, || async {
+        let metrics = h.metrics.render();
+        metrics.contains(members_up).then_some(metrics)
+    })
+    .await;
+    assert!(metrics.contains(members_up), "{metrics}");
 
     // The other member down too, at the city end: the link is down.
     agents.set("ankang-core", "cc-hanbin-b", false);
@@ -284,9 +286,21 @@ async fn link_compliance_follows_the_members_and_the_agents() {
     wait_for_event(&h, "cc-hanbin", "RedundancyRestored", false).await;
 
     // The routers' status comes from their agents' reports.
+    // The router controller writes them, apart from the link controller: wait for them.
     let routers: Api<Router> = Api::all(h.client.clone());
-    let router = routers.get("hanbin-core").await.expect("the router");
-    let status = router.status.expect("a status");
+    let status = eventually("hanbin-core's status from its agent", 30, || {
+        let routers = routers.clone();
+        async move {
+            let status = routers.get("hanbin-core").await.ok()?.status?;
+            let connected = status
+                .conditions
+                .iter()
+                .any(|c| c.type_ == "Connected" && c.status == "True");
+            (connected && status.agent_version.is_some() && status.interfaces.len() == 2)
+                .then_some(status)
+        }
+    })
+    .await;
     assert_eq!(status.agent_version.as_deref(), Some("0.1.0-test"));
     assert!(status.last_seen.is_some());
     let names: Vec<&str> = status.interfaces.iter().map(|i| i.name.as_str()).collect();
@@ -325,12 +339,20 @@ async fn link_compliance_follows_the_members_and_the_agents() {
     })
     .await;
     wait_for_event(&h, "hanbin-core", "AgentSilent", true).await;
-    let metrics = h.metrics.render();
-    for line in [
+    // The metrics are set after the statuses are written: wait for all of them.
+    let expected = [
         "govcloud_extranet_links{compliance=\"Unknown\",tier=\"CityCounty\"} 1",
         "govcloud_extranet_links{compliance=\"Compliant\",tier=\"CityCounty\"} 0",
         "govcloud_agent_report_interval_seconds{router=\"hanbin-core\"} 1",
-    ] {
+    ];
+    let metrics = eventually("the metrics of the silent agents", 30, || async {
+        let metrics = h.metrics.render();
+        (expected.iter().all(|line| metrics.contains(line))
+            && !metrics.contains("govcloud_extranet_link_member_up{"))
+        .then_some(metrics)
+    })
+    .await;
+    for line in expected {
         assert!(metrics.contains(line), "missing {line} in\n{metrics}");
     }
     assert!(

@@ -7,8 +7,7 @@
 
 #![allow(clippy::too_many_lines, clippy::missing_panics_doc)]
 
-#[allow(dead_code)] // not every suite uses every part of the harness
-mod controllers_support;
+use crate::controllers_support;
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -184,10 +183,20 @@ async fn the_configuration_status_follows_what_is_served_and_what_the_agent_appl
     let reporting = agent(&h, report.clone());
     h.run();
 
-    let ready = eventually("hanyin-core IPv6-ready", 30, || async {
-        let router = routers.get(COUNTY).await.ok()?;
-        (condition(&router, "Ipv6Ready")?.0 == "True").then_some(router)
-    })
+    // Readiness, the generations and `ConfigApplied`: everything asserted below, in one snapshot.
+    let ready = eventually(
+        "hanyin-core IPv6-ready with generation 1 applied",
+        30,
+        || async {
+            let router = routers.get(COUNTY).await.ok()?;
+            let status = router.status.as_ref()?;
+            let settled = condition(&router, "Ipv6Ready")?.0 == "True"
+                && condition(&router, "ConfigApplied")?.1 == "Applied"
+                && status.desired_config_generation == Some(1)
+                && status.applied_config_generation == Some(1);
+            settled.then_some(router)
+        },
+    )
     .await;
     let status = ready.status.clone().expect("status");
     assert_eq!(status.desired_config_generation, Some(1));
@@ -228,7 +237,12 @@ async fn the_configuration_status_follows_what_is_served_and_what_the_agent_appl
         lines.iter().all(|line| text.contains(line)).then_some(())
     })
     .await;
-    let city = routers.get("ankang-core").await.expect("city");
+    // The city is reconciled apart from the county: wait for its own condition.
+    let city = eventually("ankang-core's ConfigApplied", 30, || async {
+        let city = routers.get("ankang-core").await.ok()?;
+        condition(&city, "ConfigApplied").is_some().then_some(city)
+    })
+    .await;
     assert_eq!(
         condition(&city, "ConfigApplied").map(|c| c.1),
         Some("NotServed".to_owned())
@@ -241,11 +255,17 @@ async fn the_configuration_status_follows_what_is_served_and_what_the_agent_appl
         reported.config.drift = vec!["route 2001:db8:a00::/48 missing".to_owned()];
         reported.routes = 0;
     }
-    let drifting = eventually("hanyin-core drifting", 30, || async {
-        let router = routers.get(COUNTY).await.ok()?;
-        let (status, reason, message) = condition(&router, "Ipv6Ready")?;
-        (status == "False").then_some((reason, message, router))
-    })
+    let drifting = eventually(
+        "hanyin-core drifting with its route missing",
+        30,
+        || async {
+            let router = routers.get(COUNTY).await.ok()?;
+            let (status, reason, message) = condition(&router, "Ipv6Ready")?;
+            let drift = !router.status.as_ref()?.drift.is_empty();
+            (status == "False" && reason == "RouteMissing" && drift)
+                .then_some((reason, message, router))
+        },
+    )
     .await;
     assert_eq!(drifting.0, "RouteMissing");
     assert_eq!(drifting.1, "0 of 1 routes installed");
@@ -289,7 +309,8 @@ async fn the_configuration_status_follows_what_is_served_and_what_the_agent_appl
     }
     eventually("generation 2 applied", 30, || async {
         let router = routers.get(COUNTY).await.ok()?;
-        (condition(&router, "Ipv6Ready")?.0 == "True").then_some(())
+        let applied = router.status.as_ref()?.applied_config_generation;
+        (condition(&router, "Ipv6Ready")?.0 == "True" && applied == Some(2)).then_some(())
     })
     .await;
     reporting.abort();

@@ -3,7 +3,7 @@
 //! within the grace period and releases its lease; every bad input stops it at start with one
 //! line naming the flag or file and what to do.
 
-mod process_support;
+use crate::process_support;
 
 use std::io::{BufRead as _, BufReader};
 use std::path::Path;
@@ -214,15 +214,9 @@ fn bad_input_stops_run_at_start_naming_the_flag_or_file() {
 
 #[test]
 fn a_wrong_database_password_is_refused_naming_the_flag() {
-    let Some(url) = std::env::var("GOVCLOUD_TEST_DATABASE_URL")
-        .ok()
-        .filter(|u| !u.is_empty())
-    else {
-        assert!(
-            std::env::var("GOVCLOUD_REQUIRE_ALL").as_deref() != Ok("1"),
-            "GOVCLOUD_REQUIRE_ALL=1 but GOVCLOUD_TEST_DATABASE_URL is not set"
-        );
-        eprintln!("skipping: GOVCLOUD_TEST_DATABASE_URL is not set");
+    let Some(url) = govcloud_tests::database::server_url(
+        "a_wrong_database_password_is_refused_naming_the_flag",
+    ) else {
         return;
     };
     let dir = tempfile::tempdir().expect("tempdir");

@@ -9,78 +9,37 @@
 
 use std::collections::BTreeSet;
 use std::panic::AssertUnwindSafe;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use chrono::Utc;
 use govcloud_controller::storage::{NewIpamAllocation, Storage, StorageError};
-use govcloud_core::consolidation::allocation::NewSegment;
-use govcloud_core::consolidation::allocation::{Wanted, plan};
-use sqlx::{AssertSqlSafe, Connection, PgConnection};
+use govcloud_core::consolidation::allocation::{NewSegment, Wanted, plan};
+use govcloud_tests::database::TestDatabase;
 
+/// A database made for one test (by `govcloud_tests::database`), dropped after it.
 struct TestDb {
     storage: Storage,
-    cleanup: Option<(String, String)>,
-    _dir: Option<tempfile::TempDir>,
+    database: TestDatabase,
 }
-
-static DATABASES: AtomicUsize = AtomicUsize::new(0);
 
 impl TestDb {
     async fn sqlite() -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite://{}", dir.path().join("govcloud.db").display());
-        Self {
-            storage: Storage::open(&url).await.unwrap(),
-            cleanup: None,
-            _dir: Some(dir),
-        }
+        Self::open(TestDatabase::sqlite()).await
     }
 
     async fn postgres(test: &str) -> Option<Self> {
-        let admin_url = std::env::var("GOVCLOUD_TEST_DATABASE_URL")
-            .ok()
-            .filter(|url| !url.is_empty());
-        let Some(admin_url) = admin_url else {
-            assert!(
-                std::env::var("GOVCLOUD_REQUIRE_ALL").as_deref() != Ok("1"),
-                "GOVCLOUD_REQUIRE_ALL=1 but GOVCLOUD_TEST_DATABASE_URL is not set"
-            );
-            println!("skipping PostgreSQL: GOVCLOUD_TEST_DATABASE_URL is not set");
-            return None;
-        };
-        let name = format!(
-            "govcloud_s{}_{}_{}",
-            std::process::id(),
-            DATABASES.fetch_add(1, Ordering::Relaxed),
-            test.chars().take(24).collect::<String>()
-        );
-        let mut admin = PgConnection::connect(&admin_url).await.unwrap();
-        sqlx::query(AssertSqlSafe(format!(r#"CREATE DATABASE "{name}""#)))
-            .execute(&mut admin)
-            .await
-            .unwrap();
-        admin.close().await.unwrap();
-        let mut url = url::Url::parse(&admin_url).unwrap();
-        url.set_path(&name);
-        Some(Self {
-            storage: Storage::open(url.as_str()).await.unwrap(),
-            cleanup: Some((admin_url, name)),
-            _dir: None,
-        })
+        Some(Self::open(TestDatabase::postgres(test).await?).await)
+    }
+
+    async fn open(database: TestDatabase) -> Self {
+        Self {
+            storage: Storage::open(database.url()).await.unwrap(),
+            database,
+        }
     }
 
     async fn finish(self, outcome: std::thread::Result<()>) {
         self.storage.close().await;
-        if let Some((admin_url, name)) = &self.cleanup {
-            let mut admin = PgConnection::connect(admin_url).await.unwrap();
-            sqlx::query(AssertSqlSafe(format!(
-                r#"DROP DATABASE IF EXISTS "{name}" WITH (FORCE)"#
-            )))
-            .execute(&mut admin)
-            .await
-            .unwrap();
-            admin.close().await.unwrap();
-        }
+        self.database.remove().await;
         if let Err(panic) = outcome {
             std::panic::resume_unwind(panic);
         }

@@ -7,7 +7,6 @@
 use std::collections::BTreeSet;
 use std::panic::AssertUnwindSafe;
 use std::path::Path;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use govcloud_controller::report::error_chain;
@@ -17,90 +16,46 @@ use govcloud_controller::storage::{
     Storage, StorageError, TelemetrySample, hash_token_secret,
 };
 use govcloud_crds::api::{LinkCounters, LinkObservation, RouteSummary, TelemetryReport};
+use govcloud_tests::database::TestDatabase;
 use serde_json::json;
-use sqlx::{AssertSqlSafe, Connection, PgConnection};
+use sqlx::AssertSqlSafe;
 
 // ---------------------------------------------------------------------------------------------
 // Harness
 // ---------------------------------------------------------------------------------------------
 
-/// A database made for one test, dropped after it.
+/// A database made for one test (by `govcloud_tests::database`), dropped after it.
 struct TestDb {
     storage: Storage,
     url: String,
-    cleanup: Cleanup,
+    database: TestDatabase,
 }
-
-enum Cleanup {
-    Sqlite { _dir: tempfile::TempDir },
-    Postgres { admin_url: String, name: String },
-}
-
-static DATABASES: AtomicUsize = AtomicUsize::new(0);
 
 impl TestDb {
     async fn sqlite() -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite://{}", dir.path().join("govcloud.db").display());
-        let storage = Storage::open(&url).await.unwrap();
-        Self {
-            storage,
-            url,
-            cleanup: Cleanup::Sqlite { _dir: dir },
-        }
+        Self::open(TestDatabase::sqlite()).await
     }
 
     /// A freshly created, uniquely named database, or `None` (after saying so) when no server
     /// is configured. Panics instead of skipping when `GOVCLOUD_REQUIRE_ALL=1`.
     async fn postgres(test: &str) -> Option<Self> {
-        let admin_url = std::env::var("GOVCLOUD_TEST_DATABASE_URL")
-            .ok()
-            .filter(|url| !url.is_empty());
-        let Some(admin_url) = admin_url else {
-            assert!(
-                std::env::var("GOVCLOUD_REQUIRE_ALL").as_deref() != Ok("1"),
-                "GOVCLOUD_REQUIRE_ALL=1 but GOVCLOUD_TEST_DATABASE_URL is not set: the \
-                 PostgreSQL storage tests cannot run (see .ci/setup-postgres)"
-            );
-            println!("skipping PostgreSQL storage tests: GOVCLOUD_TEST_DATABASE_URL is not set");
-            return None;
-        };
-        let test: String = test.chars().take(32).collect();
-        let name = format!(
-            "govcloud_t{}_{}_{test}",
-            std::process::id(),
-            DATABASES.fetch_add(1, Ordering::Relaxed)
-        );
-        let mut admin = PgConnection::connect(&admin_url).await.unwrap();
-        sqlx::query(AssertSqlSafe(format!(r#"CREATE DATABASE "{name}""#)))
-            .execute(&mut admin)
-            .await
-            .unwrap();
-        admin.close().await.unwrap();
-        let mut url = url::Url::parse(&admin_url).unwrap();
-        url.set_path(&name);
-        let url = url.to_string();
+        Some(Self::open(TestDatabase::postgres(test).await?).await)
+    }
+
+    async fn open(database: TestDatabase) -> Self {
+        let url = database.url().to_owned();
         let storage = Storage::open(&url).await.unwrap();
-        Some(Self {
+        Self {
             storage,
             url,
-            cleanup: Cleanup::Postgres { admin_url, name },
-        })
+            database,
+        }
     }
 
     /// Closes and drops the database, then re-raises the test's panic, if any.
     async fn finish(self, outcome: std::thread::Result<()>) {
         self.storage.close().await;
-        if let Cleanup::Postgres { admin_url, name } = &self.cleanup {
-            let mut admin = PgConnection::connect(admin_url).await.unwrap();
-            sqlx::query(AssertSqlSafe(format!(
-                r#"DROP DATABASE IF EXISTS "{name}" WITH (FORCE)"#
-            )))
-            .execute(&mut admin)
-            .await
-            .unwrap();
-            admin.close().await.unwrap();
-        }
+        self.database.remove().await;
         if let Err(panic) = outcome {
             std::panic::resume_unwind(panic);
         }

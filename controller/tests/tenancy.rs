@@ -8,8 +8,7 @@
 
 #![allow(clippy::too_many_lines, clippy::missing_panics_doc)]
 
-#[allow(dead_code)] // not every suite uses every part of the harness
-mod controllers_support;
+use crate::controllers_support;
 
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -138,17 +137,45 @@ fn owned_by(
     })
 }
 
+/// Whether `tenant`'s status counts every child of `all` as delegated. A parent reconciled before
+/// its cache held all of its children is `Ready` with a partial delegation, then reconciled again.
+fn delegation_settled(tenant: &Tenant, all: &[Tenant]) -> bool {
+    let Some(status) = tenant.status.as_ref() else {
+        return false;
+    };
+    let name = tenant.name_any();
+    let children: Vec<&Tenant> = all
+        .iter()
+        .filter(|t| t.spec.parent.as_deref() == Some(name.as_str()))
+        .collect();
+    ["cpu", "memory", "storage"]
+        .iter()
+        .enumerate()
+        .all(|(i, key)| {
+            let expected: Amount = children.iter().map(|c| quota_of(c)[i]).sum();
+            status.delegated.get(*key).map_or(Amount::ZERO, amount) == expected
+        })
+}
+
+/// Waits until the `count` tenants are `Ready` at their generation, each counting all of its
+/// children as delegated (what the namespaces' quotas are computed from).
 async fn wait_all_ready(h: &Harness, count: usize) -> Vec<Tenant> {
     let tenants = h.tenants();
-    eventually("every tenant Ready", 120, || {
-        let tenants = tenants.clone();
-        async move {
-            let list = tenants.list(&ListParams::default()).await.ok()?;
-            (list.items.len() == count
-                && list.items.iter().all(|t| condition_is(t, "Ready", "True")))
-            .then_some(list.items)
-        }
-    })
+    eventually(
+        "every tenant Ready with its children delegated",
+        120,
+        || {
+            let tenants = tenants.clone();
+            async move {
+                let list = tenants.list(&ListParams::default()).await.ok()?;
+                (list.items.len() == count
+                    && list.items.iter().all(|t| {
+                        condition_is(t, "Ready", "True") && delegation_settled(t, &list.items)
+                    }))
+                .then_some(list.items)
+            }
+        },
+    )
     .await
 }
 
@@ -367,21 +394,22 @@ async fn ankang_tenants_get_namespaces_quotas_policies_and_bindings() {
         condition(&aggregated, "QuotaExceeded").map(|c| c.status.as_str()),
         Some("False")
     );
-    let metrics = eventually("usage metric", 30, || {
+    // The usage is city-police's reconcile's, the quotas ankang's: wait for all three.
+    let city_cpu = "govcloud_tenant_quota{resource=\"cpu\",tenant=\"ankang\"} 4096";
+    let city_memory = "govcloud_tenant_quota{resource=\"memory\",tenant=\"ankang\"} 17592186044416";
+    let metrics = eventually("usage and quota metrics", 30, || {
         let metrics = h.metrics.clone();
         async move {
             let text = metrics.render();
-            text.contains("govcloud_tenant_usage{resource=\"cpu\",tenant=\"city-police\"} 15.5")
-                .then_some(text)
+            (text.contains("govcloud_tenant_usage{resource=\"cpu\",tenant=\"city-police\"} 15.5")
+                && text.contains(city_cpu)
+                && text.contains(city_memory))
+            .then_some(text)
         }
     })
     .await;
-    assert!(metrics.contains("govcloud_tenant_quota{resource=\"cpu\",tenant=\"ankang\"} 4096"));
-    assert!(
-        metrics.contains(
-            "govcloud_tenant_quota{resource=\"memory\",tenant=\"ankang\"} 17592186044416"
-        )
-    );
+    assert!(metrics.contains(city_cpu));
+    assert!(metrics.contains(city_memory));
 
     // No change, no patch: re-reconciling every tenant (a restart) and a touched namespace
     // leave the tenants' resource versions alone.
@@ -527,12 +555,24 @@ async fn ankang_tenants_get_namespaces_quotas_policies_and_bindings() {
         }
     })
     .await;
-    let revoked = h
-        .storage
-        .tokens()
-        .list_by_tenant("city-archives")
-        .await
-        .expect("tokens");
+    // The finalizer revokes the tokens apart from the garbage collection: wait for it too.
+    let (revoked, audit) = eventually("city-archives' token revoked and audited", 30, || async {
+        let revoked = h
+            .storage
+            .tokens()
+            .list_by_tenant("city-archives")
+            .await
+            .ok()?;
+        let audit = h.storage.audit().list(..).await.ok()?;
+        let done = revoked
+            .iter()
+            .all(|t| t.id != token.id || t.revoked_at.is_some())
+            && audit
+                .iter()
+                .any(|r| r.action == "token.revoke" && r.object_name == token.id.to_string());
+        done.then_some((revoked, audit))
+    })
+    .await;
     assert!(
         revoked
             .iter()
@@ -540,8 +580,7 @@ async fn ankang_tenants_get_namespaces_quotas_policies_and_bindings() {
         "the token was revoked"
     );
     assert!(
-        h.audit()
-            .await
+        audit
             .iter()
             .any(|r| r.action == "token.revoke" && r.object_name == token.id.to_string()),
         "the revocation was audited"
@@ -729,14 +768,14 @@ async fn hierarchy_and_share_errors_become_conditions() {
         message,
         "cpu: 15 cores in use in the tenant's own namespaces, more than the 6 cores left to them (quota 10 cores minus 4 cores delegated to child tenants)"
     );
-    // Errors are counted by category.
-    let text = h.metrics.render();
-    assert!(
-        text.contains(
-            "govcloud_reconcile_errors_total{category=\"ParentCycle\",controller=\"tenant\"}"
-        ),
-        "{text}"
-    );
+    // Errors are counted by category (after the reconcile that wrote the condition).
+    let counted = "govcloud_reconcile_errors_total{category=\"ParentCycle\",controller=\"tenant\"}";
+    let text = eventually("the ParentCycle errors counted", 30, || async {
+        let text = h.metrics.render();
+        text.contains(counted).then_some(text)
+    })
+    .await;
+    assert!(text.contains(counted), "{text}");
     h.shutdown().await;
 }
 
@@ -1065,21 +1104,22 @@ async fn quota_requests_are_applied_once_denied_and_expired() {
     ));
 
     // Metrics count the phases.
-    let text = eventually("phase metrics", 30, || {
-        let metrics = h.metrics.clone();
-        async move {
-            let text = metrics.render();
-            text.contains("govcloud_quota_requests{phase=\"Applied\"} 3")
-                .then_some(text)
-        }
-    })
-    .await;
-    for line in [
+    let lines = [
+        "govcloud_quota_requests{phase=\"Applied\"} 3",
         "govcloud_quota_requests{phase=\"Denied\"} 2",
         "govcloud_quota_requests{phase=\"Expired\"} 1",
         "govcloud_quota_requests{phase=\"Approved\"} 1",
         "govcloud_quota_requests{phase=\"Pending\"} 1",
-    ] {
+    ];
+    let text = eventually("phase metrics", 30, || {
+        let metrics = h.metrics.clone();
+        async move {
+            let text = metrics.render();
+            lines.iter().all(|line| text.contains(line)).then_some(text)
+        }
+    })
+    .await;
+    for line in lines {
         assert!(text.contains(line), "{line} in\n{text}");
     }
     h.shutdown().await;

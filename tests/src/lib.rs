@@ -1,14 +1,16 @@
 //! Support for govcloud's cross-crate tests: reading manifests with their positions, validating
-//! them against the CRDs as an API server would, the rule that no test may pass by skipping, and
-//! the network lab (routers as network namespaces).
+//! them against the CRDs as an API server would, the rule that no test may pass by skipping, the
+//! tests' databases (SQLite or PostgreSQL), and the network lab (routers as network namespaces).
 
 /// Manifest files read with their positions (shared with local mode's seed).
 pub use govcloud_controller::manifests;
+pub mod database;
 pub mod guides;
 pub mod lab;
 pub mod local;
 pub mod require;
 pub mod schema;
+pub mod suites;
 
 use std::path::PathBuf;
 

@@ -42,15 +42,7 @@ pub async fn start_in(data_dir: &Path, address: &str) -> RunningServer {
 
 /// The kubectl on PATH, or `None` (after printing why) when absent and skipping is allowed.
 pub fn kubectl_or_skip(test: &str) -> Option<PathBuf> {
-    let found = std::env::var_os("PATH").and_then(|paths| {
-        std::env::split_paths(&paths)
-            .map(|p| p.join("kubectl"))
-            .find(|p| p.is_file())
-    });
-    if found.is_none() {
-        crate::require::skip(test, "kubectl is not on PATH");
-    }
-    found
+    crate::require::on_path_or_skip(test, "kubectl", "the Debian package kubectl")
 }
 
 /// Runs kubectl against a server with its own discovery cache.

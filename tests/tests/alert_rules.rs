@@ -10,7 +10,7 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use govcloud_tests::require::skip;
+use govcloud_tests::require::on_path_or_skip;
 use govcloud_tests::workspace_root;
 use serde_norway::Value;
 
@@ -44,18 +44,7 @@ fn read_yaml(path: &Path) -> Value {
 
 /// The promtool on PATH, or `None` (after printing why) when absent and skipping is allowed.
 fn promtool_or_skip(test: &str) -> Option<PathBuf> {
-    let found = std::env::var_os("PATH").and_then(|paths| {
-        std::env::split_paths(&paths)
-            .map(|dir| dir.join("promtool"))
-            .find(|path| path.is_file())
-    });
-    if found.is_none() {
-        skip(
-            test,
-            "promtool is not on PATH (install the Debian package `prometheus`)",
-        );
-    }
-    found
+    on_path_or_skip(test, "promtool", "install the Debian package `prometheus`")
 }
 
 /// Runs `promtool <args> <file>` for every file; panics with promtool's output for each failure.

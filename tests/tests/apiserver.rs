@@ -964,10 +964,21 @@ async fn namespaces_gate_creation_and_terminate_with_their_contents() {
     assert_eq!(phase(&terminating).as_deref(), Some("Terminating"));
 
     // The contents go; the object with a finalizer holds the namespace in Terminating.
+    // The held object's deletion is asserted too: wait for it with the rest.
     eventually("the namespace's contents are deleted", async || {
         let left = names(&maps.list(&ListParams::default()).await.expect("list").items);
         let secrets_left = secrets.list(&ListParams::default()).await.expect("list");
-        (left == BTreeSet::from(["held".to_owned()]) && secrets_left.items.is_empty()).then_some(())
+        let held_deleting = maps
+            .get("held")
+            .await
+            .expect("held")
+            .metadata
+            .deletion_timestamp
+            .is_some();
+        (left == BTreeSet::from(["held".to_owned()])
+            && secrets_left.items.is_empty()
+            && held_deleting)
+            .then_some(())
     })
     .await;
     assert!(

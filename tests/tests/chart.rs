@@ -22,7 +22,7 @@ use std::process::{Command, Output};
 use govcloud_controller::permissions::{self, Scope};
 use govcloud_tests::local::{TestServer, kubectl, kubectl_or_skip};
 use govcloud_tests::manifests::{self, Document};
-use govcloud_tests::require::skip;
+use govcloud_tests::require::{on_path_or_skip, skip};
 use govcloud_tests::workspace_root;
 use k8s_openapi::api::rbac::v1::PolicyRule;
 use serde_json::{Value, json};
@@ -115,19 +115,6 @@ fn python_or_skip(test: &str) -> bool {
     }
     eprintln!("{test}: Python modules {found}");
     true
-}
-
-/// The program `name` on PATH, or `None` (after printing why) when absent.
-fn on_path_or_skip(test: &str, name: &str, install: &str) -> Option<PathBuf> {
-    let found = std::env::var_os("PATH").and_then(|paths| {
-        std::env::split_paths(&paths)
-            .map(|dir| dir.join(name))
-            .find(|path| path.is_file())
-    });
-    if found.is_none() {
-        skip(test, &format!("{name} is not on PATH ({install})"));
-    }
-    found
 }
 
 /// The `govcloud-controller` binary that `cargo test --workspace` builds next to this test's

@@ -16,13 +16,6 @@ fn lab(args: &[&str]) -> (bool, String, String) {
     )
 }
 
-fn is_root() -> bool {
-    Command::new("id")
-        .arg("-u")
-        .output()
-        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
-}
-
 #[test]
 fn up_objects_and_down() {
     let (ok, objects, _) = lab(&["objects", "5"]);
@@ -32,7 +25,7 @@ fn up_objects_and_down() {
         9,
         "five Routers and four ExtranetLinks"
     );
-    if !is_root() {
+    if !govcloud_tests::require::is_root() {
         govcloud_tests::require::skip("up_objects_and_down", "the lab needs root");
         return;
     }

@@ -37,14 +37,6 @@ impl Drop for Agents {
     }
 }
 
-/// Whether the test runs as root (the lab makes network namespaces).
-pub fn is_root() -> bool {
-    Command::new("id")
-        .arg("-u")
-        .output()
-        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
-}
-
 /// Local mode on loopback with the data in `data`, seeded from `seed`, its agent listener on
 /// `agent_api` (port 0 for any).
 pub async fn start_plane(data: &Path, seed: &Path, agent_api: SocketAddr) -> LocalControlPlane {

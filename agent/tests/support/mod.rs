@@ -3,23 +3,16 @@
 
 #![allow(dead_code)] // each test binary uses a different part
 
-#[path = "../../../tests/src/require.rs"]
-mod require;
-
 pub mod netns;
+
+use govcloud_tests::require;
 
 pub use netns::Namespace;
 
 /// Whether the test can run: it needs root (to make namespaces) and `ip`. Otherwise it skips with
 /// the reason printed, or fails when `GOVCLOUD_REQUIRE_ALL=1`.
 pub fn can_make_namespaces(test: &str) -> bool {
-    let euid = std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|status| {
-            let line = status.lines().find(|line| line.starts_with("Uid:"))?;
-            line.split_whitespace().nth(2).map(str::to_owned)
-        });
-    if euid.as_deref() != Some("0") {
+    if !require::is_root() {
         require::skip(test, "making network namespaces needs root");
         return false;
     }

@@ -3,9 +3,10 @@
 //! storage on a fresh SQLite file or PostgreSQL database, the controller API on a free loopback
 //! port with the local CA, an HTTPS client trusting that CA, and a root operations token.
 //!
-//! `on_both_backends!` turns each suite function into a `sqlite::` and a `postgres::` test; the
-//! PostgreSQL one skips (with a printed reason) when `GOVCLOUD_TEST_DATABASE_URL` is unset, and
-//! fails instead when `GOVCLOUD_REQUIRE_ALL=1`.
+//! `on_both_backends!` turns each suite function into a `sqlite::` and a `postgres::` test, each
+//! on a database of its own from `govcloud_tests::database`: the PostgreSQL one skips (with a
+//! printed reason) when `GOVCLOUD_TEST_DATABASE_URL` is unset, and fails instead when
+//! `GOVCLOUD_REQUIRE_ALL=1`.
 //!
 //! The controller API and the agent listener use a client of their own, built as a replica
 //! builds its plain client (`operator::cluster::clients`), whose user agent names
@@ -17,15 +18,16 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use govcloud_apiserver::server::{RunningServer, ServerConfig};
 use govcloud_controller::api::{self, ApiConfig, RunningApi};
 use govcloud_controller::storage::Storage;
+/// The storage backend of a run.
+pub use govcloud_tests::database::Backend;
+use govcloud_tests::database::TestDatabase;
 use reqwest::Method;
 use reqwest::header::HeaderMap;
 use serde_json::Value;
-use sqlx::{AssertSqlSafe, Connection as _, PgConnection};
 
 /// The tenant of the root operations token.
 pub const ROOT: &str = "ankang";
@@ -44,20 +46,6 @@ pub fn workspace_root() -> PathBuf {
         .parent()
         .unwrap()
         .to_path_buf()
-}
-
-/// The storage backend of a run.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Backend {
-    Sqlite,
-    Postgres,
-}
-
-static DATABASES: AtomicUsize = AtomicUsize::new(0);
-
-enum Database {
-    Sqlite,
-    Postgres { admin_url: String, name: String },
 }
 
 /// One answer.
@@ -116,8 +104,7 @@ pub struct Env {
     /// The client of the controller API and the agent listener (announces [`API_IDENTITY`]).
     pub api_client: kube::Client,
     pub storage: Storage,
-    database: Database,
-    _sqlite_dir: tempfile::TempDir,
+    database: TestDatabase,
     pub api: Option<RunningApi>,
     pub registry: prometheus::Registry,
     pub http: reqwest::Client,
@@ -132,23 +119,8 @@ pub struct Env {
 impl Env {
     /// Starts everything, or returns `None` when PostgreSQL is asked for and not configured.
     pub async fn start(backend: Backend, test: &str) -> Option<Self> {
-        let sqlite_dir = tempfile::tempdir().unwrap();
-        let (storage, database) = match backend {
-            Backend::Sqlite => {
-                let url = format!(
-                    "sqlite://{}",
-                    sqlite_dir.path().join("govcloud.db").display()
-                );
-                (Storage::open(&url).await.unwrap(), Database::Sqlite)
-            }
-            Backend::Postgres => {
-                let (url, admin_url, name) = create_postgres(test).await?;
-                (
-                    Storage::open(&url).await.unwrap(),
-                    Database::Postgres { admin_url, name },
-                )
-            }
-        };
+        let database = TestDatabase::create(backend, test).await?;
+        let storage = Storage::open(database.url()).await.unwrap();
         let kube_dir = tempfile::tempdir().unwrap();
         let kube_server = govcloud_apiserver::server::start(ServerConfig {
             data_dir: kube_dir.path().to_path_buf(),
@@ -215,7 +187,6 @@ impl Env {
             api_client,
             storage,
             database,
-            _sqlite_dir: sqlite_dir,
             api: Some(running),
             registry,
             http: https_client(&ca_pem),
@@ -232,16 +203,7 @@ impl Env {
             api.shutdown().await;
         }
         self.storage.close().await;
-        if let Database::Postgres { admin_url, name } = &self.database {
-            let mut admin = PgConnection::connect(admin_url).await.unwrap();
-            sqlx::query(AssertSqlSafe(format!(
-                r#"DROP DATABASE IF EXISTS "{name}" WITH (FORCE)"#
-            )))
-            .execute(&mut admin)
-            .await
-            .unwrap();
-            admin.close().await.unwrap();
-        }
+        self.database.remove().await;
         self.kube_server.shutdown().await;
         if let Err(panic) = outcome {
             std::panic::resume_unwind(panic);
@@ -405,37 +367,6 @@ pub fn https_client(ca_pem: &str) -> reqwest::Client {
         .no_proxy()
         .build()
         .unwrap()
-}
-
-/// A freshly created PostgreSQL database: `(url, admin url, name)`.
-async fn create_postgres(test: &str) -> Option<(String, String, String)> {
-    let admin_url = std::env::var("GOVCLOUD_TEST_DATABASE_URL")
-        .ok()
-        .filter(|url| !url.is_empty());
-    let Some(admin_url) = admin_url else {
-        assert!(
-            std::env::var("GOVCLOUD_REQUIRE_ALL").as_deref() != Ok("1"),
-            "GOVCLOUD_REQUIRE_ALL=1 but GOVCLOUD_TEST_DATABASE_URL is not set: the PostgreSQL \
-             API tests cannot run"
-        );
-        println!("skipping {test} on PostgreSQL: GOVCLOUD_TEST_DATABASE_URL is not set");
-        return None;
-    };
-    let test: String = test.chars().take(32).collect();
-    let name = format!(
-        "govcloud_api{}_{}_{test}",
-        std::process::id(),
-        DATABASES.fetch_add(1, Ordering::Relaxed)
-    );
-    let mut admin = PgConnection::connect(&admin_url).await.unwrap();
-    sqlx::query(AssertSqlSafe(format!(r#"CREATE DATABASE "{name}""#)))
-        .execute(&mut admin)
-        .await
-        .unwrap();
-    admin.close().await.unwrap();
-    let mut url = url::Url::parse(&admin_url).unwrap();
-    url.set_path(&name);
-    Some((url.to_string(), admin_url, name))
 }
 
 /// For each suite function `name(&Env)`, a `sqlite::name` and a `postgres::name` test.

@@ -49,8 +49,8 @@ impl Harness {
     /// A fresh API server with the CRDs installed, and a fresh storage; the controllers are not
     /// running yet.
     pub async fn start() -> Self {
-        // `RUST_LOG=govcloud_controller=debug cargo test --test tenancy` (or `--test migration`)
-        // shows what the controllers do.
+        // `RUST_LOG=govcloud_controller=debug cargo test -p govcloud-controller --test integration
+        // tenancy::` (or `migration::`) shows what the controllers do.
         let _ = tracing_subscriber::fmt()
             .with_env_filter(
                 tracing_subscriber::EnvFilter::try_from_default_env()
