@@ -45,8 +45,8 @@ fn repository_files() -> Vec<PathBuf> {
     files
 }
 
-/// The workspace's members and, for each, its normal dependencies on other members.
-fn workspace_graph() -> BTreeMap<String, BTreeSet<String>> {
+/// `cargo metadata --no-deps` of the workspace.
+fn workspace_metadata() -> Value {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
     let output = Command::new(cargo)
         .args([
@@ -64,7 +64,11 @@ fn workspace_graph() -> BTreeMap<String, BTreeSet<String>> {
         "{}",
         String::from_utf8_lossy(&output.stderr)
     );
-    let metadata: Value = serde_json::from_slice(&output.stdout).expect("JSON");
+    serde_json::from_slice(&output.stdout).expect("JSON")
+}
+
+/// The workspace's members and, for each, its normal dependencies on other members.
+fn workspace_graph(metadata: &Value) -> BTreeMap<String, BTreeSet<String>> {
     let packages = metadata["packages"].as_array().expect("packages");
     let members: BTreeSet<String> = packages
         .iter()
@@ -115,24 +119,13 @@ fn documented_graph(page: &str) -> BTreeMap<String, BTreeSet<String>> {
 fn the_crate_graph_on_the_architecture_page_is_the_workspaces() {
     let page = read("docs/architecture.md");
     let documented = documented_graph(&page);
-    let actual = workspace_graph();
+    let metadata = workspace_metadata();
+    let actual = workspace_graph(&metadata);
     assert_eq!(
         documented, actual,
         "docs/architecture.md's crate graph (left) differs from cargo metadata (right)"
     );
     // The crate table names every member with its folder.
-    let output = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned()))
-        .args([
-            "metadata",
-            "--format-version",
-            "1",
-            "--no-deps",
-            "--manifest-path",
-        ])
-        .arg(root().join("Cargo.toml"))
-        .output()
-        .expect("cargo metadata runs");
-    let metadata: Value = serde_json::from_slice(&output.stdout).expect("JSON");
     for package in metadata["packages"].as_array().into_iter().flatten() {
         let name = package["name"].as_str().expect("a name");
         let manifest = Path::new(package["manifest_path"].as_str().expect("a manifest path"));
