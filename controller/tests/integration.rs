@@ -25,6 +25,7 @@ mod api;
 mod api_migrations;
 mod api_network;
 mod api_networks;
+mod at_rest;
 mod cli;
 mod consolidation;
 mod local;

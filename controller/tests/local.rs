@@ -12,17 +12,17 @@ use std::time::{Duration, Instant};
 use govcloud_tests::local::kubectl_or_skip;
 use process_support::{binary, http_get, workspace_root};
 
-struct Local {
-    child: Child,
-    kubeconfig: PathBuf,
-    metrics: String,
+pub(crate) struct Local {
+    pub(crate) child: Child,
+    pub(crate) kubeconfig: PathBuf,
+    pub(crate) metrics: String,
     /// Standard error, read as it is written (a full pipe would block the process's logging,
     /// and with it its shutdown), whole once the process has exited.
     stderr: std::thread::JoinHandle<String>,
 }
 
 /// Starts local mode and waits for its ready line.
-fn start(data_dir: &Path, seed: bool) -> Local {
+pub(crate) fn start(data_dir: &Path, seed: bool) -> Local {
     let mut command = binary();
     command
         .args(["local", "--data-dir"])
@@ -94,7 +94,7 @@ fn kubectl(kubectl: &Path, kubeconfig: &Path, args: &[&str]) -> String {
     String::from_utf8(output.stdout).expect("utf-8")
 }
 
-fn interrupt(child: &mut Child) -> std::process::ExitStatus {
+pub(crate) fn interrupt(child: &mut Child) -> std::process::ExitStatus {
     let status = Command::new("kill")
         .args(["-INT", &child.id().to_string()])
         .status()

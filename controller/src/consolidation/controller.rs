@@ -13,11 +13,11 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use futures::{StreamExt as _, TryStreamExt as _};
-use govcloud_crds::Router;
 use govcloud_crds::common::Prefix;
 use govcloud_crds::network::dedicated_network::{
-    ConsolidationPhase, DedicatedNetwork, DedicatedNetworkStatus, Disposition, SiteAllocation,
+    DedicatedNetwork, DedicatedNetworkStatus, Disposition, SiteAllocation,
 };
+use govcloud_crds::{AddressPool, Router};
 use kube::api::Api;
 use kube::runtime::controller::{Action, Controller};
 use kube::runtime::reflector::{ObjectRef, Store};
@@ -42,12 +42,8 @@ use govcloud_core::consolidation::status::{self, Facts, Problem, READY};
 pub const CONTROLLER: &str = "dedicated-network";
 /// The field manager of the networks' status.
 pub const FIELD_MANAGER: &str = "govcloud-dedicated-network-controller";
-/// How soon a network waiting for a /64 or for its routers is looked at again.
-const WAITING: Duration = Duration::from_secs(3);
 /// How soon a network with a problem (an unknown router, a VLAN clash) is looked at again.
 const BLOCKED: Duration = Duration::from_secs(30);
-/// How soon a settled network is looked at again.
-const SETTLED: Duration = Duration::from_secs(300);
 /// Router reads in flight at once.
 const ROUTER_READS: usize = 8;
 
@@ -65,27 +61,51 @@ fn router_facts(router: &Router) -> RouterFacts {
 }
 
 /// The controller of `DedicatedNetwork`s, also triggered when a `Router` appears or its
-/// configuration generations or `ConfigApplied` change (not at every telemetry report).
+/// configuration generations or `ConfigApplied` change (not at every telemetry report), and when
+/// an `AddressPool`'s status changes while a network waits for the /64s of its sites.
 pub fn controller(client: &Client) -> Controller<DedicatedNetwork> {
     let controller = Controller::new(
         Api::<DedicatedNetwork>::all(client.clone()),
         watcher::Config::default(),
     );
     let store = controller.store();
+    let pending = store.clone();
     let seen: Mutex<HashMap<String, RouterFacts>> = Mutex::new(HashMap::new());
-    controller.watches(
-        Api::<Router>::all(client.clone()),
-        watcher::Config::default(),
-        move |router| {
-            let name = router.name_any();
-            let facts = router_facts(&router);
-            let mut seen = seen.lock().unwrap_or_else(PoisonError::into_inner);
-            if seen.insert(name.clone(), facts) == Some(facts) {
-                return Vec::new();
-            }
-            networks_on(&store, &name)
-        },
-    )
+    controller
+        .watches(
+            Api::<AddressPool>::all(client.clone()),
+            watcher::Config::default(),
+            move |_pool| waiting_for_prefixes(&pending),
+        )
+        .watches(
+            Api::<Router>::all(client.clone()),
+            watcher::Config::default(),
+            move |router| {
+                let name = router.name_any();
+                let facts = router_facts(&router);
+                let mut seen = seen.lock().unwrap_or_else(PoisonError::into_inner);
+                if seen.insert(name.clone(), facts) == Some(facts) {
+                    return Vec::new();
+                }
+                networks_on(&store, &name)
+            },
+        )
+}
+
+/// The networks whose `Ready` says they wait for the /64s of their sites.
+fn waiting_for_prefixes(store: &Store<DedicatedNetwork>) -> Vec<ObjectRef<DedicatedNetwork>> {
+    store
+        .state()
+        .iter()
+        .filter(|n| {
+            n.status.as_ref().is_some_and(|s| {
+                s.conditions
+                    .iter()
+                    .any(|c| c.type_ == READY && c.reason == "PrefixPending")
+            })
+        })
+        .map(|n| ObjectRef::from_obj(n.as_ref()))
+        .collect()
 }
 
 /// The networks with a site at `router`.
@@ -302,7 +322,7 @@ async fn reconcile_network(
             .await;
     }
     record_metrics(ctx, &name, disposition, &desired);
-    Ok(Action::requeue(next_look(extranet, &desired)))
+    Ok(next_look(&desired))
 }
 
 /// Each site holding a VLAN and a VRF, in spec order, with its /64 once allocated.
@@ -389,14 +409,14 @@ fn router_states(
         .collect()
 }
 
-/// When to look at the network again.
-fn next_look(extranet: bool, status: &DedicatedNetworkStatus) -> Duration {
+/// When to look at the network again: only while blocked by something no watch reports (a VLAN
+/// another network holds). A network waiting for its /64s is triggered by its pool's status, one
+/// waiting for its routers by theirs.
+fn next_look(status: &DedicatedNetworkStatus) -> Action {
     let ready = status.conditions.iter().find(|c| c.type_ == READY);
     match ready {
-        Some(c) if c.status == "False" && c.reason == "PrefixPending" => WAITING,
-        Some(c) if c.status == "False" => BLOCKED,
-        _ if extranet && status.phase < ConsolidationPhase::Migrated => WAITING,
-        _ => SETTLED,
+        Some(c) if c.status == "False" && c.reason != "PrefixPending" => Action::requeue(BLOCKED),
+        _ => Action::await_change(),
     }
 }
 

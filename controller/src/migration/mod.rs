@@ -4,6 +4,7 @@
 //! ([`steps`]: Jobs, manual confirmations, and [`webhook`] calls); [`reconcile_error`] tells
 //! permanent from transient failures; [`runtime`] runs both controllers; [`metrics`].
 
+pub mod last_writes;
 pub mod metrics;
 pub mod plan_controller;
 pub mod reconcile_error;

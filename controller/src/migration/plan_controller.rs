@@ -5,11 +5,12 @@
 //! → metrics. A system selected by several plans belongs to the first by name.
 
 use crate::failure::CallFailures as _;
-use std::collections::{BTreeMap, BTreeSet};
-use std::sync::Arc;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
+use futures::TryStreamExt as _;
 use govcloud_crds::common::Decision;
 use govcloud_crds::migration::plan::{BlockerReason, MigrationPlanStatus};
 use govcloud_crds::migration::system::{MigrationPhase, SystemMigrationStatus};
@@ -39,18 +40,34 @@ pub const CONTROLLER: &str = "migration-plan";
 /// The field manager of what the plan controller writes (its status, and the campaign's
 /// fields of each system's status).
 pub const FIELD_MANAGER: &str = "govcloud-migration-plan-controller";
+/// Assignments written at once: each system's status is a request of its own.
+const ASSIGNMENTS_IN_FLIGHT: usize = 16;
 /// How often a plan is replanned without a change: windows open and close with time.
 pub const RESYNC: Duration = Duration::from_secs(5 * 60);
 
-/// The controller of `MigrationPlan`s, replanning every plan when a system changes.
+/// The controller of `MigrationPlan`s, replanning every plan when a system changes what the
+/// planner reads of it — its spec, labels, phase, quota verdict or the window it is migrating
+/// in — and not when only the fields this controller assigns (or other counters) change.
 pub fn controller(client: &Client) -> Controller<MigrationPlan> {
     let plans: Api<MigrationPlan> = Api::all(client.clone());
     let controller = Controller::new(plans, watcher::Config::default());
     let store = controller.store();
+    let seen: Mutex<HashMap<String, String>> = Mutex::new(HashMap::new());
     controller.watches(
         Api::<SystemMigration>::all(client.clone()),
         watcher::Config::default(),
-        move |_| {
+        move |system| {
+            let mut seen = seen.lock().unwrap_or_else(PoisonError::into_inner);
+            if system.metadata.deletion_timestamp.is_some() {
+                // Being deleted, or gone (a deletion's last event looks the same): replan each
+                // time, and forget it.
+                seen.remove(&key_of(&system));
+            } else {
+                let input = planner_input(&system);
+                if seen.insert(key_of(&system), input.clone()) == Some(input) {
+                    return Vec::new();
+                }
+            }
             store
                 .state()
                 .iter()
@@ -58,6 +75,20 @@ pub fn controller(client: &Client) -> Controller<MigrationPlan> {
                 .collect::<Vec<_>>()
         },
     )
+}
+
+/// What the planner reads of `system`, as one comparable string.
+fn planner_input(system: &SystemMigration) -> String {
+    let status = system.status.clone().unwrap_or_default();
+    let quota = conditions::status_of(&status.conditions, QUOTA_EXCEEDED);
+    serde_json::to_string(&(
+        system.metadata.generation,
+        system.labels(),
+        status.phase,
+        quota,
+        &status.window_end,
+    ))
+    .unwrap_or_default()
 }
 
 /// Counts the error, then waits for a change (permanent) or retries with backoff (transient).
@@ -192,9 +223,11 @@ async fn reconcile_plan(plan: &MigrationPlan, ctx: &MigrationContext) -> Result<
         now,
     );
     write_plan_status(ctx, &name, &previous, &desired).await?;
-    for system in &selected {
-        assign(ctx, system, &name, &campaign, invalid.get(&key_of(system))).await?;
-    }
+    futures::stream::iter(selected.iter().map(Ok))
+        .try_for_each_concurrent(ASSIGNMENTS_IN_FLIGHT, |system| {
+            assign(ctx, system, &name, &campaign, invalid.get(&key_of(system)))
+        })
+        .await?;
     // Systems this plan no longer selects lose its assignment.
     for system in all.iter().filter(|s| {
         s.status.as_ref().and_then(|st| st.plan.as_deref()) == Some(name.as_str()) && !own(s)

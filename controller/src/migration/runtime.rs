@@ -10,6 +10,7 @@ use futures::StreamExt as _;
 use govcloud_crds::{MigrationPlan, SystemMigration, Tenant};
 use kube::runtime::reflector::Store;
 
+use super::last_writes::LastWrites;
 use super::webhook::WebhookClient;
 use super::{plan_controller, system_controller};
 use crate::runtime::{Context, Shutdown, controller_config, log_failure};
@@ -26,6 +27,8 @@ pub struct MigrationContext {
     pub plans: Store<MigrationPlan>,
     /// The HTTPS client of webhook migration steps.
     pub webhooks: WebhookClient,
+    /// Each system's last status write, to tell whether the cache holds it.
+    pub writes: LastWrites,
 }
 
 impl std::fmt::Debug for MigrationContext {
@@ -54,6 +57,7 @@ pub async fn run(shared: Arc<Context>, webhooks: WebhookClient, shutdown: impl S
         systems: systems.store(),
         plans: plans.store(),
         webhooks,
+        writes: LastWrites::default(),
     });
     let systems = systems
         .graceful_shutdown_on(shutdown.clone())

@@ -7,7 +7,8 @@
 //! a deleted system.
 
 use crate::failure::CallFailures as _;
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
@@ -27,7 +28,7 @@ use super::reconcile_error::Error;
 use super::runtime::MigrationContext;
 use super::steps;
 use crate::announcement::Announcement;
-use crate::status_apply::apply_status_if_changed;
+use crate::status_apply::apply_status;
 use crate::storage::{NewReservation, ReserveOutcome, ReservedAmounts};
 use govcloud_core::kube_time::from_kube;
 use govcloud_core::migration::gate::{self, Facts, Gate, TenantRoom};
@@ -40,8 +41,12 @@ pub const CONTROLLER: &str = "system-migration";
 pub const FIELD_MANAGER: &str = "govcloud-migration-controller";
 /// Finalizer that releases a deleted system's quota reservation (it lives in SQL).
 pub const RESERVATION_FINALIZER: &str = "govcloud.io/release-quota";
-/// How often a system is reconciled without a change.
-pub const RESYNC: Duration = Duration::from_secs(5 * 60);
+/// The longest a timer waits for a window to open: a day, so that a clock set right meanwhile
+/// is heeded within one.
+const LONGEST_WAIT: Duration = Duration::from_secs(24 * 60 * 60);
+/// How soon a step in flight with no time of its own (a Job, whose changes are watched) is
+/// looked at again.
+const IN_FLIGHT: Duration = Duration::from_secs(5 * 60);
 /// The most runbook actions one reconcile takes (the rest in the next one).
 const MAX_ACTIONS_PER_RECONCILE: usize = 32;
 
@@ -52,6 +57,7 @@ pub fn controller(client: &Client) -> Controller<SystemMigration> {
     let controller = Controller::new(systems, watcher::Config::default());
     let store = controller.store();
     let waiting = store.clone();
+    let rooms: Mutex<HashMap<String, String>> = Mutex::new(HashMap::new());
     controller
         .owns(
             Api::<Job>::all(client.clone()),
@@ -60,7 +66,19 @@ pub fn controller(client: &Client) -> Controller<SystemMigration> {
         .watches(
             Api::<Tenant>::all(client.clone()),
             watcher::Config::default(),
-            move |tenant| systems_of_tenant(&store, &tenant),
+            move |tenant| {
+                // Only what a system's gate reads of its tenant: namespaces and quota figures
+                // (not the conditions and counters the tenant controller rewrites).
+                let room = tenant.status.as_ref().map_or_else(String::new, |s| {
+                    serde_json::to_string(&(&s.namespaces, &s.hard, &s.delegated, &s.used))
+                        .unwrap_or_default()
+                });
+                let mut seen = rooms.lock().unwrap_or_else(PoisonError::into_inner);
+                if seen.insert(tenant.name_any(), room.clone()) == Some(room) {
+                    return Vec::new();
+                }
+                systems_of_tenant(&store, &tenant)
+            },
         )
         .watches(
             Api::<SystemMigration>::all(client.clone()),
@@ -152,6 +170,7 @@ pub async fn reconcile(
                         .release(&key_of(&system))
                         .await
                         .map_err(Error::storage("release the quota of", key_of(&system)))?;
+                    ctx.writes.forget(&key_of(&system));
                     Ok(Action::await_change())
                 }
             }
@@ -188,18 +207,25 @@ async fn reconcile_system(
     cached: &SystemMigration,
     ctx: &MigrationContext,
 ) -> Result<Action, Error> {
-    // The cache may not hold this controller's last write yet, and acting on an older status
-    // would repeat a step (call a webhook again, start the runbook over): read it afresh.
+    // Acting on a status older than this controller's last write would repeat a step (call a
+    // webhook again, start the runbook over): when the cache may not hold that write yet, read
+    // the system afresh.
     let key = key_of(cached);
-    let namespace = cached.metadata.namespace.clone().unwrap_or_default();
-    let Some(fresh) = Api::<SystemMigration>::namespaced(ctx.shared.client.clone(), &namespace)
-        .get_opt(&cached.name_any())
-        .await
-        .map_err(Error::kube("read system", key))?
-    else {
-        return Ok(Action::await_change());
+    let fresh;
+    let system = if ctx.writes.seen_in(&key, cached) {
+        cached
+    } else {
+        let namespace = cached.metadata.namespace.clone().unwrap_or_default();
+        let Some(read) = Api::<SystemMigration>::namespaced(ctx.shared.client.clone(), &namespace)
+            .get_opt(&cached.name_any())
+            .await
+            .map_err(Error::kube("read system", key.clone()))?
+        else {
+            return Ok(Action::await_change());
+        };
+        fresh = read;
+        &fresh
     };
-    let system = &fresh;
     let status = system.status.clone().unwrap_or_default();
     match status.phase {
         MigrationPhase::Migrating
@@ -383,15 +409,17 @@ async fn pass_gates(
     write_status(ctx, system, &status, &desired).await?;
     announce_gate(ctx, system, &status, &desired, &decision).await;
     Ok(match decision {
+        // The one change no watch reports: the window opening.
         Gate::WindowNotOpen { opens } => Action::requeue(
             (opens - utc_now)
                 .to_std()
                 .unwrap_or(Duration::from_secs(1))
-                .clamp(Duration::from_secs(1), RESYNC),
+                .clamp(Duration::from_secs(1), LONGEST_WAIT),
         ),
-        Gate::WindowMissed => Action::requeue(Duration::from_secs(60)),
-        Gate::Rejected { .. } => Action::await_change(),
-        _ => Action::requeue(RESYNC),
+        // Every other gate waits for a change that a watch reports: the system's spec (an
+        // approval), its status (its campaign placing it), its tenant (quota, namespaces), or
+        // another system giving its reservation back.
+        _ => Action::await_change(),
     })
 }
 
@@ -486,7 +514,7 @@ async fn run_runbook(
                 }
                 status = next;
                 if matches!(observation.outcome, Outcome::InFlight { .. }) {
-                    return Ok(Action::requeue(observation.retry_in.unwrap_or(RESYNC)));
+                    return Ok(Action::requeue(observation.retry_in.unwrap_or(IN_FLIGHT)));
                 }
             }
             end @ (Next::Completed | Next::RolledBack) => {
@@ -603,16 +631,15 @@ pub(crate) async fn write_status(
     if current == desired {
         return Ok(());
     }
+    let (current, desired) = (owned_fields(current), owned_fields(desired));
+    if current == desired {
+        return Ok(());
+    }
     let namespace = system.metadata.namespace.clone().unwrap_or_default();
     let api = Api::<SystemMigration>::namespaced(ctx.shared.client.clone(), &namespace);
-    apply_status_if_changed(
-        &api,
-        &system.name_any(),
-        FIELD_MANAGER,
-        &owned_fields(current),
-        &owned_fields(desired),
-    )
-    .await
-    .map_err(Error::kube("update the status of system", key_of(system)))?;
+    let written = apply_status(&api, &system.name_any(), FIELD_MANAGER, &desired)
+        .await
+        .map_err(Error::kube("update the status of system", key_of(system)))?;
+    ctx.writes.remember(key_of(system), &written);
     Ok(())
 }

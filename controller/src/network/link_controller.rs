@@ -5,7 +5,7 @@
 //! (`RedundancyLost`, `RedundancyRestored`, `LinkDown`, …) → metrics → requeue after one
 //! report interval, or when the telemetry would turn stale if that is sooner.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -60,7 +60,7 @@ pub fn controller(client: &Client) -> Controller<ExtranetLink> {
 }
 
 /// The links with an end at `router`.
-fn links_of(store: &Store<ExtranetLink>, router: &str) -> Vec<ObjectRef<ExtranetLink>> {
+pub fn links_of(store: &Store<ExtranetLink>, router: &str) -> Vec<ObjectRef<ExtranetLink>> {
     store
         .state()
         .iter()
@@ -127,17 +127,18 @@ async fn reconcile_link(link: &ExtranetLink, ctx: &NetworkContext) -> Result<Act
             .await;
     }
     record_metrics(ctx, &name, &contract, &verdict, &utilisation);
-    let interval = telemetry
-        .upstream
-        .interval()
-        .min(telemetry.downstream.interval());
-    let until_stale = verdict
+    // New reports are news from the activity feed; what no news can change is the moment the
+    // telemetry turns stale.
+    Ok(verdict
         .fresh_until
-        .and_then(|until| (until - now + TimeDelta::seconds(1)).to_std().ok())
-        .unwrap_or(interval);
-    Ok(Action::requeue(
-        interval.min(until_stale).max(Duration::from_secs(1)),
-    ))
+        .map_or_else(Action::await_change, |until| {
+            Action::requeue(
+                (until - now + TimeDelta::seconds(1))
+                    .to_std()
+                    .unwrap_or_default()
+                    .max(Duration::from_secs(1)),
+            )
+        }))
 }
 
 /// The status of a link whose spec cannot be evaluated: `Compliant` is `Unknown`, naming the
@@ -205,12 +206,5 @@ fn record_metrics(
             utilisation_p95: utilisation.highest(),
         },
     );
-    let existing: BTreeSet<String> = ctx.links.state().iter().map(|l| l.name_any()).collect();
-    if existing.contains(name) {
-        metrics.retain_links(&existing);
-        ctx.utilisation
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .retain(&|link| existing.contains(link));
-    }
+    ctx.fleet_changed.notify_one();
 }

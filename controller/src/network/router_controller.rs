@@ -7,9 +7,10 @@
 //! change of the object.
 
 use crate::failure::CallFailures as _;
+use crate::runtime::Shutdown;
 use crate::status_apply::apply_status;
 use std::collections::BTreeSet;
-use std::sync::Arc;
+use std::sync::{Arc, PoisonError};
 use std::time::{Duration, Instant};
 
 use govcloud_crds::Router;
@@ -81,13 +82,13 @@ pub async fn reconcile(router: Arc<Router>, ctx: Arc<NetworkContext>) -> Result<
         .reconciled(CONTROLLER, &router.name_any(), started, result)
 }
 
-/// Sets the router's series: its agent's (`(age, interval)` of its newest report), its
-/// configuration lag and drift, and the IPv6-ready sites counted with its new status.
+/// Sets the router's own series: its agent's (`(age, interval)` of its newest report), and its
+/// configuration lag and drift. The fleet's series follow from the cache
+/// ([`keep_fleet_metrics`]).
 fn set_metrics(ctx: &NetworkContext, name: &str, agent: Option<(f64, u64)>, status: &RouterStatus) {
     let metrics = ctx.shared.metrics.network();
     metrics.set_agent(name, agent.map(|a| a.0), agent.map(|a| a.1));
-    let routing = ctx.shared.metrics.routing();
-    routing.set_router(
+    ctx.shared.metrics.routing().set_router(
         name,
         ConfigFigures {
             lag: status
@@ -96,16 +97,38 @@ fn set_metrics(ctx: &NetworkContext, name: &str, agent: Option<(f64, u64)>, stat
             drift: !status.drift.is_empty(),
         },
     );
-    let mut routers: Vec<Router> = ctx.routers.state().iter().map(|r| (**r).clone()).collect();
-    let existing: BTreeSet<String> = routers.iter().map(ResourceExt::name_any).collect();
-    if existing.contains(name) {
-        metrics.retain_routers(&existing);
-        routing.retain_routers(&existing);
-        // The cache may not hold the status just written yet.
-        for cached in routers.iter_mut().filter(|r| r.name_any() == name) {
-            cached.status = Some(status.clone());
+}
+
+/// How long after a router's or a link's reconcile the fleet's metrics are recomputed: a burst
+/// of reconciles (a whole fleet at start) costs one pass, and the status just written has
+/// reached the cache by then.
+const FLEET_SETTLE: Duration = Duration::from_secs(1);
+
+/// Until `shutdown`, recomputes the fleet's metrics from the caches shortly after each
+/// notification: forgets the series of routers and links that are gone, and counts the
+/// IPv6-ready sites. One pass over the caches per burst of reconciles, not one per reconcile.
+pub async fn keep_fleet_metrics(ctx: Arc<NetworkContext>, shutdown: impl Shutdown) {
+    loop {
+        tokio::select! {
+            () = ctx.fleet_changed.notified() => {}
+            () = shutdown.clone() => return,
         }
+        tokio::select! {
+            () = tokio::time::sleep(FLEET_SETTLE) => {}
+            () = shutdown.clone() => return,
+        }
+        let routers = ctx.routers.state();
+        let names: BTreeSet<String> = routers.iter().map(|r| r.name_any()).collect();
+        ctx.shared.metrics.network().retain_routers(&names);
+        let routing = ctx.shared.metrics.routing();
+        routing.retain_routers(&names);
         routing.set_sites(&readiness::sites(&routers));
+        let links: BTreeSet<String> = ctx.links.state().iter().map(|l| l.name_any()).collect();
+        ctx.shared.metrics.network().retain_links(&links);
+        ctx.utilisation
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .retain(&|link| links.contains(link));
     }
 }
 
@@ -190,7 +213,7 @@ async fn reconcile_router(router: &Router, ctx: &NetworkContext) -> Result<Actio
         .map_or(0.0, |a| a.as_secs_f64());
     let agent = report.as_ref().map(|_| (age, interval.as_secs()));
     set_metrics(ctx, &name, agent, &desired);
-    Ok(Action::requeue(router_status::next_check(
-        connection, interval, now,
-    )))
+    ctx.fleet_changed.notify_one();
+    Ok(router_status::next_check(connection, now)
+        .map_or_else(Action::await_change, Action::requeue))
 }

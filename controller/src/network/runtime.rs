@@ -1,19 +1,21 @@
 //! Runs the `Router` and `ExtranetLink` controllers with what they share: the controller's
 //! [`Context`] (client, storage, events, metrics, backoff, clock), the caches of routers and
-//! links, and the links' utilisation figures; and forgets the served configurations of deleted
-//! routers.
+//! links, and the links' utilisation figures; feeds them the routers' activity in SQL; keeps
+//! the fleet's metrics; and forgets the served configurations of deleted routers.
 
 use std::future::Future;
 use std::sync::{Arc, Mutex};
 
 use futures::StreamExt as _;
+use futures::channel::mpsc;
 use govcloud_crds::{ExtranetLink, Router};
 use kube::Api;
 use kube::api::ListParams;
-use kube::runtime::reflector::Store;
+use kube::runtime::reflector::{ObjectRef, Store};
+use tokio::sync::Notify;
 
 use super::error::Error;
-use super::{link_controller, router_controller};
+use super::{activity, link_controller, router_controller};
 use crate::failure::CallFailures as _;
 use crate::runtime::{Context, Shutdown, controller_config, log_failure};
 use govcloud_core::network::utilisation::UtilisationCache;
@@ -28,6 +30,9 @@ pub struct NetworkContext {
     pub links: Store<ExtranetLink>,
     /// Each link's utilisation p95 figures, recomputed now and then.
     pub utilisation: Mutex<UtilisationCache>,
+    /// Told after each router's reconcile: the fleet's metrics (routers present, IPv6-ready
+    /// sites) are recomputed from the cache shortly after, once for a burst of reconciles.
+    pub fleet_changed: Notify,
 }
 
 impl std::fmt::Debug for NetworkContext {
@@ -39,16 +44,34 @@ impl std::fmt::Debug for NetworkContext {
     }
 }
 
-/// Runs both controllers with `shared` until `shutdown` completes.
+/// Runs both controllers with `shared` until `shutdown` completes, with the feed of router
+/// activity that triggers them ([`activity`]) and the task that keeps the fleet's metrics.
 pub async fn run(shared: Arc<Context>, shutdown: impl Shutdown) {
-    let routers = router_controller::controller(&shared.client).with_config(controller_config());
-    let links = link_controller::controller(&shared.client).with_config(controller_config());
+    let (to_routers, router_news) = mpsc::unbounded::<String>();
+    let (to_links, link_news) = mpsc::unbounded::<String>();
+    let routers = router_controller::controller(&shared.client)
+        .reconcile_on(router_news.map(|router| ObjectRef::new(&router)))
+        .with_config(controller_config());
+    let links = link_controller::controller(&shared.client);
+    let link_store = links.store();
+    let links = links
+        .reconcile_on(link_news.flat_map(move |router| {
+            futures::stream::iter(link_controller::links_of(&link_store, &router))
+        }))
+        .with_config(controller_config());
     let ctx = Arc::new(NetworkContext {
         shared,
         routers: routers.store(),
         links: links.store(),
         utilisation: Mutex::new(UtilisationCache::default()),
+        fleet_changed: Notify::new(),
     });
+    let feed = activity::feed(
+        ctx.shared.storage.clone(),
+        vec![to_routers, to_links],
+        shutdown.clone(),
+    );
+    let fleet = router_controller::keep_fleet_metrics(ctx.clone(), shutdown.clone());
     let routers = routers
         .graceful_shutdown_on(shutdown.clone())
         .run(
@@ -66,7 +89,7 @@ pub async fn run(shared: Arc<Context>, shutdown: impl Shutdown) {
             ctx,
         )
         .for_each(|result| log_failure(result, link_controller::CONTROLLER));
-    futures::join!(routers, links, forgetting);
+    futures::join!(routers, links, forgetting, feed, fleet);
 }
 
 /// How often the served configurations of deleted routers are looked for.

@@ -45,7 +45,7 @@ pub use router_certificates::{
 pub use router_configs::{Recorded, RouterConfigs, StoredRouterConfig};
 pub use segments::Segments;
 pub use telemetry::{Telemetry, TelemetrySample};
-pub use telemetry_reports::LatestReport;
+pub use telemetry_reports::{LatestReport, ReportMark};
 pub use tokens::{ApiToken, NewApiToken, Role, Tokens, hash_token_secret};
 pub use url::{Backend, redacted_url};
 

@@ -172,6 +172,21 @@ impl RouterConfigs<'_> {
         .map_err(|e| self.storage.error("list router configurations", e))
     }
 
+    /// Each router's configuration generation, by router: what the activity feed compares to
+    /// tell which routers were served a new configuration.
+    pub async fn generations(&self) -> Result<Vec<(String, i64)>, StorageError> {
+        const SQL: &str = "SELECT router, generation FROM router_configs";
+        on_pool!(self.storage, |pool| {
+            sqlx::query_as::<_, (String, i64)>(SQL)
+                .fetch_all(pool)
+                .await
+        })
+        .map_err(|e| {
+            self.storage
+                .error("read the generations of router configurations", e)
+        })
+    }
+
     /// Forgets `router`'s configuration (its `Router` was deleted); whether there was one.
     pub async fn delete(&self, router: &str) -> Result<bool, StorageError> {
         on_pool!(self.storage, |pool| {

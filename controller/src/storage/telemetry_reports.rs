@@ -63,6 +63,17 @@ macro_rules! select_latest {
     };
 }
 
+/// A router's newest report, as far as telling it from the one before goes.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct ReportMark {
+    /// The router that reported.
+    pub router: String,
+    /// The report's sequence number.
+    pub sequence: i64,
+    /// When the agent observed what it reported.
+    pub observed_at: DateTime<Utc>,
+}
+
 /// The columns of one report, converted and checked before the transaction starts.
 struct ReportRow<'a> {
     router: &'a str,
@@ -196,6 +207,19 @@ impl Telemetry<'_> {
         })
         .map_err(|e| self.storage.error(OP, e))?;
         rows.into_iter().map(|row| self.decode(row, OP)).collect()
+    }
+
+    /// Each router's newest report as a mark (sequence, observation time) that changes with
+    /// every report stored: what the activity feed compares to tell which routers have news.
+    pub async fn latest_marks(&self) -> Result<Vec<ReportMark>, StorageError> {
+        const SQL: &str = "SELECT router, sequence, observed_at FROM telemetry_latest";
+        on_pool!(self.storage, |pool| {
+            sqlx::query_as::<_, ReportMark>(SQL).fetch_all(pool).await
+        })
+        .map_err(|e| {
+            self.storage
+                .error("read the marks of the latest reports", e)
+        })
     }
 
     /// The sequence numbers of `router`'s stored reports, in order: a gap is a report lost

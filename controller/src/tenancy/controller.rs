@@ -7,8 +7,8 @@
 //! tokens, the one piece of its state that lives outside Kubernetes.
 
 use crate::failure::CallFailures as _;
-use std::collections::BTreeSet;
-use std::sync::Arc;
+use std::collections::{BTreeSet, HashMap};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use govcloud_crds::Tenant;
@@ -39,8 +39,9 @@ use govcloud_core::tenancy::status::{self, Observed, Outcome, QUOTA_EXCEEDED, RE
 pub const CONTROLLER: &str = "tenant";
 /// The field manager of everything the tenant controller writes.
 pub const FIELD_MANAGER: &str = "govcloud-tenant-controller";
-/// How often a tenant is reconciled without a change, to repair drift nobody reported.
-pub const RESYNC: Duration = Duration::from_secs(15 * 60);
+/// How often a tenant is reconciled without a change, to repair drift nobody reported (the
+/// objects it owns are watched, so this is a safety net, not how changes are noticed).
+pub const RESYNC: Duration = Duration::from_secs(60 * 60);
 
 /// The controller of `Tenant`s: triggered by tenants (a tenant's change also reconciles its
 /// parent and children) and by the objects it owns. Namespaced children of a cluster-scoped
@@ -51,8 +52,20 @@ pub fn controller(client: &Client) -> Controller<Tenant> {
     let controller = Controller::new(tenants.clone(), watcher::Config::default());
     let store = controller.store();
     let owned = || watcher::Config::default().labels(TENANT_LABEL);
+    let generations: Mutex<HashMap<String, Option<i64>>> = Mutex::new(HashMap::new());
     controller
         .watches(tenants, watcher::Config::default(), move |tenant| {
+            // Parent and children read a tenant's spec (delegation, hierarchy) and its
+            // existence, not its status: a status write relates to nobody.
+            let mut seen = generations.lock().unwrap_or_else(PoisonError::into_inner);
+            let name = tenant.name_any();
+            if tenant.metadata.deletion_timestamp.is_some() {
+                seen.remove(&name);
+            } else if seen.insert(name, tenant.metadata.generation)
+                == Some(tenant.metadata.generation)
+            {
+                return Vec::new();
+            }
             related_tenants(&store, &tenant)
         })
         .watches(Api::<Namespace>::all(client.clone()), owned(), |o| {

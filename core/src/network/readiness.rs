@@ -7,6 +7,7 @@
 //! router belongs to the county it is (a county router), or to its upstream county (a township
 //! router); the city router is its own group, under its name.
 
+use std::borrow::Borrow;
 use std::collections::{BTreeMap, HashMap};
 
 use govcloud_crds::common::SiteLevel;
@@ -67,12 +68,17 @@ pub fn county_of<S: std::hash::BuildHasher>(
     }
 }
 
-/// Every router's readiness, by router name.
-pub fn sites(routers: &[Router]) -> Vec<SiteReadiness> {
-    let by_name: HashMap<String, &Router> = routers.iter().map(|r| (r.name_any(), r)).collect();
+/// Every router's readiness, by router name (from routers or shared references to them, as a
+/// cache holds them).
+pub fn sites<R: Borrow<Router>>(routers: &[R]) -> Vec<SiteReadiness> {
+    let by_name: HashMap<String, &Router> = routers
+        .iter()
+        .map(|r| (r.borrow().name_any(), r.borrow()))
+        .collect();
     let mut sites: Vec<SiteReadiness> = routers
         .iter()
         .map(|router| {
+            let router: &Router = router.borrow();
             let condition = router
                 .status
                 .as_ref()

@@ -66,16 +66,18 @@ pub fn connection(
     }
 }
 
-/// How long to wait before looking again: at the moment the router would turn stale, or one
-/// interval, whichever is first (a silent agent is polled each interval to see it return).
-pub fn next_check(connection: Connection, interval: Duration, now: DateTime<Utc>) -> Duration {
-    let interval = interval.max(Duration::from_secs(1));
+/// When to look again without news: at the moment a fresh router would turn stale, so that
+/// `Connected` turns `False` on time. Nothing for a silent or never-seen agent: its next report
+/// is news that triggers a look by itself.
+pub fn next_check(connection: Connection, now: DateTime<Utc>) -> Option<Duration> {
     match connection {
-        Connection::Fresh { stale_at } => (stale_at - now + TimeDelta::seconds(1))
-            .to_std()
-            .unwrap_or(Duration::from_secs(1))
-            .clamp(Duration::from_secs(1), interval),
-        Connection::Never | Connection::Stale { .. } => interval,
+        Connection::Fresh { stale_at } => Some(
+            (stale_at - now + TimeDelta::seconds(1))
+                .to_std()
+                .unwrap_or(Duration::from_secs(1))
+                .max(Duration::from_secs(1)),
+        ),
+        Connection::Never | Connection::Stale { .. } => None,
     }
 }
 
@@ -264,10 +266,14 @@ mod tests {
             conditions::status_of(&status.conditions, CONNECTED),
             Some("True")
         );
-        assert_eq!(next_check(connection, INTERVAL, at(10)), INTERVAL);
         assert_eq!(
-            next_check(connection, INTERVAL, at(80)),
-            Duration::from_secs(11)
+            next_check(connection, at(10)),
+            Some(Duration::from_secs(81)),
+            "at the moment it turns stale"
+        );
+        assert_eq!(
+            next_check(connection, at(80)),
+            Some(Duration::from_secs(11))
         );
         let news = announcement(&RouterStatus::default(), &status).expect("an event");
         assert_eq!((news.0, news.1), (false, "AgentConnected"));
@@ -302,9 +308,9 @@ mod tests {
         let news = announcement(&connected, &silent).expect("an event");
         assert_eq!((news.0, news.1), (true, "AgentSilent"));
         assert_eq!(
-            next_check(connection, INTERVAL, at(91)),
-            INTERVAL,
-            "polled to see it return"
+            next_check(connection, at(91)),
+            None,
+            "its next report is news that triggers a look"
         );
         let (back, _) = to_status(&silent, Some(&observation(100)), INTERVAL, Some(1), at(101));
         assert_eq!(
