@@ -3,6 +3,7 @@
 //! [`controllers`]), the HTTPS API for departments and agents, storage (SQLite or PostgreSQL),
 //! metrics, leader election and local mode.
 
+pub mod activity;
 pub mod addressing;
 pub mod agents;
 pub mod announcement;

@@ -15,6 +15,7 @@ use kube::runtime::controller::Action;
 use kube::runtime::controller::Config;
 use kube::runtime::events::{Recorder, Reporter};
 
+use crate::activity::Activity;
 use crate::announcement::Announcement;
 use crate::clock::Clock;
 use crate::metrics::Metrics;
@@ -56,6 +57,9 @@ pub struct Context {
     pub tenants: TenantCache,
     /// The controllers' one clock.
     pub clock: Clock,
+    /// News in SQL (reports, served configurations, allocations), for the controllers that
+    /// subscribe ([`crate::activity`]).
+    pub activity: Activity,
 }
 
 impl std::fmt::Debug for Context {
@@ -85,6 +89,7 @@ impl Context {
             backoff: Backoff::default(),
             tenants: TenantCache::default(),
             clock: Clock::system(),
+            activity: Activity::default(),
         }
     }
 
@@ -216,8 +221,14 @@ pub async fn run_controllers(
             }
         }
     };
-    let all = futures::future::join(
+    let activity = {
+        let shared = Arc::clone(&shared);
+        let shutdown = shutdown.clone();
+        async move { crate::activity::watch(shared.storage.clone(), &shared.activity, shutdown).await }
+    };
+    let all = futures::future::join3(
         synced,
+        activity,
         futures::future::join5(
             crate::tenancy::run(Arc::clone(&shared), shutdown.clone()),
             crate::migration::run(Arc::clone(&shared), webhooks, shutdown.clone()),

@@ -269,7 +269,8 @@ async fn networks_get_distinct_segments_which_deletion_releases() {
     h.shutdown().await;
 }
 
-/// Runs the consolidation controller alone over `h`'s API server and storage.
+/// Runs the consolidation controller alone over `h`'s API server and storage, with the news in
+/// SQL (new allocations, served configurations) that triggers it.
 fn run_consolidation(
     h: &Harness,
 ) -> (
@@ -285,7 +286,17 @@ fn run_consolidation(
     let shutdown = futures::FutureExt::shared(async move {
         let _ = stopped.await;
     });
-    let task = tokio::spawn(govcloud_controller::consolidation::run(ctx, shutdown));
+    let news = {
+        let ctx = Arc::clone(&ctx);
+        let shutdown = shutdown.clone();
+        async move {
+            govcloud_controller::activity::watch(ctx.storage.clone(), &ctx.activity, shutdown)
+                .await;
+        }
+    };
+    let task = tokio::spawn(async move {
+        futures::join!(govcloud_controller::consolidation::run(ctx, shutdown), news);
+    });
     (stop, task)
 }
 

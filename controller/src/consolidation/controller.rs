@@ -12,12 +12,12 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use futures::{StreamExt as _, TryStreamExt as _};
+use futures::{Stream, StreamExt as _, TryStreamExt as _};
+use govcloud_crds::Router;
 use govcloud_crds::common::Prefix;
 use govcloud_crds::network::dedicated_network::{
     DedicatedNetwork, DedicatedNetworkStatus, Disposition, SiteAllocation,
 };
-use govcloud_crds::{AddressPool, Router};
 use kube::api::Api;
 use kube::runtime::controller::{Action, Controller};
 use kube::runtime::reflector::{ObjectRef, Store};
@@ -27,6 +27,7 @@ use kube::{Client, Resource as _, ResourceExt as _};
 use super::error::Error;
 use super::metrics::NetworkFigures;
 use super::runtime::ConsolidationContext;
+use crate::activity::News;
 use crate::failure::CallFailures as _;
 use crate::status_apply::apply_status_if_changed;
 use crate::storage::StoredRouterConfig;
@@ -61,22 +62,28 @@ fn router_facts(router: &Router) -> RouterFacts {
 }
 
 /// The controller of `DedicatedNetwork`s, also triggered when a `Router` appears or its
-/// configuration generations or `ConfigApplied` change (not at every telemetry report), and when
-/// an `AddressPool`'s status changes while a network waits for the /64s of its sites.
-pub fn controller(client: &Client) -> Controller<DedicatedNetwork> {
+/// configuration generations or `ConfigApplied` change (not at every telemetry report), and by
+/// `news` in SQL: a new configuration served to a site's router, a new allocation while a
+/// network waits for the /64s of its sites.
+pub fn controller(
+    client: &Client,
+    news: impl Stream<Item = News> + Send + 'static,
+) -> Controller<DedicatedNetwork> {
     let controller = Controller::new(
         Api::<DedicatedNetwork>::all(client.clone()),
         watcher::Config::default(),
     );
     let store = controller.store();
-    let pending = store.clone();
+    let news_store = store.clone();
     let seen: Mutex<HashMap<String, RouterFacts>> = Mutex::new(HashMap::new());
     controller
-        .watches(
-            Api::<AddressPool>::all(client.clone()),
-            watcher::Config::default(),
-            move |_pool| waiting_for_prefixes(&pending),
-        )
+        .reconcile_on(news.flat_map(move |news| {
+            futures::stream::iter(match news {
+                // A configuration served to a router may now carry a network's segment.
+                News::Router(router) => networks_on(&news_store, &router),
+                News::Allocations => waiting_for_prefixes(&news_store),
+            })
+        }))
         .watches(
             Api::<Router>::all(client.clone()),
             watcher::Config::default(),
@@ -410,8 +417,8 @@ fn router_states(
 }
 
 /// When to look at the network again: only while blocked by something no watch reports (a VLAN
-/// another network holds). A network waiting for its /64s is triggered by its pool's status, one
-/// waiting for its routers by theirs.
+/// another network holds). A network waiting for its /64s is triggered by the news of a new
+/// allocation, one waiting for its routers by their status and the news of what they are served.
 fn next_look(status: &DedicatedNetworkStatus) -> Action {
     let ready = status.conditions.iter().find(|c| c.type_ == READY);
     match ready {

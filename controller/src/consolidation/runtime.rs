@@ -36,7 +36,8 @@ impl std::fmt::Debug for ConsolidationContext {
 
 /// Runs the controller and the sweep with `shared` until `shutdown` completes.
 pub async fn run(shared: Arc<Context>, shutdown: impl Shutdown) {
-    let networks = controller::controller(&shared.client).with_config(controller_config());
+    let networks = controller::controller(&shared.client, shared.activity.subscribe())
+        .with_config(controller_config());
     let ctx = Arc::new(ConsolidationContext {
         shared,
         networks: networks.store(),

@@ -5,7 +5,6 @@
 //! reports and samples) and [`runtime`] (which runs both); [`metrics`] and [`retention`]
 //! (deletion of old samples).
 
-pub mod activity;
 pub mod error;
 pub mod link_controller;
 pub mod link_fetch;

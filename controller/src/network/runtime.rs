@@ -1,13 +1,12 @@
 //! Runs the `Router` and `ExtranetLink` controllers with what they share: the controller's
 //! [`Context`] (client, storage, events, metrics, backoff, clock), the caches of routers and
-//! links, and the links' utilisation figures; feeds them the routers' activity in SQL; keeps
+//! links, and the links' utilisation figures; triggers them with the routers' news in SQL; keeps
 //! the fleet's metrics; and forgets the served configurations of deleted routers.
 
 use std::future::Future;
 use std::sync::{Arc, Mutex};
 
 use futures::StreamExt as _;
-use futures::channel::mpsc;
 use govcloud_crds::{ExtranetLink, Router};
 use kube::Api;
 use kube::api::ListParams;
@@ -15,7 +14,8 @@ use kube::runtime::reflector::{ObjectRef, Store};
 use tokio::sync::Notify;
 
 use super::error::Error;
-use super::{activity, link_controller, router_controller};
+use super::{link_controller, router_controller};
+use crate::activity::News;
 use crate::failure::CallFailures as _;
 use crate::runtime::{Context, Shutdown, controller_config, log_failure};
 use govcloud_core::network::utilisation::UtilisationCache;
@@ -44,19 +44,25 @@ impl std::fmt::Debug for NetworkContext {
     }
 }
 
-/// Runs both controllers with `shared` until `shutdown` completes, with the feed of router
-/// activity that triggers them ([`activity`]) and the task that keeps the fleet's metrics.
+/// Runs both controllers with `shared` until `shutdown` completes, triggered also by the
+/// routers' news in SQL ([`crate::activity`]), and the task that keeps the fleet's metrics.
 pub async fn run(shared: Arc<Context>, shutdown: impl Shutdown) {
-    let (to_routers, router_news) = mpsc::unbounded::<String>();
-    let (to_links, link_news) = mpsc::unbounded::<String>();
     let routers = router_controller::controller(&shared.client)
-        .reconcile_on(router_news.map(|router| ObjectRef::new(&router)))
+        .reconcile_on(shared.activity.subscribe().filter_map(|news| async move {
+            match news {
+                News::Router(router) => Some(ObjectRef::new(&router)),
+                News::Allocations => None,
+            }
+        }))
         .with_config(controller_config());
     let links = link_controller::controller(&shared.client);
     let link_store = links.store();
     let links = links
-        .reconcile_on(link_news.flat_map(move |router| {
-            futures::stream::iter(link_controller::links_of(&link_store, &router))
+        .reconcile_on(shared.activity.subscribe().flat_map(move |news| {
+            futures::stream::iter(match news {
+                News::Router(router) => link_controller::links_of(&link_store, &router),
+                News::Allocations => Vec::new(),
+            })
         }))
         .with_config(controller_config());
     let ctx = Arc::new(NetworkContext {
@@ -66,11 +72,6 @@ pub async fn run(shared: Arc<Context>, shutdown: impl Shutdown) {
         utilisation: Mutex::new(UtilisationCache::default()),
         fleet_changed: Notify::new(),
     });
-    let feed = activity::feed(
-        ctx.shared.storage.clone(),
-        vec![to_routers, to_links],
-        shutdown.clone(),
-    );
     let fleet = router_controller::keep_fleet_metrics(ctx.clone(), shutdown.clone());
     let routers = routers
         .graceful_shutdown_on(shutdown.clone())
@@ -89,7 +90,7 @@ pub async fn run(shared: Arc<Context>, shutdown: impl Shutdown) {
             ctx,
         )
         .for_each(|result| log_failure(result, link_controller::CONTROLLER));
-    futures::join!(routers, links, forgetting, feed, fleet);
+    futures::join!(routers, links, forgetting, fleet);
 }
 
 /// How often the served configurations of deleted routers are looked for.

@@ -328,6 +328,16 @@ impl Ipam<'_> {
         .map_err(|e| self.storage.error("list active prefixes", e))
     }
 
+    /// The newest allocation's id (0 for none): it moves with every allocation, which is what
+    /// the activity feed needs to know to wake whoever waits for one.
+    pub async fn newest_id(&self) -> Result<i64, StorageError> {
+        const SQL: &str = "SELECT COALESCE(MAX(id), 0) FROM ipam_allocations";
+        on_pool!(self.storage, |pool| {
+            sqlx::query_scalar::<_, i64>(SQL).fetch_one(pool).await
+        })
+        .map_err(|e| self.storage.error("read the newest allocation", e))
+    }
+
     /// The active allocations of every pool, by pool then in the order recorded: what other
     /// parts of the controller (desired router configuration, reports) read prefixes from.
     pub async fn list_all_active(&self) -> Result<Vec<IpamAllocation>, StorageError> {
