@@ -1,7 +1,8 @@
 //! Fault tests: real `govcloud-controller` processes, real faults, assertions on what is left.
 //!
-//! - **A crash mid-convergence** (`local` mode, SIGKILL while the city's routers are getting
-//!   their prefixes, restart on the same data directory): once converged again, every IPAM
+//! - **A crash mid-convergence** (`local` mode seeded with two generated small cities and
+//!   systems whose first step is a Job, SIGKILL once some routers have their prefixes while other
+//!   objects still wait, restart on the same data directory): once converged again, every IPAM
 //!   allocation and router prefix is unique per owner and every active ledger row belongs to an
 //!   object that exists; every dedicated network's VLAN and VRF is unique on its router, with
 //!   exactly one row per site; each migration step of type Job has exactly one Job; no audit
@@ -39,6 +40,7 @@ use govcloud_crds::{
     AddressPool, DedicatedNetwork, ExtranetLink, MigrationPlan, QuotaRequest, Router,
     SystemMigration, Tenant,
 };
+use govcloud_tests::province::{CitySize, ProvinceSpec, generate};
 use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::api::core::v1::{ConfigMap, Namespace};
 use kube::api::{Api, ApiResource, DynamicObject, ListParams, Patch, PatchParams, PostParams};
@@ -64,7 +66,7 @@ const PROBE_SYSTEMS: usize = 4;
 /// The first step of each probe system, a Job.
 const PROBE_JOB_STEP: &str = "copy";
 
-fn probe_manifests(root_tenant: &str) -> String {
+fn probe_manifests() -> String {
     let mut documents = vec![
         json!({
             "apiVersion": "v1", "kind": "Namespace",
@@ -74,7 +76,7 @@ fn probe_manifests(root_tenant: &str) -> String {
             "apiVersion": "govcloud.io/v1alpha1", "kind": "Tenant",
             "metadata": { "name": PROBE },
             "spec": {
-                "displayName": "故障测试", "level": "Department", "parent": root_tenant,
+                "displayName": "故障测试", "level": "City",
                 "owners": [{ "kind": "Group", "name": "faults:admins" }],
                 "contact": { "name": "运维", "email": "ops@faults.example.org" },
                 "quota": { "cpu": "4", "memory": "8Gi", "storage": "100Gi" },
@@ -202,17 +204,6 @@ fn sites_of(network: &Value) -> BTreeSet<String> {
         .flatten()
         .filter_map(|site| site["router"].as_str().map(str::to_owned))
         .collect()
-}
-
-/// The tenant without a parent.
-fn root_tenant(objects: &BTreeMap<&'static str, Vec<Value>>) -> String {
-    let roots: Vec<String> = objects["Tenant"]
-        .iter()
-        .filter(|t| t["spec"]["parent"].is_null())
-        .map(name_of)
-        .collect();
-    assert_eq!(roots.len(), 1, "one root tenant: {roots:?}");
-    roots[0].clone()
 }
 
 /// Checks the IPAM ledger against the objects: one active prefix per owner and level, one
@@ -410,62 +401,70 @@ async fn a_crash_mid_convergence_leaves_no_duplicate_or_leaked_side_effect() {
     let started = Instant::now();
     let dir = tempfile::tempdir().expect("tempdir");
     let data_dir = dir.path().join("state");
-    let seed = process_support::workspace_root().join("examples/ankang");
+    // Two generated small cities, and the probe: systems whose first step is a Job.
+    let seed = dir.path().join("seed");
+    let province = generate(&ProvinceSpec {
+        seed: 2025,
+        cities: 2,
+        city: CitySize::small(),
+    });
+    province.write_to(&seed).expect("write the province");
+    std::fs::write(seed.join("zz-faults-probe.yaml"), probe_manifests()).expect("the probe");
+    // The operations token of local mode goes to the first city.
+    let operations = ["--operations-tenant", "c01"];
 
-    let mut first = local(&data_dir, Some(&seed), &dir.path().join("local-1.log"));
+    let mut first = local(
+        &data_dir,
+        Some(&seed),
+        &operations,
+        &dir.path().join("local-1.log"),
+    );
     let kubeconfig = data_dir.join("kubeconfig");
     let kube = client(&kubeconfig).await;
-    // The probe: systems whose first step is a Job, converging with the rest of the city.
-    let objects = reconciled_objects(&kube).await;
-    let probe_dir = dir.path().join("probe");
-    std::fs::create_dir(&probe_dir).expect("probe dir");
-    std::fs::write(
-        probe_dir.join("probe.yaml"),
-        probe_manifests(&root_tenant(&objects)),
-    )
-    .expect("write the probe");
-    govcloud_controller::local::apply_seed(&kube, &probe_dir, "faults-test")
-        .await
-        .expect("apply the probe");
 
-    // SIGKILL once some routers but not all have their prefix.
-    let (with_prefix, routers) = eventually("some routers with a prefix, not all", 120, || {
+    // SIGKILL once some routers have their prefix while other objects still wait.
+    let (with_prefix, waiting) = eventually("a router with a prefix, objects waiting", 120, || {
         let kube = kube.clone();
         async move {
-            let routers: Api<Router> = Api::all(kube);
-            let list = routers.list(&ListParams::default()).await.ok()?;
-            let with_prefix = list
-                .items
+            let objects = reconciled_objects(&kube).await;
+            let with_prefix = objects["Router"]
                 .iter()
-                .filter(|r| r.status.as_ref().is_some_and(|s| s.prefix.is_some()))
+                .filter(|r| !r["status"]["prefix"].is_null())
                 .count();
-            (with_prefix > 0).then_some((with_prefix, list.items.len()))
+            let waiting = not_converged(&objects).len();
+            (with_prefix > 0 && waiting > 0).then_some((with_prefix, waiting))
         }
     })
     .await;
     first.kill_hard();
     eprintln!(
-        "killed after {:?} with {with_prefix} of {routers} routers addressed",
+        "killed after {:?} with {with_prefix} routers addressed and {waiting} objects waiting",
         started.elapsed()
     );
-    assert!(
-        with_prefix < routers,
-        "the kill came after every router was addressed: it must come mid-convergence"
-    );
 
-    let mut second = local(&data_dir, None, &dir.path().join("local-2.log"));
+    let mut second = local(
+        &data_dir,
+        None,
+        &operations,
+        &dir.path().join("local-2.log"),
+    );
     let kube = client(&kubeconfig).await;
-    let objects = eventually("the city converged after the restart", 150, || {
-        let kube = kube.clone();
+    // What still waits, reported every few seconds (the cause when the wait times out).
+    let reported = Arc::new(std::sync::Mutex::new(Instant::now()));
+    let objects = eventually("the cities converged after the restart", 150, || {
+        let (kube, reported) = (kube.clone(), reported.clone());
         async move {
             let objects = reconciled_objects(&kube).await;
             let waiting = not_converged(&objects);
             if waiting.is_empty() {
-                Some(objects)
-            } else {
-                eprintln!("{} not converged, e.g. {}", waiting.len(), waiting[0]);
-                None
+                return Some(objects);
             }
+            let mut last = reported.lock().expect("the report time");
+            if last.elapsed() > Duration::from_secs(5) {
+                eprintln!("{} not converged, e.g. {}", waiting.len(), waiting[0]);
+                *last = Instant::now();
+            }
+            None
         }
     })
     .await;
@@ -724,6 +723,35 @@ async fn a_killed_api_server_restarts_intact_and_the_controller_resumes() {
 /// what was answered.
 type Issued = Vec<Result<i64, String>>;
 
+/// Issues one token through the controller's API: its id when acknowledged with success, else
+/// what was answered.
+async fn issue_token(
+    http: &reqwest::Client,
+    url: &str,
+    secret: &str,
+    description: &str,
+) -> Result<i64, String> {
+    let body = json!({ "tenant": "fault-city", "role": "viewer", "description": description });
+    let answer = http
+        .post(format!("{url}/v1/tokens"))
+        .bearer_auth(secret)
+        .json(&body)
+        .send()
+        .await;
+    match answer {
+        Ok(response) if response.status().as_u16() == 201 => {
+            let body: Value = response.json().await.expect("an issued token");
+            Ok(body["id"].as_i64().expect("the token's id"))
+        }
+        Ok(response) => Err(format!(
+            "{}: {}",
+            response.status(),
+            response.text().await.unwrap_or_default()
+        )),
+        Err(error) => Err(error.to_string()),
+    }
+}
+
 /// Issues tokens through the controller's API until `stop`, returning each request's outcome.
 async fn issue_tokens(
     http: reqwest::Client,
@@ -735,27 +763,8 @@ async fn issue_tokens(
     let mut outcomes = Vec::new();
     let mut index = 0;
     while !stop.load(Ordering::Relaxed) {
-        let body = json!({ "tenant": "fault-city", "role": "viewer",
-            "description": format!("load {worker}-{index}") });
+        let issued = issue_token(&http, &url, &secret, &format!("load {worker}-{index}")).await;
         index += 1;
-        let answer = http
-            .post(format!("{url}/v1/tokens"))
-            .bearer_auth(&secret)
-            .json(&body)
-            .send()
-            .await;
-        let issued = match answer {
-            Ok(response) if response.status().as_u16() == 201 => {
-                let body: Value = response.json().await.expect("an issued token");
-                Ok(body["id"].as_i64().expect("the token's id"))
-            }
-            Ok(response) => Err(format!(
-                "{}: {}",
-                response.status(),
-                response.text().await.unwrap_or_default()
-            )),
-            Err(error) => Err(error.to_string()),
-        };
         if issued.is_err() {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
@@ -897,12 +906,15 @@ async fn postgres_restarted_under_load_loses_no_audit_record() {
     })
     .await;
     let resumed = Instant::now();
-    tokio::time::sleep(Duration::from_secs(2)).await;
+    // The API writes again: a token issued now, while the workers go on.
+    let after_restart = issue_token(&http, &url, &secret, "after the restarts").await;
     stop.store(true, Ordering::Relaxed);
     let mut outcomes = Vec::new();
     for worker in workers {
         outcomes.extend(worker.await.expect("a worker"));
     }
+    let after_restart = after_restart.expect("a token issued after the restarts");
+    outcomes.push(Ok(after_restart));
     let acknowledged: Vec<i64> = outcomes.iter().flatten().copied().collect();
     let failures: BTreeSet<&String> = outcomes.iter().filter_map(|o| o.as_ref().err()).collect();
     eprintln!("failures: {failures:#?}");

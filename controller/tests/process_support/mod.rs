@@ -158,8 +158,8 @@ impl Process {
 }
 
 /// `govcloud-controller local` on free loopback ports with its state in `data_dir`, applying
-/// `seed` when given; standard error goes to `log`.
-pub fn local(data_dir: &Path, seed: Option<&Path>, log: &Path) -> Process {
+/// `seed` when given, with `extra` arguments; standard error goes to `log`.
+pub fn local(data_dir: &Path, seed: Option<&Path>, extra: &[&str], log: &Path) -> Process {
     let mut command = binary();
     command.args(["local", "--data-dir"]).arg(data_dir).args([
         "--api-address",
@@ -174,6 +174,7 @@ pub fn local(data_dir: &Path, seed: Option<&Path>, log: &Path) -> Process {
     if let Some(seed) = seed {
         command.arg("--seed").arg(seed);
     }
+    command.args(extra);
     let process = Process::start(command, log);
     assert!(
         process.ready.starts_with("govcloud local mode ready: "),
