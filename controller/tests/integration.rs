@@ -7,7 +7,9 @@
 //! tracing subscriber recording every event of its process, which the other suites' logging
 //! would fill and which their own subscriber would forestall. `high_availability.rs`: it times a
 //! lease takeover between processes against the lease duration, with a second of slack, so it
-//! runs alone, as it always has, rather than beside another suite's controllers.
+//! runs alone, as it always has, rather than beside another suite's controllers. `faults.rs`:
+//! it kills processes, restarts a PostgreSQL server of its own and fills a filesystem, bounded
+//! in time on a loaded machine, so it too runs alone.
 //!
 //! Cargo.toml turns the discovery of `tests/*.rs` off (`autotests = false`), so a new suite is a
 //! `mod` line here, which `every_suite_file_is_a_module` checks.
@@ -39,7 +41,7 @@ mod storage;
 mod tenancy;
 
 /// The test binaries of Cargo.toml: this one, and the suites that stay alone.
-const OWN_BINARIES: &[&str] = &["integration", "api_security", "high_availability"];
+const OWN_BINARIES: &[&str] = &["integration", "api_security", "high_availability", "faults"];
 
 #[test]
 fn every_suite_file_is_a_module() {

@@ -1,6 +1,7 @@
 //! Support for govcloud's cross-crate tests: reading manifests with their positions, validating
 //! them against the CRDs as an API server would, the rule that no test may pass by skipping, the
-//! tests' databases (SQLite or PostgreSQL), and the network lab (routers as network namespaces).
+//! tests' databases (SQLite or PostgreSQL), the network lab (routers as network namespaces),
+//! and a synthetic province of generated cities for scale tests and benchmarks.
 
 /// Manifest files read with their positions (shared with local mode's seed).
 pub use govcloud_controller::manifests;
@@ -8,6 +9,7 @@ pub mod database;
 pub mod guides;
 pub mod lab;
 pub mod local;
+pub mod province;
 pub mod require;
 pub mod schema;
 pub mod suites;

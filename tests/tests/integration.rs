@@ -15,6 +15,7 @@ mod examples;
 mod kube_client;
 mod kubectl;
 mod lab;
+mod province;
 mod validation;
 
 #[test]

@@ -56,9 +56,9 @@ use utoipa_axum::routes;
 
 use self::audit::{AuditMetrics, verify_chain};
 use self::state::AppState;
-use self::tokens::{IssueError, issue, issue_detail};
+use self::tokens::{IssueError, issue};
 use crate::report::error_chain;
-use crate::storage::{NewAuditRecord, Role, Storage, StorageError};
+use crate::storage::{Role, Storage, StorageError};
 
 /// How often the audit chain is verified in the background (the gauge's freshness).
 const VERIFY_INTERVAL: Duration = Duration::from_secs(600);
@@ -346,42 +346,16 @@ pub async fn issue_audited_token(
 ) -> Result<String, ApiError> {
     let now = Utc::now();
     let root_tenant = new.tenant;
-    let (secret, token) = issue(
+    let (secret, _, _) = issue(
         storage,
         root_tenant,
         new.role,
         new.description,
         now,
         Some(now + new.lifetime),
+        new.actor,
     )
     .await
     .map_err(ApiError::Token)?;
-    let audited = storage
-        .audit()
-        .append(&NewAuditRecord {
-            at: now,
-            actor: new.actor.to_owned(),
-            tenant: Some(root_tenant.to_owned()),
-            action: "token.issue".to_owned(),
-            object_kind: "ApiToken".to_owned(),
-            object_name: token.id.to_string(),
-            detail: issue_detail(&token),
-        })
-        .await;
-    if let Err(error) = audited {
-        // Nothing stays unaudited: the token is revoked before anyone holds it.
-        if let Err(revoke) = storage
-            .tokens()
-            .revoke(root_tenant, token.id, Utc::now())
-            .await
-        {
-            tracing::error!(
-                token = token.id,
-                error = %error_chain(&revoke),
-                "failed to revoke a token whose audit record could not be written"
-            );
-        }
-        return Err(ApiError::Token(IssueError::Storage(error)));
-    }
     Ok(secret)
 }

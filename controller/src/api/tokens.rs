@@ -15,7 +15,9 @@ use super::openapi::{BadRequest, Forbidden, InvalidInput, NotFound, Unauthorized
 use super::problem::ApiProblem;
 use super::state::{AppState, AuditEvent, storage_problem};
 use super::tenants::{stored_role, wire_role};
-use crate::storage::{ApiToken, NewApiToken, Role, Storage, StorageError};
+use crate::storage::{
+    ApiToken, AuditRecord, NewApiToken, NewAuditRecord, Role, Storage, StorageError,
+};
 
 /// Lifetime of a token when the request does not say (90 days).
 pub const DEFAULT_TOKEN_LIFETIME: &str = "2160h";
@@ -76,7 +78,9 @@ pub fn token_view(token: &ApiToken) -> TokenView {
     }
 }
 
-/// Mints and stores a token; returns the secret and the stored token.
+/// Mints and stores a token with its audit record of `actor`'s issue, in one transaction (a
+/// token is never stored without its record); returns the secret, the stored token and the
+/// record.
 pub async fn issue(
     storage: &Storage,
     tenant: &str,
@@ -84,22 +88,39 @@ pub async fn issue(
     description: &str,
     created_at: DateTime<Utc>,
     expires_at: Option<DateTime<Utc>>,
-) -> Result<(String, ApiToken), IssueError> {
+    actor: &str,
+) -> Result<(String, ApiToken, AuditRecord), IssueError> {
     let secret = mint_secret().map_err(IssueError::Random)?;
-    let token = storage
+    let (token, record) = storage
         .tokens()
-        .insert(&NewApiToken {
-            tenant: tenant.to_owned(),
-            role,
-            token_hash: secret.hash,
-            created_at,
-            expires_at,
-            description: description.to_owned(),
-        })
+        .insert_audited(
+            &NewApiToken {
+                tenant: tenant.to_owned(),
+                role,
+                token_hash: secret.hash,
+                created_at,
+                expires_at,
+                description: description.to_owned(),
+            },
+            |token| NewAuditRecord {
+                at: created_at,
+                actor: actor.to_owned(),
+                tenant: Some(token.tenant.clone()),
+                action: ISSUE_ACTION.to_owned(),
+                object_kind: TOKEN_KIND.to_owned(),
+                object_name: token.id.to_string(),
+                detail: issue_detail(token),
+            },
+        )
         .await
         .map_err(IssueError::Storage)?;
-    Ok((secret.secret, token))
+    Ok((secret.secret, token, record))
 }
+
+/// The audit action of an issued token.
+pub const ISSUE_ACTION: &str = "token.issue";
+/// The audit object kind of tokens.
+pub const TOKEN_KIND: &str = "ApiToken";
 
 /// Why a token could not be issued.
 #[derive(Debug, thiserror::Error)]
@@ -188,50 +209,32 @@ pub async fn issue_token(
     }
     let now = Utc::now();
     let valid = validate_new_token(&body, now)?;
-    let (secret, token) = issue(
+    let (secret, token, record) = issue(
         state.storage(),
         &body.tenant,
         stored_role(body.role),
         &valid.description,
         now,
         Some(valid.expires_at),
+        &caller.actor(),
     )
     .await
     .map_err(|error| match error {
-        IssueError::Storage(error) => storage_problem("store a token", &error),
+        IssueError::Storage(error) => storage_problem("store a token and its audit record", &error),
         IssueError::Random(error) => {
             tracing::error!(%error, "failed to read random bytes for a token");
             ApiProblem::internal()
         }
     })?;
-    let audited = state
-        .audit(
-            &caller,
-            AuditEvent {
-                tenant: &token.tenant,
-                action: "token.issue",
-                object_kind: "ApiToken",
-                object_name: token.id.to_string(),
-                detail: issue_detail(&token),
-            },
-        )
-        .await;
-    if let Err(problem) = audited {
-        // Nothing stays unaudited: the token never reaches its holder, and is revoked.
-        if let Err(error) = state
-            .storage()
-            .tokens()
-            .revoke(&token.tenant, token.id, Utc::now())
-            .await
-        {
-            tracing::error!(
-                token = token.id,
-                error = %crate::report::error_chain(&error),
-                "failed to revoke a token whose audit record could not be written"
-            );
-        }
-        return Err(problem);
-    }
+    state.metrics().record_appended();
+    tracing::info!(
+        seq = record.seq,
+        action = ISSUE_ACTION,
+        tenant = %token.tenant,
+        object = %format!("{TOKEN_KIND}/{}", token.id),
+        token = caller.token_id,
+        "audited"
+    );
     Ok((
         StatusCode::CREATED,
         Json(IssuedToken {

@@ -5,13 +5,13 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
-use super::audit_chain::{AuditRecord, ChainStatus, ChainVerifier, GENESIS_HASH};
+use super::audit_chain::{AuditRecord, ChainStatus, ChainVerifier};
 use super::database::{DbPool, Storage};
 use super::db_time;
 use super::error::StorageError;
 
 /// Attempts of one append before giving up (each lost race costs one).
-const MAX_APPEND_ATTEMPTS: u32 = 64;
+pub(super) const MAX_APPEND_ATTEMPTS: u32 = 64;
 /// Records read per page while verifying.
 const VERIFY_PAGE: i64 = 1000;
 
@@ -33,12 +33,12 @@ macro_rules! columns {
     };
 }
 
-const INSERT: &str = concat!(
+pub(super) const AUDIT_INSERT: &str = concat!(
     "INSERT INTO audit_log (",
     columns!(),
     ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
 );
-const LAST: &str = "SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1";
+pub(super) const AUDIT_HEAD: &str = "SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1";
 const RANGE: &str = concat!(
     "SELECT ",
     columns!(),
@@ -50,23 +50,27 @@ const PAGE: &str = concat!(
     " FROM audit_log WHERE seq > $1 ORDER BY seq LIMIT $2"
 );
 
-/// One append attempt in a transaction begun by `$begin`: read the head, chain onto it, insert.
-/// A concurrent append that took the same `seq` makes the insert fail (primary key on `seq`,
-/// unique `prev_hash`), and the caller retries.
-macro_rules! append_once {
-    ($begin:expr, $template:expr) => {
+/// Chains `$template` onto the head of the log and inserts it, inside the open transaction
+/// `$tx`; evaluates to `Result<AuditRecord, sqlx::Error>`. A concurrent append that took the
+/// same `seq` makes the insert fail (primary key on `seq`, unique `prev_hash`), and the caller
+/// retries the whole transaction.
+macro_rules! append_in_tx {
+    ($tx:expr, $template:expr) => {
         async {
-            let mut tx = $begin.await?;
-            let head: Option<(i64, String)> = sqlx::query_as(LAST).fetch_optional(&mut *tx).await?;
-            let (seq, prev_hash) =
-                head.map_or((1, GENESIS_HASH.to_owned()), |(seq, hash)| (seq + 1, hash));
-            let record = AuditRecord {
+            use $crate::storage::audit::{AUDIT_HEAD, AUDIT_INSERT};
+            let head: Option<(i64, String)> =
+                sqlx::query_as(AUDIT_HEAD).fetch_optional(&mut *$tx).await?;
+            let (seq, prev_hash) = head.map_or(
+                (1, $crate::storage::GENESIS_HASH.to_owned()),
+                |(seq, hash)| (seq + 1, hash),
+            );
+            let record = $crate::storage::AuditRecord {
                 seq,
                 prev_hash,
                 ..$template.clone()
             }
             .sealed();
-            sqlx::query(INSERT)
+            sqlx::query(AUDIT_INSERT)
                 .bind(record.seq)
                 .bind(record.at)
                 .bind(&record.actor)
@@ -77,13 +81,50 @@ macro_rules! append_once {
                 .bind(&record.detail)
                 .bind(&record.prev_hash)
                 .bind(&record.hash)
-                .execute(&mut *tx)
+                .execute(&mut *$tx)
                 .await?;
+            Ok::<_, sqlx::Error>(record)
+        }
+        .await
+    };
+}
+pub(super) use append_in_tx;
+
+/// One append attempt in a transaction begun by `$begin`: read the head, chain onto it, insert.
+macro_rules! append_once {
+    ($begin:expr, $template:expr) => {
+        async {
+            let mut tx = $begin.await?;
+            let record = append_in_tx!(tx, $template)?;
             tx.commit().await?;
             Ok::<_, sqlx::Error>(record)
         }
         .await
     };
+}
+
+/// `new` as a record not yet chained (`seq`, `prev_hash` and `hash` empty), its time at the
+/// stored precision.
+pub(super) fn unchained(
+    new: &NewAuditRecord,
+    operation: &'static str,
+) -> Result<AuditRecord, StorageError> {
+    let detail = serde_json::to_string(&new.detail).map_err(|e| StorageError::InvalidInput {
+        operation,
+        detail: format!("detail is not serializable: {e}"),
+    })?;
+    Ok(AuditRecord {
+        seq: 0,
+        at: db_time(new.at),
+        actor: new.actor.clone(),
+        tenant: new.tenant.clone(),
+        action: new.action.clone(),
+        object_kind: new.object_kind.clone(),
+        object_name: new.object_name.clone(),
+        detail,
+        prev_hash: String::new(),
+        hash: String::new(),
+    })
 }
 
 /// The `audit_log` repository.
@@ -105,23 +146,7 @@ impl AuditLog<'_> {
     /// violates the uniqueness of `seq` and is retried.
     pub async fn append(&self, new: &NewAuditRecord) -> Result<AuditRecord, StorageError> {
         const OP: &str = "append audit record";
-        let detail =
-            serde_json::to_string(&new.detail).map_err(|e| StorageError::InvalidInput {
-                operation: OP,
-                detail: format!("detail is not serializable: {e}"),
-            })?;
-        let template = AuditRecord {
-            seq: 0,
-            at: db_time(new.at),
-            actor: new.actor.clone(),
-            tenant: new.tenant.clone(),
-            action: new.action.clone(),
-            object_kind: new.object_kind.clone(),
-            object_name: new.object_name.clone(),
-            detail,
-            prev_hash: String::new(),
-            hash: String::new(),
-        };
+        let template = unchained(new, OP)?;
         let mut attempt = 1;
         loop {
             let result = match self.storage.pool() {
@@ -196,7 +221,7 @@ impl AuditLog<'_> {
 }
 
 /// A short, growing, jittered pause between append attempts.
-fn backoff(attempt: u32) -> Duration {
+pub(super) fn backoff(attempt: u32) -> Duration {
     let jitter = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.subsec_nanos() % 2_000_000);

@@ -6,7 +6,11 @@ use std::str::FromStr;
 use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
 
-use super::database::Storage;
+use super::audit::{
+    MAX_APPEND_ATTEMPTS, NewAuditRecord, append_in_tx, backoff as append_backoff, unchained,
+};
+use super::audit_chain::AuditRecord;
+use super::database::{DbPool, Storage};
 use super::db_time;
 use super::error::StorageError;
 
@@ -114,6 +118,13 @@ macro_rules! columns {
     };
 }
 
+const INSERT_TOKEN: &str = concat!(
+    "INSERT INTO api_tokens ",
+    "(tenant, role, token_hash, created_at, expires_at, description) ",
+    "VALUES ($1, $2, $3, $4, $5, $6) RETURNING ",
+    columns!()
+);
+
 /// The `api_tokens` repository.
 #[derive(Debug, Clone, Copy)]
 pub struct Tokens<'a> {
@@ -132,12 +143,6 @@ impl Tokens<'_> {
     /// SHA-256 (so a secret can never be stored by mistake), `conflict` if the hash exists.
     pub async fn insert(&self, token: &NewApiToken) -> Result<ApiToken, StorageError> {
         const OP: &str = "insert api token";
-        const SQL: &str = concat!(
-            "INSERT INTO api_tokens ",
-            "(tenant, role, token_hash, created_at, expires_at, description) ",
-            "VALUES ($1, $2, $3, $4, $5, $6) RETURNING ",
-            columns!()
-        );
         if !is_sha256_hex(&token.token_hash) {
             return Err(StorageError::InvalidInput {
                 operation: OP,
@@ -145,7 +150,7 @@ impl Tokens<'_> {
             });
         }
         let row = on_pool!(self.storage, |pool| {
-            sqlx::query_as::<_, TokenRow>(SQL)
+            sqlx::query_as::<_, TokenRow>(INSERT_TOKEN)
                 .bind(&token.tenant)
                 .bind(token.role.as_str())
                 .bind(&token.token_hash)
@@ -157,6 +162,71 @@ impl Tokens<'_> {
         })
         .map_err(|e| self.storage.error(OP, e))?;
         self.decode(row, OP)
+    }
+
+    /// Stores a token and its audit record (`record`, built from the stored token) in one
+    /// transaction: both or, on any failure (a database lost mid-request included), neither, so
+    /// that no token is ever usable without its record. Validation as [`Tokens::insert`]; a lost
+    /// race for the audit log's next `seq` retries the whole transaction.
+    pub async fn insert_audited(
+        &self,
+        token: &NewApiToken,
+        record: impl Fn(&ApiToken) -> NewAuditRecord,
+    ) -> Result<(ApiToken, AuditRecord), StorageError> {
+        const OP: &str = "insert api token with its audit record";
+        if !is_sha256_hex(&token.token_hash) {
+            return Err(StorageError::InvalidInput {
+                operation: OP,
+                detail: "token_hash must be the lowercase hex SHA-256 of the secret".to_owned(),
+            });
+        }
+        /// One attempt in a transaction begun by `$begin`; evaluates to
+        /// `Result<Result<(ApiToken, AuditRecord), StorageError>, sqlx::Error>`.
+        macro_rules! insert_audited_once {
+            ($begin:expr) => {
+                async {
+                    let mut tx = $begin.await?;
+                    let row = sqlx::query_as::<_, TokenRow>(INSERT_TOKEN)
+                        .bind(&token.tenant)
+                        .bind(token.role.as_str())
+                        .bind(&token.token_hash)
+                        .bind(db_time(token.created_at))
+                        .bind(token.expires_at.map(db_time))
+                        .bind(&token.description)
+                        .fetch_one(&mut *tx)
+                        .await?;
+                    let stored = match self.decode(row, OP) {
+                        Ok(stored) => stored,
+                        Err(error) => return Ok(Err(error)),
+                    };
+                    let template = match unchained(&record(&stored), OP) {
+                        Ok(template) => template,
+                        Err(error) => return Ok(Err(error)),
+                    };
+                    let audited = append_in_tx!(tx, template)?;
+                    tx.commit().await?;
+                    Ok::<_, sqlx::Error>(Ok((stored, audited)))
+                }
+                .await
+            };
+        }
+        let mut attempt = 1;
+        loop {
+            let result = match self.storage.pool() {
+                // IMMEDIATE: the write lock up front, as the audit log's own appends take it.
+                DbPool::Sqlite(pool) => insert_audited_once!(pool.begin_with("BEGIN IMMEDIATE")),
+                DbPool::Postgres(pool) => insert_audited_once!(pool.begin()),
+            };
+            match result {
+                Ok(outcome) => return outcome,
+                Err(e) if attempt < MAX_APPEND_ATTEMPTS && StorageError::is_retryable_sqlx(&e) => {
+                    tracing::debug!(attempt, error = %e, "token and audit record lost a race; retrying");
+                    tokio::time::sleep(append_backoff(attempt)).await;
+                    attempt += 1;
+                }
+                Err(e) => return Err(self.storage.error(OP, e)),
+            }
+        }
     }
 
     /// The token with this hash, whatever its state (`None` if unknown).

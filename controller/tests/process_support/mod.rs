@@ -132,3 +132,68 @@ pub fn http_get(url: &str) -> Option<(u16, String)> {
     let body = response.split_once("\r\n\r\n")?.1.to_owned();
     Some((status, body))
 }
+
+impl Process {
+    /// Kills the process with SIGKILL, as a crash or the OOM killer would, and reaps it.
+    pub fn kill_hard(&mut self) {
+        self.child.kill().expect("SIGKILL");
+        let _ = self.child.wait();
+    }
+
+    /// Sends SIGTERM and waits up to `limit` for a clean exit; returns whether it exited with
+    /// success.
+    pub fn terminate(&mut self, limit: Duration) -> bool {
+        self.signal("-TERM");
+        let deadline = std::time::Instant::now() + limit;
+        loop {
+            if let Some(status) = self.child.try_wait().expect("wait") {
+                return status.success();
+            }
+            if std::time::Instant::now() >= deadline {
+                return false;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+/// `govcloud-controller local` on free loopback ports with its state in `data_dir`, applying
+/// `seed` when given, with `extra` arguments; standard error goes to `log`.
+pub fn local(data_dir: &Path, seed: Option<&Path>, extra: &[&str], log: &Path) -> Process {
+    let mut command = binary();
+    command.args(["local", "--data-dir"]).arg(data_dir).args([
+        "--api-address",
+        "127.0.0.1:0",
+        "--controller-api-address",
+        "127.0.0.1:0",
+        "--metrics-address",
+        "127.0.0.1:0",
+        "--agent-api-address",
+        "127.0.0.1:0",
+    ]);
+    if let Some(seed) = seed {
+        command.arg("--seed").arg(seed);
+    }
+    command.args(extra);
+    let process = Process::start(command, log);
+    assert!(
+        process.ready.starts_with("govcloud local mode ready: "),
+        "{}",
+        process.ready
+    );
+    process
+}
+
+/// `govcloud-controller apiserver` with its state in `data_dir` at `address` (port 0 picks a
+/// free one); returns it and its kubeconfig.
+pub fn apiserver_at(data_dir: &Path, address: &str, log: &Path) -> (Process, PathBuf) {
+    let mut command = binary();
+    command
+        .arg("apiserver")
+        .arg("--data-dir")
+        .arg(data_dir)
+        .args(["--address", address]);
+    let process = Process::start(command, log);
+    let kubeconfig = PathBuf::from(process.field("kubeconfig"));
+    (process, kubeconfig)
+}
