@@ -2,8 +2,9 @@
 //! contract from the spec, each end's newest report and its members' recent samples from
 //! storage, and now and then a window of samples for the utilisation p95) → evaluate (pure) →
 //! status (pure; server-side applied under [`FIELD_MANAGER`] only when it changed) → events
-//! (`RedundancyLost`, `RedundancyRestored`, `LinkDown`, …) → metrics → requeue after one
-//! report interval, or when the telemetry would turn stale if that is sooner.
+//! (`RedundancyLost`, `RedundancyRestored`, `LinkDown`, …) → metrics → requeue only at the
+//! moment the telemetry would turn stale: each new report of either end is news that triggers
+//! the link ([`crate::activity`]).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};

@@ -2,9 +2,10 @@
 //! [`govcloud_core::network::config_status`]: fetch (the router's newest telemetry report and the configuration
 //! served to it, from storage) → status (pure) → apply the fields this controller owns under
 //! [`FIELD_MANAGER`] when they changed → events on connection and configuration changes →
-//! metrics (agents, configuration lag and drift, IPv6-ready sites) → requeue at the moment the
-//! router would turn stale (or after one interval), since telemetry arrives in SQL, not as a
-//! change of the object.
+//! metrics (the router's own; the fleet's from the cache, [`keep_fleet_metrics`]) → requeue
+//! only at the moment the router would turn stale. Telemetry arrives in SQL, not as a change of
+//! the object: each new report or served configuration is news that triggers the router
+//! ([`crate::activity`]).
 
 use crate::failure::CallFailures as _;
 use crate::runtime::Shutdown;
