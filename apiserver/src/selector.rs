@@ -110,6 +110,21 @@ impl fmt::Display for Requirement {
     }
 }
 
+/// The labels of an object as selectors see them: a value that is not a string counts as the
+/// empty string, an object without labels has none.
+pub fn labels_of(object: &Value) -> BTreeMap<String, String> {
+    object
+        .pointer("/metadata/labels")
+        .and_then(Value::as_object)
+        .map(|labels| {
+            labels
+                .iter()
+                .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_owned()))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 /// A label selector: requirements that must all hold. The empty selector matches everything.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct LabelSelector {
@@ -475,8 +490,10 @@ impl LabelSelector {
 
 /// A field that can be selected on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum SelectableField {
+pub enum SelectableField {
+    /// `metadata.name`.
     Name,
+    /// `metadata.namespace` (empty for cluster-scoped objects).
     Namespace,
 }
 
@@ -494,11 +511,15 @@ impl SelectableField {
     }
 }
 
+/// One term of a field selector: the field equals (or, negated, differs from) the value.
 #[derive(Clone, Debug, PartialEq, Eq)]
-struct FieldTerm {
-    field: SelectableField,
-    value: String,
-    negated: bool,
+pub struct FieldTerm {
+    /// The field compared.
+    pub field: SelectableField,
+    /// The value, unescaped.
+    pub value: String,
+    /// `!=` rather than `=`.
+    pub negated: bool,
 }
 
 /// A field selector: `metadata.name` and `metadata.namespace` compared with `=`, `==` or `!=`,
@@ -612,6 +633,11 @@ impl FieldSelector {
     /// Whether the selector has no term (selects everything).
     pub fn is_empty(&self) -> bool {
         self.terms.is_empty()
+    }
+
+    /// The terms, in the order given.
+    pub fn terms(&self) -> &[FieldTerm] {
+        &self.terms
     }
 }
 

@@ -13,10 +13,8 @@ use tokio::task::JoinHandle;
 use crate::api::{self, ApiState};
 use crate::audit::{self, AuditLog};
 use crate::auth::{self, BearerAuth};
-use crate::{kubeconfig, store::Store, tls};
-
-/// How often the event log is compacted.
-const COMPACTION_INTERVAL: Duration = Duration::from_secs(300);
+use crate::store::{COMPACTION_INTERVAL, Compactor, HISTORY_WINDOW, Store};
+use crate::{kubeconfig, tls};
 
 /// Where and how to serve.
 #[derive(Clone, Debug)]
@@ -164,10 +162,11 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
 }
 
 async fn compact_periodically(store: Store) {
+    let mut compactor = Compactor::new(HISTORY_WINDOW);
     let mut ticker = tokio::time::interval(COMPACTION_INTERVAL);
     loop {
         ticker.tick().await;
-        if let Err(error) = store.compact().await {
+        if let Err(error) = compactor.tick(&store).await {
             tracing::warn!(%error, "failed to compact the event log");
         }
     }

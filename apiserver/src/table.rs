@@ -395,13 +395,21 @@ fn build(
     } else {
         json!({})
     };
-    json!({
-        "kind": "Table",
-        "apiVersion": "meta.k8s.io/v1",
-        "metadata": metadata,
-        "columnDefinitions": column_definitions(&columns),
-        "rows": objects.iter().map(|o| row(&columns, o, include, now)).collect::<Vec<_>>(),
-    })
+    // Built as values, not through `json!`, which would copy every row once more.
+    let rows = objects
+        .iter()
+        .map(|o| row(&columns, o, include, now))
+        .collect();
+    let mut table = Map::new();
+    table.insert("kind".into(), json!("Table"));
+    table.insert("apiVersion".into(), json!("meta.k8s.io/v1"));
+    table.insert("metadata".into(), metadata);
+    table.insert(
+        "columnDefinitions".into(),
+        Value::Array(column_definitions(&columns)),
+    );
+    table.insert("rows".into(), Value::Array(rows));
+    Value::Object(table)
 }
 
 /// The `Table` for a list (or for one object, as a one-item slice); `list_meta` becomes the

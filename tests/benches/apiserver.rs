@@ -47,7 +47,14 @@ const PAGE: u32 = 500;
 /// The `Accept` header kubectl sends for `kubectl get` without `-o`.
 const TABLE_ACCEPT: &str = "application/json;as=Table;v=v1;g=meta.k8s.io,application/json;as=Table;v=v1beta1;g=meta.k8s.io,application/json";
 
-const USAGE: &str = "usage: apiserver [--out FILE] [--objects N] [--runs N] [--watchers N] [--updates N] [--concurrency N]";
+const USAGE: &str = "usage: apiserver [--out FILE] [--objects N] [--runs N] [--watchers N] [--updates N] [--concurrency N] [--namespaces N]";
+
+/// The label selector of the selective list rows: one object in ten (`system` labels wave
+/// `i % 10`).
+const WAVE_SELECTOR: &str = "govcloud.io/wave=3";
+
+/// Namespaces per tenant label in the namespace rows (`--namespaces`).
+const NAMESPACES_PER_TENANT: u32 = 10;
 
 /// What to measure.
 #[derive(Debug)]
@@ -57,6 +64,8 @@ struct Options {
     watchers: u32,
     updates: u32,
     concurrency: usize,
+    /// Labelled namespaces created for the tenant-selector row (0: none).
+    namespaces: u32,
     out: Option<PathBuf>,
     serve: Option<PathBuf>,
 }
@@ -69,6 +78,7 @@ impl Options {
             watchers: 100,
             updates: 1_000,
             concurrency: 16,
+            namespaces: 0,
             out: None,
             serve: None,
         };
@@ -89,6 +99,7 @@ impl Options {
                 "--watchers" => options.watchers = number(&arg, &value()),
                 "--updates" => options.updates = number(&arg, &value()),
                 "--concurrency" => options.concurrency = number(&arg, &value()),
+                "--namespaces" => options.namespaces = number(&arg, &value()),
                 "--help" | "-h" => {
                     println!("{USAGE}");
                     std::process::exit(0)
@@ -569,15 +580,26 @@ struct ListMeta {
 
 /// Raw `GET`s of the collection with `accept`, following `continue` when `page` is given.
 async fn raw_list(client: &Client, accept: &str, page: Option<u32>) -> RunFacts {
+    raw_list_of(client, COLLECTION, "", accept, page).await
+}
+
+/// Raw `GET`s of `collection` with the query `selection` (`labelSelector=…`, empty for none).
+async fn raw_list_of(
+    client: &Client,
+    collection: &str,
+    selection: &str,
+    accept: &str,
+    page: Option<u32>,
+) -> RunFacts {
     let start = Instant::now();
     let mut server_time = Duration::ZERO;
     let (mut requests, mut bytes, mut items) = (0, 0, 0);
     let mut token: Option<String> = None;
     let mut page_times = Vec::new();
     loop {
-        let mut uri = COLLECTION.to_owned();
+        let mut uri = format!("{collection}?{selection}");
         if let Some(limit) = page {
-            write!(uri, "?limit={limit}").expect("write");
+            write!(uri, "&limit={limit}").expect("write");
             if let Some(token) = &token {
                 write!(uri, "&continue={token}").expect("write");
             }
@@ -794,8 +816,67 @@ async fn lists(
         )
         .await,
     ];
+    let selected = (0..options.objects).filter(|i| i % 10 == 3).count();
+    let wave = format!("labelSelector={}", WAVE_SELECTOR.replace('=', "%3D"));
+    rows.push(
+        measure(
+            &format!("raw GET, JSON, `{WAVE_SELECTOR}` (one in ten), one request"),
+            options,
+            server,
+            ticks,
+            selected,
+            async || raw_list_of(client, COLLECTION, &wave, "application/json", None).await,
+        )
+        .await,
+    );
+    rows.push(
+        measure(
+            "raw GET, JSON, `metadata.name=system-00003` (field selector), one request",
+            options,
+            server,
+            ticks,
+            1,
+            async || {
+                raw_list_of(
+                    client,
+                    COLLECTION,
+                    "fieldSelector=metadata.name%3Dsystem-00003",
+                    "application/json",
+                    None,
+                )
+                .await
+            },
+        )
+        .await,
+    );
+    if options.namespaces > 0 {
+        rows.push(
+            measure(
+                &format!(
+                    "raw GET, JSON, namespaces `govcloud.io/tenant=tenant-3` ({} of {} namespaces), one request",
+                    NAMESPACES_PER_TENANT,
+                    options.namespaces + 1
+                ),
+                options,
+                server,
+                ticks,
+                usize::try_from(NAMESPACES_PER_TENANT).expect("count"),
+                async || {
+                    raw_list_of(
+                        client,
+                        "/api/v1/namespaces",
+                        "labelSelector=govcloud.io/tenant%3Dtenant-3",
+                        "application/json",
+                        None,
+                    )
+                    .await
+                },
+            )
+            .await,
+        );
+    }
     let mut skipped = Vec::new();
-    let kubectl_rows: [KubectlRow; 4] = [
+    let kubectl_rows: [KubectlRow; 6] = [
         ("`kubectl get sysm -o name`", &["-o", "name"], count_lines),
         (
             "`kubectl get sysm -o json`",
@@ -806,6 +887,12 @@ async fn lists(
         (
             "`kubectl get sysm -o json --chunk-size=0`",
             &["-o", "json", "--chunk-size=0"],
+            count_json_items,
+        ),
+        ("`kubectl get sysm -A` (Table)", &["-A"], count_table_rows),
+        (
+            "`kubectl get sysm -A -o json`",
+            &["-A", "-o", "json"],
             count_json_items,
         ),
     ];
@@ -990,15 +1077,94 @@ async fn run(options: &Options) -> String {
     let background = Background::start(ticks, server.pid());
     let idle = status_kib(server.pid(), "VmRSS");
     let seeding = seed(&client, options, &server, ticks).await;
+    let seeded_storage = Storage::of(&server);
+    seed_namespaces(&client, options).await;
     let (rows, skipped) = lists(&client, options, &server, ticks).await;
     let fanout = watch_fan_out(&client, options, &server, ticks).await;
+    let final_storage = Storage::of(&server);
     let background = background.finish();
     let mut out = String::new();
     write_machine(&mut out, &server, &background);
     write_seeding(&mut out, &seeding, idle);
     write_lists(&mut out, options, &rows, &skipped);
     write_fanout(&mut out, &fanout);
+    write_storage(
+        &mut out,
+        &[
+            ("after seeding", options.objects, seeded_storage),
+            (
+                "after the lists and the fan-out's updates",
+                options.objects + options.namespaces,
+                final_storage,
+            ),
+        ],
+    );
     out
+}
+
+/// `--namespaces` namespaces labelled `govcloud.io/tenant=tenant-N`, [`NAMESPACES_PER_TENANT`]
+/// per tenant, as tenant reconcilers select them.
+async fn seed_namespaces(client: &Client, options: &Options) {
+    if options.namespaces == 0 {
+        return;
+    }
+    eprintln!("creating {} labelled namespaces", options.namespaces);
+    let namespaces: Api<Namespace> = Api::all(client.clone());
+    stream::iter(0..options.namespaces)
+        .map(|i| {
+            let namespaces = namespaces.clone();
+            let namespace: Namespace = serde_json::from_value(json!({"metadata": {
+                "name": format!("tenant-{}-ns-{i:06}", i / NAMESPACES_PER_TENANT),
+                "labels": {"govcloud.io/tenant": format!("tenant-{}", i / NAMESPACES_PER_TENANT)},
+            }}))
+            .expect("namespace");
+            async move {
+                namespaces
+                    .create(&PostParams::default(), &namespace)
+                    .await
+                    .unwrap_or_else(|e| panic!("create namespace {i}: {e}"));
+            }
+        })
+        .buffer_unordered(options.concurrency)
+        .collect::<Vec<()>>()
+        .await;
+}
+
+/// Sizes of the server's SQLite files.
+#[derive(Clone, Copy)]
+struct Storage {
+    database: u64,
+    wal: u64,
+}
+
+impl Storage {
+    fn of(server: &ServerProcess) -> Self {
+        let size =
+            |name: &str| std::fs::metadata(server.dir.path().join(name)).map_or(0, |m| m.len());
+        Self {
+            database: size("state.db"),
+            wal: size("state.db-wal"),
+        }
+    }
+}
+
+fn write_storage(out: &mut String, storage: &[(&str, u32, Storage)]) {
+    let _ = writeln!(
+        out,
+        "\n### Storage\n\n\
+         Sizes of the server's `state.db` and `state.db-wal` files, divided by the objects \
+         created by the benchmark (CRDs and system namespaces not counted).\n\n\
+         | when | objects | state.db | WAL | bytes per object (both) |\n|---|---:|---:|---:|---:|"
+    );
+    for (when, objects, sizes) in storage {
+        let _ = writeln!(
+            out,
+            "| {when} | {objects} | {} | {} | {} |",
+            megabytes(usize::try_from(sizes.database).unwrap_or(usize::MAX)),
+            megabytes(usize::try_from(sizes.wal).unwrap_or(usize::MAX)),
+            (sizes.database + sizes.wal) / u64::from(*objects).max(1),
+        );
+    }
 }
 
 fn ms(duration: Duration) -> String {

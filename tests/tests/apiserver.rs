@@ -1503,6 +1503,170 @@ async fn the_kube_rs_watcher_relists_after_410() {
     env.stop().await;
 }
 
+#[tokio::test(flavor = "multi_thread")]
+async fn the_kube_rs_watcher_relists_after_the_periodic_compaction() {
+    let env = Env::start().await;
+    env.namespace("window").await;
+    let maps = env.config_maps("window");
+    let pp = PostParams::default();
+    maps.create(&pp, &config_map("before", &[], &[]))
+        .await
+        .expect("create");
+    let mut events = watcher(maps.clone(), watcher::Config::default().timeout(1)).boxed();
+    assert_eq!(initial_list(&mut events).await, ["before"]);
+    // Writes the watcher does not see, then the compaction the server runs every minute,
+    // here with no window: everything up to now is history.
+    Api::<Secret>::namespaced(env.client.clone(), "window")
+        .create(&pp, &object(json!({"metadata": {"name": "elsewhere"}})))
+        .await
+        .expect("create");
+    let store = &env.server.server.state.store;
+    let mut compactor = govcloud_apiserver::store::Compactor::new(Duration::ZERO);
+    let dropped = compactor.tick(store).await.expect("compact");
+    assert!(dropped >= 3, "dropped {dropped} events");
+    match next(&mut events).await {
+        Err(watcher::Error::WatchError(status)) => {
+            assert_eq!(
+                (status.code, status.reason.as_str()),
+                (410, "Expired"),
+                "{status:?}"
+            );
+        }
+        other => panic!("expected 410 Gone, got {other:?}"),
+    }
+    assert_eq!(initial_list(&mut events).await, ["before"]);
+    maps.create(&pp, &config_map("after", &[], &[]))
+        .await
+        .expect("create");
+    match next(&mut events).await.expect("a watcher event") {
+        watcher::Event::Apply(map) => assert_eq!(map.name_any(), "after"),
+        other => panic!("expected the creation after the re-list, got {other:?}"),
+    }
+    drop(events);
+    env.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_paginated_list_stays_consistent_under_compaction() {
+    let env = Env::start().await;
+    env.namespace("paging").await;
+    let maps = env.config_maps("paging");
+    let pp = PostParams::default();
+    let all: BTreeSet<String> = (0..30).map(|i| format!("m{i:02}")).collect();
+    for name in &all {
+        maps.create(&pp, &config_map(name, &[("round", "0")], &[]))
+            .await
+            .expect("create");
+    }
+    let store = &env.server.server.state.store;
+    // Pages of 7 while every object is relabelled and the log compacted between pages, with a
+    // window that still holds what changed since the list began: every object once, in order,
+    // every page at the version of the first.
+    let params = ListParams::default().limit(7);
+    let mut listed = Vec::new();
+    let mut page = maps.list(&params).await.expect("first page");
+    let list_version = page.metadata.resource_version.clone();
+    loop {
+        listed.extend(page.items.iter().map(ResourceExt::name_any));
+        assert_eq!(page.metadata.resource_version, list_version);
+        let Some(token) = page.metadata.continue_.clone().filter(|t| !t.is_empty()) else {
+            break;
+        };
+        for name in all.iter().skip(listed.len() - 1).take(3) {
+            maps.patch(
+                name,
+                &PatchParams::default(),
+                &Patch::Merge(json!({"metadata": {"labels": {"round": "1"}}})),
+            )
+            .await
+            .expect("relabel");
+        }
+        // The 30 creations go; the 12 relabellings since the list began stay.
+        store.compact_keeping(15).await.expect("compact");
+        page = maps
+            .list(&params.clone().continue_token(&token))
+            .await
+            .expect("next page");
+    }
+    assert_eq!(listed, all.iter().cloned().collect::<Vec<_>>());
+
+    // A compaction past the list's version expires its continue token, as Kubernetes does;
+    // listing again from the start works.
+    let first = maps.list(&params).await.expect("first page");
+    let token = first.metadata.continue_.clone().expect("a continue token");
+    maps.create(&pp, &config_map("late", &[], &[]))
+        .await
+        .expect("create");
+    store.compact_keeping(0).await.expect("compact");
+    let status = failure(maps.list(&params.clone().continue_token(&token)).await);
+    assert_eq!(
+        (status.code, status.reason.as_str()),
+        (410, "Expired"),
+        "{status:?}"
+    );
+    let again = maps.list(&ListParams::default()).await.expect("list again");
+    assert_eq!(again.items.len(), all.len() + 1);
+    env.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn pushed_down_selectors_page_like_the_selectors_match() {
+    use govcloud_apiserver::selector::{LabelSelector, labels_of};
+
+    let env = Env::start().await;
+    env.namespace("mixed").await;
+    let maps = env.config_maps("mixed");
+    let pp = PostParams::default();
+    let apps = ["web", "db", "cache", ""];
+    for i in 0..40_usize {
+        let mut labels = vec![("wave", (i % 3).to_string())];
+        if i % 4 != 3 {
+            labels.push(("app", apps[i % 4].to_owned()));
+        }
+        if i % 5 == 0 {
+            labels.push(("legacy", String::new()));
+        }
+        let labels: Vec<(&str, &str)> = labels.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        maps.create(&pp, &config_map(&format!("m{i:02}"), &labels, &[]))
+            .await
+            .expect("create");
+    }
+    let everything = maps.list(&ListParams::default()).await.expect("list");
+    for selector in [
+        "app=web",
+        "app!=web",
+        "app in (web,cache)",
+        "app notin (web,cache)",
+        "!app",
+        "app",
+        "legacy",
+        "!legacy,wave=1",
+        "wave notin (0),app notin (db)",
+        "wave>0",
+        "missing notin (x)",
+    ] {
+        let parsed = LabelSelector::parse(selector).expect("a selector");
+        let expected: Vec<String> = everything
+            .items
+            .iter()
+            .filter(|m| parsed.matches(&labels_of(&serde_json::to_value(m).expect("json"))))
+            .map(ResourceExt::name_any)
+            .collect();
+        let mut params = ListParams::default().labels(selector).limit(4);
+        let mut paged = Vec::new();
+        loop {
+            let page = maps.list(&params).await.expect("page");
+            paged.extend(page.items.iter().map(ResourceExt::name_any));
+            match page.metadata.continue_.filter(|t| !t.is_empty()) {
+                Some(token) => params = params.continue_token(&token),
+                None => break,
+            }
+        }
+        assert_eq!(paged, expected, "labelSelector={selector}");
+    }
+    env.stop().await;
+}
+
 // 12. CRD lifecycle
 
 fn widget_crd() -> CustomResourceDefinition {

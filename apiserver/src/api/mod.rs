@@ -259,26 +259,25 @@ async fn collection(
                 presentation,
             )
         }
-        Method::GET => {
-            let page = read::list(state, resource, namespace, params).await?;
-            match table_include {
-                Some(include) => {
-                    let mut list_meta =
-                        json!({"resourceVersion": page.resource_version.to_string()});
-                    if let Some(token) = &page.continue_token {
-                        list_meta["continue"] = json!(token);
-                    }
-                    Ok(json_response(
-                        StatusCode::OK,
-                        &table(resource, &page.items, include, list_meta),
-                    ))
+        Method::GET => match table_include {
+            Some(include) => {
+                let page = read::list(state, resource, namespace, params).await?;
+                let mut list_meta = json!({"resourceVersion": page.resource_version.to_string()});
+                if let Some(token) = &page.continue_token {
+                    list_meta["continue"] = json!(token);
                 }
-                None => Ok(json_response(
+                Ok(json_response(
                     StatusCode::OK,
-                    &read::list_document(resource, page),
-                )),
+                    &table(resource, &page.items, include, list_meta),
+                ))
             }
-        }
+            None => Ok((
+                StatusCode::OK,
+                [(header::CONTENT_TYPE, "application/json")],
+                read::list_json(state, resource, namespace, params).await?,
+            )
+                .into_response()),
+        },
         Method::POST => {
             let object = body::parse(body, content_type)?;
             let created = write::create(state, resource, namespace, object, params).await?;

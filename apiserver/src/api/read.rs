@@ -9,8 +9,8 @@ use super::state::ApiState;
 use super::write::Params;
 use crate::error::ApiError;
 use crate::resource::ResourceType;
-use crate::selector::{FieldSelector, LabelSelector};
-use crate::store::Stored;
+use crate::selector::{FieldSelector, LabelSelector, labels_of};
+use crate::store::{ListQuery, Selection, StoredText, parse_body};
 
 /// The selectors of a list or watch request.
 #[derive(Debug)]
@@ -33,17 +33,18 @@ impl Filter {
 
     /// Whether `object` is selected.
     pub fn matches(&self, object: &Value) -> bool {
-        let labels = object
-            .pointer("/metadata/labels")
-            .and_then(Value::as_object)
-            .map(|labels| {
-                labels
-                    .iter()
-                    .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_owned()))
-                    .collect()
-            })
-            .unwrap_or_default();
-        self.labels.matches(&labels) && self.fields.matches(object)
+        if self.labels.is_empty() && self.fields.is_empty() {
+            return true;
+        }
+        self.labels.matches(&labels_of(object)) && self.fields.matches(object)
+    }
+
+    /// The selectors, for the store to select rows with.
+    pub fn selection(&self) -> Selection<'_> {
+        Selection {
+            labels: Some(&self.labels),
+            fields: Some(&self.fields),
+        }
     }
 }
 
@@ -94,6 +95,17 @@ pub struct Page {
     pub continue_token: Option<String>,
 }
 
+/// The rows of a page as stored, the list's resource version and the continue token.
+struct Selected {
+    rows: Vec<StoredText>,
+    resource_version: i64,
+    continue_token: Option<String>,
+}
+
+fn internal(error: impl ToString) -> ApiError {
+    ApiError::internal(error.to_string())
+}
+
 /// Lists objects of `resource` in `namespace` (all namespaces when `None`).
 pub async fn list(
     state: &ApiState,
@@ -101,6 +113,69 @@ pub async fn list(
     namespace: Option<&str>,
     params: &Params,
 ) -> Result<Page, ApiError> {
+    let selected = select(state, resource, namespace, params).await?;
+    let items = selected
+        .rows
+        .iter()
+        .map(|row| parse_body(&row.body).map(|object| with_type(resource, object)))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(internal)?;
+    Ok(Page {
+        items,
+        resource_version: selected.resource_version,
+        continue_token: selected.continue_token,
+    })
+}
+
+/// The `<Kind>List` document of a list request as JSON text. Objects stored in the version and
+/// kind served (their text starts with that `apiVersion` and `kind`) are copied as stored, the
+/// others parsed and given them: a list costs what it copies rather than a parse and a
+/// serialisation per object.
+pub async fn list_json(
+    state: &ApiState,
+    resource: &ResourceType,
+    namespace: Option<&str>,
+    params: &Params,
+) -> Result<String, ApiError> {
+    let selected = select(state, resource, namespace, params).await?;
+    let typed = format!(
+        "{{\"apiVersion\":{},\"kind\":{},",
+        Value::from(resource.api_version()),
+        Value::from(resource.kind.as_str())
+    );
+    let mut metadata = json!({"resourceVersion": selected.resource_version.to_string()});
+    if let Some(token) = selected.continue_token {
+        metadata["continue"] = json!(token);
+    }
+    let bodies: usize = selected.rows.iter().map(|row| row.body.len() + 1).sum();
+    let mut out = String::with_capacity(bodies + 256);
+    out.push_str(&format!(
+        "{{\"apiVersion\":{},\"kind\":{},\"metadata\":{metadata},\"items\":[",
+        Value::from(resource.api_version()),
+        Value::from(resource.list_kind())
+    ));
+    for (i, row) in selected.rows.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        if row.body.starts_with(&typed) {
+            out.push_str(&row.body);
+        } else {
+            let object = with_type(resource, parse_body(&row.body).map_err(internal)?);
+            out.push_str(&object.to_string());
+        }
+    }
+    out.push_str("]}");
+    Ok(out)
+}
+
+/// Reads the rows a list request selects, a page at a time when it has a limit.
+async fn select(
+    state: &ApiState,
+    resource: &ResourceType,
+    namespace: Option<&str>,
+    params: &Params,
+) -> Result<Selected, ApiError> {
     let filter = Filter::from_params(params)?;
     let limit = match params.get("limit").map(|l| l.parse::<usize>()) {
         None | Some(Ok(0)) => None,
@@ -117,28 +192,34 @@ pub async fn list(
         .map(|c| decode_continue(c))
         .transpose()?;
     let namespace = namespace.filter(|_| resource.namespaced);
+    if let Some(after) = &after {
+        expire_compacted(state, after.resource_version).await?;
+    }
+    let selection = filter.selection();
     // Rows are read in batches a little larger than the page, so a page costs what it returns
-    // rather than everything after it; selectors may need several batches.
+    // rather than everything after it; a selector the store answers only in part (`>`, `<`)
+    // may need several batches.
     let batch = limit.map(|limit| i64::try_from((limit + 1).max(MIN_BATCH)).unwrap_or(i64::MAX));
     let mut cursor = after
         .as_ref()
         .map(|c| (c.namespace.clone(), c.name.clone()));
     let mut first_version = None;
-    let mut items: Vec<Value> = Vec::new();
+    let mut rows: Vec<StoredText> = Vec::new();
     let mut continue_token = None;
     'batches: loop {
         let (stored, current_version) = state
             .store
-            .list(
-                &super::state::resource_id(resource),
+            .list_text(&ListQuery {
+                resource: &super::state::resource_id(resource),
                 namespace,
-                cursor
+                after: cursor
                     .as_ref()
                     .map(|(ns, name)| (ns.as_str(), name.as_str())),
-                batch,
-            )
+                limit: batch,
+                selection,
+            })
             .await
-            .map_err(|e| ApiError::internal(e.to_string()))?;
+            .map_err(internal)?;
         let first_version = *first_version.get_or_insert(current_version);
         // Every page reports the version of the first, as in Kubernetes: later pages show
         // objects as they are now, and what changed since that version is in the event log, so
@@ -147,30 +228,23 @@ pub async fn list(
         let resource_version = after.as_ref().map_or(first_version, |c| c.resource_version);
         let exhausted =
             batch.is_none_or(|batch| i64::try_from(stored.len()).unwrap_or(i64::MAX) < batch);
-        for Stored { object, .. } in stored {
-            let meta = |object: &Value, field: &str| {
-                object
-                    .pointer(&format!("/metadata/{field}"))
-                    .and_then(Value::as_str)
-                    .unwrap_or_default()
-                    .to_owned()
-            };
-            cursor = Some((meta(&object, "namespace"), meta(&object, "name")));
-            if !filter.matches(&object) {
+        for row in stored {
+            cursor = Some((row.namespace.clone(), row.name.clone()));
+            if !selection.is_exact() && !filter.matches(&parse_body(&row.body).map_err(internal)?) {
                 continue;
             }
-            if let Some(last) = items
+            if let Some(last) = rows
                 .last()
-                .filter(|_| limit.is_some_and(|limit| items.len() == limit))
+                .filter(|_| limit.is_some_and(|limit| rows.len() == limit))
             {
                 continue_token = Some(encode_continue(
-                    &meta(last, "namespace"),
-                    &meta(last, "name"),
+                    &last.namespace,
+                    &last.name,
                     resource_version,
                 ));
                 break 'batches;
             }
-            items.push(with_type(resource, object));
+            rows.push(row);
         }
         if exhausted {
             break;
@@ -178,11 +252,29 @@ pub async fn list(
     }
     let resource_version =
         after.map_or_else(|| first_version.unwrap_or_default(), |c| c.resource_version);
-    Ok(Page {
-        items,
+    Ok(Selected {
+        rows,
         resource_version,
         continue_token,
     })
+}
+
+/// A continue token is good as long as the event log still holds what changed since the list
+/// began (its later pages show objects as they are now); after that it is `410 Expired`, as
+/// Kubernetes answers a continue token older than its compaction, and clients list again.
+async fn expire_compacted(state: &ApiState, list_version: i64) -> Result<(), ApiError> {
+    let oldest = state
+        .store
+        .oldest_resource_version()
+        .await
+        .map_err(|e| ApiError::internal(e.to_string()))?;
+    if list_version < oldest {
+        return Err(ApiError::gone(
+            "The provided continue parameter is too old to display a consistent list result. \
+             You can start a new list without the continue parameter.",
+        ));
+    }
+    Ok(())
 }
 
 /// The object with `apiVersion` and `kind` of the version it is served in.

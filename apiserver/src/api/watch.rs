@@ -19,7 +19,7 @@ use super::state::{ApiState, resource_id};
 use super::write::Params;
 use crate::error::ApiError;
 use crate::resource::ResourceType;
-use crate::store::{Event, EventType};
+use crate::store::{Event, EventType, ListQuery, StoreError};
 use crate::table::{IncludeObject, table_row_object};
 
 /// Longest a watch stays open when the client asks for no timeout.
@@ -97,6 +97,8 @@ pub fn watch(
 /// Why a watch stopped early.
 enum Stop {
     ClientGone,
+    /// The watch fell behind the compacted log; it was sent `410 Gone`.
+    Expired,
     Failed,
 }
 
@@ -109,7 +111,7 @@ impl Watch {
     ) -> Result<(), ()> {
         let result = self.stream(from, &mut live, out).await;
         match result {
-            Ok(()) | Err(Stop::ClientGone) => Ok(()),
+            Ok(()) | Err(Stop::ClientGone | Stop::Expired) => Ok(()),
             Err(Stop::Failed) => Err(()),
         }
     }
@@ -169,14 +171,16 @@ impl Watch {
         let (objects, version) = self
             .state
             .store
-            .list(
-                &resource_id(&self.resource),
-                self.namespace
+            .list_selected(&ListQuery {
+                resource: &resource_id(&self.resource),
+                namespace: self
+                    .namespace
                     .as_deref()
                     .filter(|_| self.resource.namespaced),
-                None,
-                None,
-            )
+                after: None,
+                limit: None,
+                selection: self.filter.selection(),
+            })
             .await
             .map_err(|_| Stop::Failed)?;
         for stored in objects
@@ -195,12 +199,23 @@ impl Watch {
         out: &mpsc::Sender<Result<Bytes, Infallible>>,
     ) -> Result<i64, Stop> {
         loop {
-            let events = self
+            let events = match self
                 .state
                 .store
                 .events_since(&resource_id(&self.resource), last, BACKLOG_BATCH)
                 .await
-                .map_err(|_| Stop::Failed)?;
+            {
+                Ok(events) => events,
+                // Compacted while the watch was behind: what it missed is gone, as for a
+                // watch started from too old a version.
+                Err(StoreError::Compacted { requested, oldest }) => {
+                    let gone =
+                        ApiError::gone(format!("too old resource version: {requested} ({oldest})"));
+                    send(out, &json!({"type": "ERROR", "object": gone.status()})).await?;
+                    return Err(Stop::Expired);
+                }
+                Err(_) => return Err(Stop::Failed),
+            };
             let done = events.len() < usize::try_from(BACKLOG_BATCH).unwrap_or(usize::MAX);
             for event in &events {
                 last = event.resource_version;
