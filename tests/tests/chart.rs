@@ -570,6 +570,7 @@ fn the_defaults_run_two_hardened_replicas_on_postgres() {
         env(c, "GOVCLOUD_AGENT_CA_DIR")["value"],
         "/etc/govcloud/agent-ca"
     );
+    assert_eq!(env(c, "MALLOC_ARENA_MAX")["value"], "2");
     let args = args(c);
     for expected in [
         "run",
