@@ -75,8 +75,8 @@ fn reconciliations(metrics: &str) -> BTreeMap<String, f64> {
 
 /// The most reconciles one controller may do in [`WINDOW`] at rest over `objects` objects:
 /// once a minute each, plus a few for a status write's own watch event still in flight.
-fn bound(objects: usize) -> f64 {
-    objects as f64 * WINDOW.as_secs_f64() / 60.0 + 5.0
+fn bound(objects: u32) -> f64 {
+    f64::from(objects) * WINDOW.as_secs_f64() / 60.0 + 5.0
 }
 
 #[test]
@@ -104,7 +104,7 @@ fn at_rest_no_controller_reconciles_an_unchanged_object_more_than_once_a_minute(
     // Statuses written just now come back as watch events: let them pass.
     std::thread::sleep(Duration::from_secs(10));
 
-    let objects: BTreeMap<&str, usize> = [
+    let objects: BTreeMap<&str, u32> = [
         ("tenant", 30),
         ("quota-request", 3),
         ("router", 152),

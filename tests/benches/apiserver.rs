@@ -761,6 +761,7 @@ async fn seed(client: &Client, options: &Options, server: &ServerProcess, ticks:
 type KubectlRow = (&'static str, &'static [&'static str], fn(&[u8]) -> usize);
 
 /// All the list rows.
+#[allow(clippy::too_many_lines)] // one row per way of listing, in the order printed
 async fn lists(
     client: &Client,
     options: &Options,

@@ -102,6 +102,7 @@ struct Selected {
     continue_token: Option<String>,
 }
 
+#[allow(clippy::needless_pass_by_value)] // called as `map_err(internal)`, which passes the error
 fn internal(error: impl ToString) -> ApiError {
     ApiError::internal(error.to_string())
 }
@@ -149,11 +150,13 @@ pub async fn list_json(
     }
     let bodies: usize = selected.rows.iter().map(|row| row.body.len() + 1).sum();
     let mut out = String::with_capacity(bodies + 256);
-    out.push_str(&format!(
-        "{{\"apiVersion\":{},\"kind\":{},\"metadata\":{metadata},\"items\":[",
-        Value::from(resource.api_version()),
-        Value::from(resource.list_kind())
-    ));
+    out.push_str("{\"apiVersion\":");
+    out.push_str(&Value::from(resource.api_version()).to_string());
+    out.push_str(",\"kind\":");
+    out.push_str(&Value::from(resource.list_kind()).to_string());
+    out.push_str(",\"metadata\":");
+    out.push_str(&metadata.to_string());
+    out.push_str(",\"items\":[");
     for (i, row) in selected.rows.iter().enumerate() {
         if i > 0 {
             out.push(',');

@@ -140,6 +140,7 @@ mod tests {
     }
 
     #[tokio::test]
+    #[allow(clippy::too_many_lines)] // one table of cases and its expectations
     async fn pushed_down_selectors_select_what_the_selectors_match() {
         let dir = tempfile::tempdir().expect("tempdir");
         let store = Store::open(&dir.path().join("state.db"))
