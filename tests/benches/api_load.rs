@@ -426,32 +426,43 @@ fn command_line(program: &str, args: &[&str]) -> Option<String> {
     })
 }
 
-/// The CPU the whole machine used over the run, less this benchmark's processes.
+/// The CPU the whole machine used over the run, less this benchmark's: this process and every
+/// child it waited for (the servers, wrk, `issue-token`), and the PostgreSQL server.
 struct Background {
     ticks: f64,
     busy: Option<f64>,
+    ours: Option<f64>,
     started: Instant,
     load: String,
 }
 
 impl Background {
+    fn ours(ticks: f64) -> Option<f64> {
+        own_cpu_seconds(ticks).map(|own| own + postgres_cpu_seconds(ticks))
+    }
+
     fn start(ticks: f64) -> Self {
         Self {
             ticks,
             busy: machine_busy_seconds(ticks),
+            ours: Self::ours(ticks),
             started: Instant::now(),
             load: load_average(),
         }
     }
 
-    /// A sentence on the other processes' CPU use, given what the benchmark's own processes
-    /// (servers, wrk, this process) used.
-    fn finish(self, ours: f64) -> String {
+    /// A sentence on the other processes' CPU use and the load average; call it once every
+    /// child has been waited for.
+    fn finish(self) -> String {
         let elapsed = self.started.elapsed().as_secs_f64();
         let available = elapsed * f64::from(cpu_count());
+        let ours = Self::ours(self.ticks)
+            .zip(self.ours)
+            .map(|(after, before)| after - before);
         let others = machine_busy_seconds(self.ticks)
             .zip(self.busy)
-            .map(|(after, before)| (after - before - ours).max(0.0));
+            .zip(ours)
+            .map(|((after, before), ours)| (after - before - ours).max(0.0));
         let others = others.map_or_else(
             || "unknown".to_owned(),
             |s| {
@@ -598,9 +609,9 @@ fn https_client(ca_pem: &str) -> reqwest::Client {
         .expect("an HTTPS client")
 }
 
-/// The tenant as the server answers it, once it answers 200: the response body, and how long
-/// it took the controller to report the tenant ready (`None` if it did not within
-/// [`RECONCILED_TIMEOUT`]). Any status but 200 and 503 (tenants not read yet) fails.
+/// The tenant as the server answers it once the controller reports it ready (or after
+/// [`RECONCILED_TIMEOUT`] of 200s saying it is not): the response body, and a note on how long
+/// that took. Any status but 200 and 503 (tenants not read yet) fails the benchmark.
 async fn checked_tenant(role: &str, base: &str, ca_pem: &str, token: &str) -> (Vec<u8>, String) {
     let client = https_client(ca_pem);
     let url = format!("{base}{TENANT_PATH}");
@@ -706,8 +717,6 @@ struct Measured {
     server_cpu_seconds: Option<f64>,
     wrk_cpu_seconds: Option<f64>,
     postgres_cpu_seconds: Option<f64>,
-    /// Everything this benchmark's processes used in the window (to discount from the machine's).
-    ours_cpu_seconds: f64,
     notes: String,
 }
 
@@ -799,7 +808,6 @@ async fn measure(target: Target<'_>, options: &Options, ticks: f64) -> Measured 
         server_cpu_seconds,
         wrk_cpu_seconds,
         postgres_cpu_seconds: (postgres_cpu > 0.0).then_some(postgres_cpu),
-        ours_cpu_seconds: server_cpu_seconds.unwrap_or(0.0) + wrk_cpu_seconds.unwrap_or(0.0),
         notes: format!("{notes}; {settled}"),
     }
 }
@@ -1047,16 +1055,12 @@ async fn run(options: &Options) -> String {
     let wrk = command_line("wrk", &["-v"]).expect("wrk on PATH (Debian: apt-get install wrk)");
     let ticks = ticks_per_second();
     let background = Background::start(ticks);
-    let mut ours = 0.0;
     eprintln!("measuring local mode with {}", binary.display());
     let (local, body) = local_mode(&binary, options, ticks).await;
-    ours += local.ours_cpu_seconds;
     let postgres = match &options.postgres {
         Some(url) => {
             eprintln!("measuring run on PostgreSQL");
-            let measured = postgres_mode(&binary, url, options, ticks).await;
-            ours += measured.ours_cpu_seconds + measured.postgres_cpu_seconds.unwrap_or(0.0);
-            Ok(measured)
+            Ok(postgres_mode(&binary, url, options, ticks).await)
         }
         None => Err(format!(
             "skipped: no PostgreSQL server (pass --postgres URL or set {DATABASE_URL_VARIABLE}; \
@@ -1068,8 +1072,7 @@ async fn run(options: &Options) -> String {
     }
     eprintln!("measuring the ceiling");
     let ceiling = ceiling(&body, options, ticks).await;
-    ours += ceiling.ours_cpu_seconds;
-    let background = background.finish(ours);
+    let background = background.finish();
 
     let mut out = String::new();
     write_machine(&mut out, &binary, &wrk, &background, options);
