@@ -616,7 +616,7 @@ async fn checked_tenant(role: &str, base: &str, ca_pem: &str, token: &str) -> (V
     let client = https_client(ca_pem);
     let url = format!("{base}{TENANT_PATH}");
     let started = Instant::now();
-    let mut last = String::new();
+    let mut last;
     let mut first_ok: Option<Instant> = None;
     loop {
         let answer = client.get(&url).bearer_auth(token).send().await;
@@ -712,8 +712,10 @@ struct Measured {
     label: String,
     wrk: WrkFigures,
     body_bytes: usize,
-    /// The server processes: role, RSS before the run, peak RSS during it (KiB).
-    memory: Vec<(&'static str, Option<u64>, Option<u64>)>,
+    /// Each server process: its role, RSS before the run and peak RSS during it (KiB), and
+    /// its CPU seconds over the run.
+    processes: Vec<(&'static str, Option<u64>, Option<u64>, Option<f64>)>,
+    /// The server processes' CPU seconds together.
     server_cpu_seconds: Option<f64>,
     wrk_cpu_seconds: Option<f64>,
     postgres_cpu_seconds: Option<f64>,
@@ -758,7 +760,7 @@ async fn measure(target: Target<'_>, options: &Options, ticks: f64) -> Measured 
     let server_cpu = || {
         pids.iter()
             .map(|&pid| cpu_seconds(pid, ticks))
-            .sum::<Option<f64>>()
+            .collect::<Vec<_>>()
     };
     let (server_before, own_before, postgres_before) = (
         server_cpu(),
@@ -791,12 +793,24 @@ async fn measure(target: Target<'_>, options: &Options, ticks: f64) -> Measured 
             process.log_tail()
         );
     }
-    let memory = processes
+    let server_processes: Vec<_> = processes
         .iter()
         .zip(rss_before)
-        .map(|(process, before)| (process.role, before, status_kib(process.pid(), "VmHWM")))
+        .zip(server_after.iter().zip(&server_before))
+        .map(|((process, before), (after, start))| {
+            let cpu = after.zip(*start).map(|(a, b)| a - b);
+            (
+                process.role,
+                before,
+                status_kib(process.pid(), "VmHWM"),
+                cpu,
+            )
+        })
         .collect();
-    let server_cpu_seconds = server_after.zip(server_before).map(|(a, b)| a - b);
+    let server_cpu_seconds = server_processes
+        .iter()
+        .map(|(_, _, _, cpu)| *cpu)
+        .sum::<Option<f64>>();
     // This process's own CPU in the window is small (it waits for wrk); the rest is wrk's.
     let wrk_cpu_seconds = own_after.zip(own_before).map(|(a, b)| a - b);
     let postgres_cpu = postgres_after - postgres_before;
@@ -804,7 +818,7 @@ async fn measure(target: Target<'_>, options: &Options, ticks: f64) -> Measured 
         label: label.to_owned(),
         wrk: figures,
         body_bytes,
-        memory,
+        processes: server_processes,
         server_cpu_seconds,
         wrk_cpu_seconds,
         postgres_cpu_seconds: (postgres_cpu > 0.0).then_some(postgres_cpu),
@@ -1154,27 +1168,42 @@ fn write_row(out: &mut String, row: &Measured, ceiling: &Measured) {
     let seconds = row.wrk.seconds.max(f64::EPSILON);
     let cores =
         |cpu: Option<f64>| cpu.map_or_else(|| "n/a".to_owned(), |s| format!("{:.2}", s / seconds));
-    let per_request = row.server_cpu_seconds.map_or_else(
-        || "n/a".to_owned(),
-        |s| {
-            let requests =
-                u32::try_from(row.wrk.requests.max(1)).map_or(f64::from(u32::MAX), f64::from);
-            format!("{:.0} µs", s * 1e6 / requests)
-        },
-    );
-    let memory = row
-        .memory
-        .iter()
-        .map(|(role, before, peak)| {
-            let name = role.split_whitespace().next().unwrap_or(role);
-            if row.memory.len() > 1 {
-                format!("{name}: {} → {}", mib(*before), mib(*peak))
-            } else {
-                format!("{} → {}", mib(*before), mib(*peak))
-            }
-        })
-        .collect::<Vec<_>>()
-        .join("; ");
+    let requests = u32::try_from(row.wrk.requests.max(1)).map_or(f64::from(u32::MAX), f64::from);
+    let per_request = |cpu: Option<f64>| {
+        cpu.map_or_else(
+            || "n/a".to_owned(),
+            |s| format!("{:.0} µs", s * 1e6 / requests),
+        )
+    };
+    // Several server processes: the total, then each by the first word of its role.
+    let each =
+        |figure: &dyn Fn(&(&'static str, Option<u64>, Option<u64>, Option<f64>)) -> String| {
+            row.processes
+                .iter()
+                .map(|process| {
+                    let name = process.0.split_whitespace().next().unwrap_or(process.0);
+                    format!("{name}: {}", figure(process))
+                })
+                .collect::<Vec<_>>()
+                .join("; ")
+        };
+    let cpu_per_request = if row.processes.len() > 1 {
+        format!(
+            "{} ({})",
+            per_request(row.server_cpu_seconds),
+            each(&|process| per_request(process.3))
+        )
+    } else {
+        per_request(row.server_cpu_seconds)
+    };
+    let memory = if row.processes.len() > 1 {
+        each(&|process| format!("{} → {}", mib(process.1), mib(process.2)))
+    } else {
+        row.processes
+            .iter()
+            .map(|process| format!("{} → {}", mib(process.1), mib(process.2)))
+            .collect()
+    };
     let [connect, read, write, timeout] = row.wrk.socket_errors;
     let errors = if row.wrk.socket_errors.iter().all(|&e| e == 0) {
         "0".to_owned()
@@ -1192,7 +1221,7 @@ fn write_row(out: &mut String, row: &Measured, ceiling: &Measured) {
         ms(row.wrk.p99),
         times(row.wrk.p99, ceiling.wrk.p99),
         cores(row.server_cpu_seconds),
-        per_request,
+        cpu_per_request,
         memory,
         cores(row.wrk_cpu_seconds),
         cores(row.postgres_cpu_seconds),
