@@ -712,14 +712,22 @@ struct Measured {
     label: String,
     wrk: WrkFigures,
     body_bytes: usize,
-    /// Each server process: its role, RSS before the run and peak RSS during it (KiB), and
-    /// its CPU seconds over the run.
-    processes: Vec<(&'static str, Option<u64>, Option<u64>, Option<f64>)>,
+    /// Each server process over the run.
+    processes: Vec<ServerUsage>,
     /// The server processes' CPU seconds together.
     server_cpu_seconds: Option<f64>,
     wrk_cpu_seconds: Option<f64>,
     postgres_cpu_seconds: Option<f64>,
     notes: String,
+}
+
+/// What one server process used over a run.
+#[derive(Debug)]
+struct ServerUsage {
+    role: &'static str,
+    rss_before_kib: Option<u64>,
+    peak_kib: Option<u64>,
+    cpu_seconds: Option<f64>,
 }
 
 /// What to load: the server processes, where they answer, with which token.
@@ -797,19 +805,16 @@ async fn measure(target: Target<'_>, options: &Options, ticks: f64) -> Measured 
         .iter()
         .zip(rss_before)
         .zip(server_after.iter().zip(&server_before))
-        .map(|((process, before), (after, start))| {
-            let cpu = after.zip(*start).map(|(a, b)| a - b);
-            (
-                process.role,
-                before,
-                status_kib(process.pid(), "VmHWM"),
-                cpu,
-            )
+        .map(|((process, before), (after, start))| ServerUsage {
+            role: process.role,
+            rss_before_kib: before,
+            peak_kib: status_kib(process.pid(), "VmHWM"),
+            cpu_seconds: after.zip(*start).map(|(a, b)| a - b),
         })
         .collect();
     let server_cpu_seconds = server_processes
         .iter()
-        .map(|(_, _, _, cpu)| *cpu)
+        .map(|usage| usage.cpu_seconds)
         .sum::<Option<f64>>();
     // This process's own CPU in the window is small (it waits for wrk); the rest is wrk's.
     let wrk_cpu_seconds = own_after.zip(own_before).map(|(a, b)| a - b);
@@ -1175,34 +1180,29 @@ fn write_row(out: &mut String, row: &Measured, ceiling: &Measured) {
             |s| format!("{:.0} µs", s * 1e6 / requests),
         )
     };
-    // Several server processes: the total, then each by the first word of its role.
-    let each =
-        |figure: &dyn Fn(&(&'static str, Option<u64>, Option<u64>, Option<f64>)) -> String| {
-            row.processes
-                .iter()
-                .map(|process| {
-                    let name = process.0.split_whitespace().next().unwrap_or(process.0);
-                    format!("{name}: {}", figure(process))
-                })
-                .collect::<Vec<_>>()
-                .join("; ")
-        };
-    let cpu_per_request = if row.processes.len() > 1 {
-        format!(
-            "{} ({})",
-            per_request(row.server_cpu_seconds),
-            each(&|process| per_request(process.3))
-        )
-    } else {
-        per_request(row.server_cpu_seconds)
-    };
-    let memory = if row.processes.len() > 1 {
-        each(&|process| format!("{} → {}", mib(process.1), mib(process.2)))
-    } else {
+    // Several server processes: each by the first word of its role.
+    let each = |figure: &dyn Fn(&ServerUsage) -> String| {
         row.processes
             .iter()
-            .map(|process| format!("{} → {}", mib(process.1), mib(process.2)))
-            .collect()
+            .map(|usage| {
+                let name = usage.role.split_whitespace().next().unwrap_or(usage.role);
+                format!("{name}: {}", figure(usage))
+            })
+            .collect::<Vec<_>>()
+            .join("; ")
+    };
+    let memory_of =
+        |usage: &ServerUsage| format!("{} → {}", mib(usage.rss_before_kib), mib(usage.peak_kib));
+    let (cpu_per_request, memory) = match row.processes.as_slice() {
+        [one] => (per_request(row.server_cpu_seconds), memory_of(one)),
+        _ => (
+            format!(
+                "{} ({})",
+                per_request(row.server_cpu_seconds),
+                each(&|usage| per_request(usage.cpu_seconds))
+            ),
+            each(&memory_of),
+        ),
     };
     let [connect, read, write, timeout] = row.wrk.socket_errors;
     let errors = if row.wrk.socket_errors.iter().all(|&e| e == 0) {
